@@ -1,0 +1,499 @@
+//! Bookings: the model, its state machine and the rules for changing it.
+//!
+//! State machine: `Confirmed` → `Canceled`; `Confirmed` → `Rescheduled` (the move creates a new
+//! booking carrying `rescheduled_from_uid` and `reschedule_generation + 1`). `Pending` exists for
+//! event types that require confirmation and holds time like `Confirmed`. Every mutation bumps
+//! `version`.
+
+use crate::ids::{BookingUid, EventTypeId, OrganizationId, UserId};
+use crate::interval::Interval;
+use crate::validate::FieldErrors;
+use jiff::{SignedDuration, Timestamp};
+use std::collections::BTreeMap;
+
+/// A booking's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum BookingStatus {
+    Confirmed,
+    Pending,
+    Canceled,
+    Rescheduled,
+}
+
+impl BookingStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Confirmed => "confirmed",
+            Self::Pending => "pending",
+            Self::Canceled => "canceled",
+            Self::Rescheduled => "rescheduled",
+        }
+    }
+
+    /// Parses a status; `cancelled` is accepted for `canceled` (§6.1.8).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "confirmed" => Some(Self::Confirmed),
+            "pending" => Some(Self::Pending),
+            "canceled" | "cancelled" => Some(Self::Canceled),
+            "rescheduled" => Some(Self::Rescheduled),
+            _ => None,
+        }
+    }
+
+    /// Whether a booking in this status blocks its host's time (§6.4.3).
+    pub fn holds_time(&self) -> bool {
+        matches!(self, Self::Confirmed | Self::Pending)
+    }
+}
+
+/// Calendar synchronisation state; Slotbook has no calendar connections yet, so new bookings are
+/// `NotApplicable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CalendarSyncStatus {
+    Synced,
+    Pending,
+    Failed,
+    NotApplicable,
+}
+
+impl CalendarSyncStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Synced => "synced",
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::NotApplicable => "not_applicable",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "synced" => Some(Self::Synced),
+            "pending" => Some(Self::Pending),
+            "failed" => Some(Self::Failed),
+            "not_applicable" => Some(Self::NotApplicable),
+            _ => None,
+        }
+    }
+}
+
+/// A JSON document kept as its text. The domain never interprets it; adapters (de)serialize.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawJson(pub String);
+
+/// One metadata value: strings are visible to the limits, anything else is opaque JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetadataValue {
+    Text(String),
+    Json(RawJson),
+}
+
+/// Caller data echoed unchanged; shallow-merged by PATCH.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata(pub BTreeMap<String, MetadataValue>);
+
+/// Metadata limits (§6.3).
+pub const METADATA_MAX_KEYS: usize = 50;
+pub const METADATA_MAX_KEY_CHARS: usize = 40;
+pub const METADATA_MAX_STRING_CHARS: usize = 500;
+
+impl Metadata {
+    /// Checks the limits: ≤ 50 keys, keys ≤ 40 characters, string values ≤ 500 characters.
+    pub fn validate(&self, errors: &mut FieldErrors) {
+        if self.0.len() > METADATA_MAX_KEYS {
+            errors.push(
+                "metadata",
+                format!("may hold at most {METADATA_MAX_KEYS} keys"),
+            );
+        }
+        for (k, v) in &self.0 {
+            if k.is_empty() || k.chars().count() > METADATA_MAX_KEY_CHARS {
+                errors.push(
+                    format!("metadata.{k}"),
+                    format!("keys must be 1-{METADATA_MAX_KEY_CHARS} characters"),
+                );
+            }
+            if let MetadataValue::Text(s) = v
+                && s.chars().count() > METADATA_MAX_STRING_CHARS
+            {
+                errors.push(
+                    format!("metadata.{k}"),
+                    format!("string values must be at most {METADATA_MAX_STRING_CHARS} characters"),
+                );
+            }
+        }
+    }
+
+    /// Shallow merge: keys in `patch` replace or add; keys are never removed.
+    pub fn merged(&self, patch: &Metadata) -> Metadata {
+        let mut out = self.0.clone();
+        for (k, v) in &patch.0 {
+            out.insert(k.clone(), v.clone());
+        }
+        Metadata(out)
+    }
+}
+
+/// A person attending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendee {
+    pub email: String,
+    pub name: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub timezone: Option<String>,
+    pub sms_opt_in: bool,
+}
+
+/// Tracking parameters sent with the booking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Utm {
+    pub source: Option<String>,
+    pub medium: Option<String>,
+    pub campaign: Option<String>,
+}
+
+/// Where the booked meeting happens.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingLocation {
+    pub kind: Option<String>,
+    pub url: Option<String>,
+    pub value: Option<String>,
+}
+
+/// A booking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub uid: BookingUid,
+    pub organization_id: OrganizationId,
+    /// Starts at 1; bumped by every PATCH, cancel and reschedule.
+    pub version: i64,
+    pub event_type_id: EventTypeId,
+    pub event_type_slug: Option<String>,
+    pub title: Option<String>,
+    pub status: BookingStatus,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// The time the host's calendar is blocked: `[start - buffer_before, end + buffer_after)`.
+    pub blocked: Interval,
+    /// IANA zone the attendee sees.
+    pub timezone: String,
+    pub host_user_id: UserId,
+    pub attendees: Vec<Attendee>,
+    pub guests: Vec<String>,
+    pub location: Option<BookingLocation>,
+    pub metadata: Option<Metadata>,
+    pub responses: Option<RawJson>,
+    pub utm: Utm,
+    pub calendar_sync_status: CalendarSyncStatus,
+    pub calendar_event_id: Option<String>,
+    pub rescheduled_from_uid: Option<BookingUid>,
+    /// 0 for an original booking; +1 per move.
+    pub reschedule_generation: i32,
+    pub cancelled_at: Option<Timestamp>,
+    pub cancellation_reason: Option<String>,
+    pub no_show_at: Option<Timestamp>,
+    pub no_show_reason: Option<String>,
+    /// When this booking was replaced by a reschedule.
+    pub rescheduled_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// Limits on text written by clients.
+pub const MAX_REASON_CHARS: usize = 1024;
+pub const MAX_ATTENDEE_NAME_CHARS: usize = 200;
+pub const MAX_GUESTS: usize = 10;
+
+/// Why cancelling failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelRuleError {
+    #[error("this booking was rescheduled; cancel the booking that replaced it")]
+    AlreadyRescheduled,
+    #[error("this event type does not allow cancellation")]
+    CancelNotAllowed,
+}
+
+/// Why a reschedule is refused before the slot is checked.
+#[derive(Debug, thiserror::Error)]
+pub enum RescheduleRuleError {
+    #[error("booking is already cancelled")]
+    AlreadyCancelled,
+    #[error("booking was already rescheduled; reschedule the booking that replaced it")]
+    AlreadyRescheduled,
+    #[error("booking has already started")]
+    InPast,
+    #[error("this event type does not allow rescheduling")]
+    Disallowed,
+}
+
+impl Booking {
+    /// The interval a booking at `start` blocks for an event type with the given buffers.
+    pub fn blocked_interval(
+        start: Timestamp,
+        duration: SignedDuration,
+        before: SignedDuration,
+        after: SignedDuration,
+    ) -> Option<Interval> {
+        let s = start.checked_sub(before).ok()?;
+        let e = start.checked_add(duration).ok()?.checked_add(after).ok()?;
+        Interval::new(s, e)
+    }
+
+    /// Cancels in place. Returns `false` (and changes nothing) when already canceled: cancelling
+    /// is idempotent at the domain level.
+    pub fn cancel(
+        &mut self,
+        reason: Option<String>,
+        allow_cancel: bool,
+        now: Timestamp,
+    ) -> Result<bool, CancelRuleError> {
+        match self.status {
+            BookingStatus::Canceled => Ok(false),
+            BookingStatus::Rescheduled => Err(CancelRuleError::AlreadyRescheduled),
+            BookingStatus::Confirmed | BookingStatus::Pending => {
+                if !allow_cancel {
+                    return Err(CancelRuleError::CancelNotAllowed);
+                }
+                self.status = BookingStatus::Canceled;
+                self.cancelled_at = Some(now);
+                self.cancellation_reason = reason;
+                self.touch(now);
+                Ok(true)
+            }
+        }
+    }
+
+    /// Checks that this booking may be moved now.
+    pub fn check_reschedulable(
+        &self,
+        allow_reschedule: bool,
+        now: Timestamp,
+    ) -> Result<(), RescheduleRuleError> {
+        match self.status {
+            BookingStatus::Canceled => return Err(RescheduleRuleError::AlreadyCancelled),
+            BookingStatus::Rescheduled => return Err(RescheduleRuleError::AlreadyRescheduled),
+            _ => {}
+        }
+        if !allow_reschedule {
+            return Err(RescheduleRuleError::Disallowed);
+        }
+        if self.start <= now {
+            return Err(RescheduleRuleError::InPast);
+        }
+        Ok(())
+    }
+
+    /// Marks this booking as replaced by a move.
+    pub fn mark_rescheduled(&mut self, reason: Option<String>, now: Timestamp) {
+        self.status = BookingStatus::Rescheduled;
+        self.rescheduled_at = Some(now);
+        if reason.is_some() {
+            self.cancellation_reason = reason;
+        }
+        self.touch(now);
+    }
+
+    /// Applies a PATCH (already validated); returns the wire names of the fields written.
+    pub fn apply_patch(&mut self, patch: &BookingPatch, now: Timestamp) -> Vec<&'static str> {
+        let mut changed = Vec::new();
+        if let Some(m) = &patch.metadata {
+            let merged = self.metadata.clone().unwrap_or_default().merged(m);
+            self.metadata = Some(merged);
+            changed.push("metadata");
+        }
+        if let Some(r) = &patch.responses {
+            self.responses = Some(r.clone());
+            changed.push("responses");
+        }
+        if let Some(name) = &patch.attendee_name {
+            let truncated: String = name.chars().take(MAX_ATTENDEE_NAME_CHARS).collect();
+            if let Some(a) = self.attendees.first_mut() {
+                a.name = truncated;
+            }
+            changed.push("attendee_name");
+        }
+        self.touch(now);
+        changed
+    }
+
+    fn touch(&mut self, now: Timestamp) {
+        self.version += 1;
+        self.updated_at = now;
+    }
+}
+
+/// The three writable fields of `PATCH /v1/bookings/{uid}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BookingPatch {
+    pub metadata: Option<Metadata>,
+    pub responses: Option<RawJson>,
+    pub attendee_name: Option<String>,
+}
+
+/// Fields that a PATCH may never write (§3.10); present → `422 field_immutable`.
+pub const IMMUTABLE_FIELDS: &[&str] = &[
+    "start",
+    "end",
+    "timezone",
+    "status",
+    "event_type_id",
+    "uid",
+    "version",
+];
+
+impl BookingPatch {
+    /// Validates limits on the merged result of applying this patch to `current`.
+    pub fn validate(&self, current: &Booking) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        if let Some(m) = &self.metadata {
+            let merged = current.metadata.clone().unwrap_or_default().merged(m);
+            merged.validate(&mut e);
+        }
+        e.finish(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    pub(crate) fn sample(now: Timestamp) -> Booking {
+        let start: Timestamp = "2026-06-01T10:00:00Z".parse().unwrap();
+        let end: Timestamp = "2026-06-01T10:30:00Z".parse().unwrap();
+        Booking {
+            uid: BookingUid(Uuid::nil()),
+            organization_id: OrganizationId(Uuid::nil()),
+            version: 1,
+            event_type_id: EventTypeId(Uuid::nil()),
+            event_type_slug: None,
+            title: None,
+            status: BookingStatus::Confirmed,
+            start,
+            end,
+            blocked: Interval::new(start, end).unwrap(),
+            timezone: "UTC".into(),
+            host_user_id: UserId(Uuid::nil()),
+            attendees: vec![Attendee {
+                email: "a@b.co".into(),
+                name: "A".into(),
+                first_name: None,
+                last_name: None,
+                phone: None,
+                timezone: None,
+                sms_opt_in: false,
+            }],
+            guests: vec![],
+            location: None,
+            metadata: None,
+            responses: None,
+            utm: Utm::default(),
+            calendar_sync_status: CalendarSyncStatus::NotApplicable,
+            calendar_event_id: None,
+            rescheduled_from_uid: None,
+            reschedule_generation: 0,
+            cancelled_at: None,
+            cancellation_reason: None,
+            no_show_at: None,
+            no_show_reason: None,
+            rescheduled_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn cancel_bumps_version_once_and_is_idempotent() {
+        let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let mut b = sample(now);
+        assert!(b.cancel(Some("sick".into()), true, now).unwrap());
+        assert_eq!((b.status, b.version), (BookingStatus::Canceled, 2));
+        assert!(!b.cancel(None, true, now).unwrap());
+        assert_eq!(b.version, 2);
+        assert_eq!(b.cancellation_reason.as_deref(), Some("sick"));
+    }
+
+    #[test]
+    fn rescheduled_bookings_cannot_be_cancelled_or_moved_again() {
+        let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let mut b = sample(now);
+        b.mark_rescheduled(None, now);
+        assert!(matches!(
+            b.cancel(None, true, now),
+            Err(CancelRuleError::AlreadyRescheduled)
+        ));
+        assert!(matches!(
+            b.check_reschedulable(true, now),
+            Err(RescheduleRuleError::AlreadyRescheduled)
+        ));
+    }
+
+    #[test]
+    fn reschedule_rules_in_order() {
+        let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let b = sample(now);
+        assert!(b.check_reschedulable(true, now).is_ok());
+        assert!(matches!(
+            b.check_reschedulable(false, now),
+            Err(RescheduleRuleError::Disallowed)
+        ));
+        let later: Timestamp = "2026-06-01T10:00:00Z".parse().unwrap();
+        assert!(matches!(
+            b.check_reschedulable(true, later),
+            Err(RescheduleRuleError::InPast)
+        ));
+        let mut c = sample(now);
+        c.cancel(None, true, now).unwrap();
+        assert!(matches!(
+            c.check_reschedulable(true, now),
+            Err(RescheduleRuleError::AlreadyCancelled)
+        ));
+    }
+
+    #[test]
+    fn patch_merges_metadata_replaces_responses_truncates_name() {
+        let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
+        let mut b = sample(now);
+        b.metadata = Some(Metadata(
+            [("a".to_string(), MetadataValue::Text("1".into()))].into(),
+        ));
+        let patch = BookingPatch {
+            metadata: Some(Metadata(
+                [("b".to_string(), MetadataValue::Json(RawJson("2".into())))].into(),
+            )),
+            responses: Some(RawJson("{}".into())),
+            attendee_name: Some("x".repeat(300)),
+        };
+        let changed = b.apply_patch(&patch, now);
+        assert_eq!(changed, vec!["metadata", "responses", "attendee_name"]);
+        assert_eq!(b.metadata.as_ref().unwrap().0.len(), 2);
+        assert_eq!(b.attendees[0].name.chars().count(), 200);
+        assert_eq!(b.version, 2);
+    }
+
+    #[test]
+    fn metadata_limits() {
+        let mut e = FieldErrors::default();
+        let many: BTreeMap<String, MetadataValue> = (0..51)
+            .map(|i| (format!("k{i}"), MetadataValue::Text("v".into())))
+            .collect();
+        Metadata(many).validate(&mut e);
+        assert_eq!(e.0.len(), 1);
+        let mut e = FieldErrors::default();
+        Metadata([("k".repeat(41), MetadataValue::Text("x".repeat(501)))].into()).validate(&mut e);
+        assert_eq!(e.0.len(), 2);
+    }
+
+    #[test]
+    fn status_parse_accepts_british_spelling() {
+        assert_eq!(
+            BookingStatus::parse("cancelled"),
+            Some(BookingStatus::Canceled)
+        );
+        assert!(BookingStatus::Pending.holds_time());
+        assert!(!BookingStatus::Rescheduled.holds_time());
+    }
+}

@@ -1,0 +1,24 @@
+//! Slotbook's pure scheduling model.
+//!
+//! Organizations and users, availability schedules, event types, the slot engine, booking rules,
+//! principals and scopes, and the port traits through which the outside world is reached.
+//!
+//! This crate must never perform I/O, read the clock or the environment, or depend on a wire
+//! format (no serde): time arrives through [`ports::Clock`], identifiers through
+//! [`ports::IdGen`], and everything else through the store ports. That keeps every rule testable
+//! with fixed inputs and lets other Rust services link it without pulling in a runtime.
+
+pub mod access;
+pub mod availability;
+pub mod booking;
+pub mod event_type;
+pub mod ids;
+pub mod interval;
+pub mod organization;
+pub mod pagination;
+pub mod ports;
+pub mod service;
+pub mod slots;
+pub mod validate;
+
+pub use ids::*;
