@@ -1,0 +1,199 @@
+//! Extractors that turn bad input into the contract's errors instead of axum's defaults:
+//! [`ApiJson`] (400 `invalid_request` for malformed JSON with line/column, 413
+//! `payload_too_large`, 422 `validation_error` naming unknown fields and wrong types),
+//! [`QueryParams`] (400 `invalid_query_param` naming the parameter) and [`Auth`] (the caller's
+//! [`Principal`], put in the request extensions by [`crate::auth_layer`]).
+
+use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use bytes_alias::Bytes;
+use domain::access::Principal;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::str::FromStr;
+
+mod bytes_alias {
+    pub use axum::body::Bytes;
+}
+
+/// The top-level fields a request body may contain; anything else is rejected with 422
+/// `validation_error` naming every unknown field (mass-assignment guard, §6.3).
+pub trait KnownFields {
+    const FIELDS: &'static [&'static str];
+}
+
+/// A JSON body of type `T`. An empty body is read as `{}` (optional bodies, e.g. cancel).
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+/// Parses `bytes` as a body of `T` with the contract's errors; shared by [`ApiJson`] and the
+/// idempotency fingerprinting that needs the raw value too.
+pub fn parse_body<T: DeserializeOwned + KnownFields>(bytes: &[u8]) -> Result<(T, Value), ApiError> {
+    let value: Value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(Default::default())
+    } else {
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("Request body is not valid JSON: {e}"),
+            )
+            .with_details(json!({ "line": e.line(), "column": e.column() }))
+        })?
+    };
+    let Value::Object(map) = &value else {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    };
+    let unknown: Vec<&String> = map
+        .keys()
+        .filter(|k| !T::FIELDS.contains(&k.as_str()))
+        .collect();
+    if !unknown.is_empty() {
+        let fields: serde_json::Map<String, Value> = unknown
+            .iter()
+            .map(|k| ((*k).clone(), json!(["is not a known field"])))
+            .collect();
+        let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            format!("Unknown field(s): {}", names.join(", ")),
+        )
+        .with_details(json!({ "fields": fields })));
+    }
+    let parsed: T = serde_path_to_error::deserialize(value.clone()).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." || path.is_empty() {
+            "body".to_string()
+        } else {
+            path
+        };
+        ApiError::field(&field, e.inner().to_string())
+    })?;
+    Ok((parsed, value))
+}
+
+/// Reads the whole body, mapping the 64 KiB limit to 413 `payload_too_large`.
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Request body exceeds the 64 KiB limit",
+            )
+        } else {
+            ApiError::bad_request(
+                "invalid_request",
+                format!("Could not read the request body: {e}"),
+            )
+        }
+    })
+}
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned + KnownFields,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = read_body(req, state).await?;
+        let (parsed, _) = parse_body(&bytes)?;
+        Ok(ApiJson(parsed))
+    }
+}
+
+/// Query parameters as ordered pairs (repeated keys kept).
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(pub Vec<(String, String)>);
+
+impl QueryParams {
+    /// Parses a raw query string.
+    pub fn parse(raw: &str) -> Self {
+        Self(
+            form_urlencoded::parse(raw.as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, with comma-separated values split.
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name || k == &format!("{name}[]"))
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    /// `name` parsed with `FromStr`; a bad value is 400 `invalid_query_param`.
+    pub fn parse_opt<T: FromStr>(&self, name: &str, what: &str) -> Result<Option<T>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ApiError::query_param(name, format!("{name} must be {what}; got '{v}'"))
+            }),
+        }
+    }
+
+    /// A required parameter.
+    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name)
+            .ok_or_else(|| ApiError::query_param(name, format!("{name} is required")))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::parse(parts.uri.query().unwrap_or("")))
+    }
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Auth)
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Missing bearer token",
+                )
+            })
+    }
+}
+
+impl Auth {
+    /// Checks the scope an operation requires: 403 `insufficient_scope` with
+    /// `details.required_scope` and the contract's `WWW-Authenticate` header.
+    pub fn authorize(&self, op: domain::access::Operation) -> Result<&Principal, ApiError> {
+        self.0
+            .authorize(op)
+            .map_err(|m| crate::auth_layer::insufficient_scope(m.required))?;
+        Ok(&self.0)
+    }
+}

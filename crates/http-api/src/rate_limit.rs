@@ -1,0 +1,5 @@
+//! Fixed-window rate limits (being written).
+
+/// In-process fixed-window counters.
+#[derive(Debug, Default)]
+pub struct RateLimiter;

@@ -1,0 +1,58 @@
+//! Shared application state handed to every handler.
+
+use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
+use domain::service::Deps;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+/// Settings the HTTP layer needs (the server crate builds them from configuration).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Public base URL without trailing slash, e.g. `https://api.example.com`; used for
+    /// `url` fields, `Link` headers and discovery documents.
+    pub public_base_url: String,
+    /// Requests per 60-second window for personal access tokens (120) and OAuth tokens.
+    pub authenticated_per_minute: u64,
+    /// Requests per 60-second window for anonymous callers, per IP (30).
+    pub anonymous_per_minute: u64,
+    /// Per-request timeout.
+    pub request_timeout: std::time::Duration,
+    /// Body limit for JSON endpoints (64 KiB).
+    pub body_limit_bytes: usize,
+    /// Trust `X-Forwarded-For` only from these peer addresses.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            public_base_url: "http://127.0.0.1:8080".into(),
+            authenticated_per_minute: 120,
+            anonymous_per_minute: 30,
+            request_timeout: std::time::Duration::from_secs(30),
+            body_limit_bytes: 64 * 1024,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+/// Everything handlers reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ApiConfig>,
+    pub store: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    /// Booking use cases (same store, clock and ids, plus the webhook payload encoder).
+    pub deps: Deps,
+    /// The server-side pepper for token hashes.
+    pub pepper: auth::Pepper,
+    /// Shared fixed-window counters; `None` = in-process counters.
+    pub shared_counter: Option<Arc<dyn RateLimitCounter>>,
+    /// In-process rate-limit state.
+    pub limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// Set when SIGTERM arrived: `/readyz` answers 503 while the server drains.
+    pub draining: Arc<AtomicBool>,
+    /// Renders `/metrics`.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
