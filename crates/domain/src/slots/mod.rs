@@ -6,8 +6,13 @@
 //!
 //! Pure functions over sorted interval lists; no I/O, no clock (`now` is an input).
 
-use crate::availability::Schedule;
-use crate::event_type::EventType;
+mod host;
+mod periods;
+
+use crate::availability::{Schedule, TimeOfDay, Zone};
+use crate::event_type::{EventType, SchedulingType};
+use host::{Params, Scratch, ceil_ms, duration_ms, ts};
+use periods::Periods;
 use crate::ids::{EventTypeId, UserId};
 use crate::interval::Interval;
 use jiff::{SignedDuration, Timestamp};
@@ -129,13 +134,213 @@ pub fn input_ranges(event_type: &EventType, window: Interval) -> InputRanges {
 }
 
 /// The bookable slots whose start lies in `window`, sorted by start, at most [`MAX_SLOTS`].
+///
+/// Each host's schedule is expanded over its local dates around the window, its grid swept
+/// against its busy blocks; notice, the future limit (end of local date `today +
+/// future_limit_days` in the first host's zone), booking limits (first host's zone) and, for
+/// round robin, the fairest free host are applied per start. See §6.4 of the contract.
 pub fn list_slots(inputs: &SlotInputs, window: Interval) -> SlotList {
-    let _ = (inputs, window);
-    SlotList::default()
+    compute(inputs, window, MAX_SLOTS)
 }
 
 /// Decides one start: the slot (with its assigned host) or the first reason that applies.
+///
+/// The first four reasons are checked here in the contract's order; everything else is decided
+/// by [`list_slots`] over the one-instant window `[start, start + 1ms)`, so a start is accepted
+/// exactly when it is listed.
 pub fn check_slot(inputs: &SlotInputs, start: Timestamp) -> Result<Slot, UnavailableReason> {
-    let _ = (inputs, start);
-    Err(UnavailableReason::SlotBusy)
+    let et = &inputs.event_type;
+    if !et.active {
+        return Err(UnavailableReason::EventTypeInactive);
+    }
+    if start < inputs.now {
+        return Err(UnavailableReason::InPast);
+    }
+    match earliest_start(inputs) {
+        Some(earliest) if start >= earliest => {}
+        _ => return Err(UnavailableReason::OutsideMinimumNotice),
+    }
+    if horizon(inputs).is_some_and(|h| start >= h) {
+        return Err(UnavailableReason::OutsideFutureLimit);
+    }
+    let window = start
+        .checked_add(SignedDuration::from_millis(1))
+        .ok()
+        .and_then(|end| Interval::new(start, end))
+        .ok_or(UnavailableReason::SlotBusy)?;
+    list_slots(inputs, window)
+        .slots
+        .into_iter()
+        .find(|s| s.start == start)
+        .ok_or(UnavailableReason::SlotBusy)
+}
+
+/// The window [`next_available`] searches: starts strictly after `after` and less than
+/// [`MAX_WINDOW`] after it. Load the inputs for this window (`BookingStore::slot_inputs`).
+pub fn next_available_window(after: Timestamp) -> Option<Interval> {
+    let start = after.checked_add(SignedDuration::from_nanos(1)).ok()?;
+    let end = after.checked_add(MAX_WINDOW).ok()?;
+    Interval::new(start, end)
+}
+
+/// The earliest listed start in [`next_available_window`]`(after)`, the suggestion
+/// `/v1/slots/check` returns with `slot_busy`.
+pub fn next_available(inputs: &SlotInputs, after: Timestamp) -> Option<Timestamp> {
+    let window = next_available_window(after)?;
+    compute(inputs, window, 1).slots.first().map(|s| s.start)
+}
+
+/// `now + minimum_notice_hours`: the earliest bookable start (`None` when unrepresentable).
+fn earliest_start(inputs: &SlotInputs) -> Option<Timestamp> {
+    let notice = SignedDuration::from_hours(i64::from(inputs.event_type.minimum_notice_hours));
+    inputs.now.checked_add(notice).ok()
+}
+
+/// The zone limits and the horizon are counted in: the first host's schedule zone, else UTC.
+fn first_zone(inputs: &SlotInputs) -> Zone {
+    inputs
+        .hosts
+        .first()
+        .map_or_else(Zone::utc, |h| h.schedule.zone.clone())
+}
+
+/// The first start beyond the future limit: local midnight beginning date `today +
+/// future_limit_days + 1` in the first host's zone; `None` for no limit.
+fn horizon(inputs: &SlotInputs) -> Option<Timestamp> {
+    let days = inputs.event_type.future_limit_days;
+    if days == 0 {
+        return None;
+    }
+    let zone = match inputs.hosts.first() {
+        Some(h) => &h.schedule.zone,
+        None => &Zone::utc(),
+    };
+    let today = zone.date_of(inputs.now);
+    let date = today
+        .checked_add(jiff::Span::new().days(i64::from(days) + 1))
+        .ok()?;
+    zone.instant(date, TimeOfDay::MIDNIGHT)
+}
+
+/// [`list_slots`] keeping at most `max` slots (`truncated` when more existed).
+fn compute(inputs: &SlotInputs, window: Interval, max: usize) -> SlotList {
+    let et = &inputs.event_type;
+    if !et.active || inputs.hosts.is_empty() {
+        return SlotList::default();
+    }
+    let Some(earliest) = earliest_start(inputs) else {
+        return SlotList::default();
+    };
+    let lo = ceil_ms(window.start()).max(ceil_ms(earliest)).max(ceil_ms(inputs.now));
+    let hi = match horizon(inputs) {
+        Some(h) => ceil_ms(window.end()).min(ceil_ms(h)),
+        None => ceil_ms(window.end()),
+    };
+    if lo >= hi {
+        return SlotList::default();
+    }
+    let interval = if et.slot_interval_minutes > 0 {
+        et.slot_interval()
+    } else {
+        et.duration()
+    };
+    let params = Params {
+        duration: duration_ms(et.duration()),
+        interval: duration_ms(interval).max(60_000),
+        before: duration_ms(et.buffer_before()),
+        after: duration_ms(et.buffer_after()),
+        lo,
+        hi,
+        seats_of: (et.scheduling_type == SchedulingType::Group).then_some(et.id),
+    };
+    let round_robin = et.scheduling_type == SchedulingType::Collective;
+    let limited =
+        et.limits.per_day.is_some() || et.limits.per_week.is_some() || et.limits.per_month.is_some();
+    let periods = (limited || round_robin).then(|| {
+        Periods::new(
+            &first_zone(inputs),
+            lo,
+            hi,
+            et.limits,
+            &inputs.counted,
+            round_robin.then_some(inputs.hosts.as_slice()),
+        )
+    });
+    let mut out = Output {
+        list: SlotList::default(),
+        max,
+        duration: params.duration,
+    };
+    let mut scratch = Scratch::default();
+    if round_robin {
+        let mut per_host: Vec<(i64, usize)> = Vec::new();
+        let mut free = Vec::new();
+        for (i, host) in inputs.hosts.iter().enumerate() {
+            free.clear();
+            host::free_starts(host, &params, &mut scratch, &mut free);
+            per_host.extend(free.iter().map(|f| (f.start, i)));
+        }
+        // Concatenated sorted runs: the stable sort merges them.
+        per_host.sort();
+        let mut i = 0;
+        while i < per_host.len() {
+            let start = per_host[i].0;
+            let j = i + per_host[i..].partition_point(|&(s, _)| s == start);
+            let allowed = periods.as_ref().is_none_or(|p| !p.limit_reached(start));
+            if allowed {
+                let chosen = periods
+                    .as_ref()
+                    .and_then(|p| p.fairest(start, per_host[i..j].iter().map(|&(_, h)| h)));
+                let host = chosen.and_then(|h| inputs.hosts.get(h)).map(|h| h.user_id);
+                if !out.push(start, host, None) {
+                    break;
+                }
+            }
+            i = j;
+        }
+    } else if let Some(host) = inputs.hosts.first() {
+        let capacity = et.capacity();
+        let group = et.scheduling_type == SchedulingType::Group;
+        let mut free = Vec::new();
+        host::free_starts(host, &params, &mut scratch, &mut free);
+        for f in free {
+            if f.taken >= capacity {
+                continue;
+            }
+            if periods.as_ref().is_some_and(|p| p.limit_reached(f.start)) {
+                continue;
+            }
+            let seats = group.then(|| capacity - f.taken);
+            if !out.push(f.start, None, seats) {
+                break;
+            }
+        }
+    }
+    out.list
+}
+
+/// Collects slots up to a maximum.
+struct Output {
+    list: SlotList,
+    max: usize,
+    duration: i64,
+}
+
+impl Output {
+    /// Adds a slot; `false` once one more than `max` was offered (the list is then truncated).
+    fn push(&mut self, start: i64, host: Option<UserId>, seats: Option<u32>) -> bool {
+        if self.list.slots.len() >= self.max {
+            self.list.truncated = true;
+            return false;
+        }
+        if let (Some(s), Some(e)) = (ts(start), ts(start.saturating_add(self.duration))) {
+            self.list.slots.push(Slot {
+                start: s,
+                end: e,
+                host_user_id: host,
+                seats_remaining: seats,
+            });
+        }
+        true
+    }
 }
