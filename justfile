@@ -1,0 +1,29 @@
+# Slotbook tasks. `just` lists them. Every recipe is plain cargo underneath, so a machine
+# without `just` runs the same commands (see README.md).
+
+default:
+    @just --list
+
+# Start the server on the embedded SQLite default, with demo data and a token on first start.
+run:
+    cargo run --release -p server --bin slotbook -- serve --demo
+
+# The full test suite (SQLite and Postgres at 127.0.0.1:5432).
+test:
+    cargo nextest run --workspace
+
+# Formatting, lints and dependency policy.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo deny check licenses bans sources
+
+# In-process benchmarks (criterion): slot engine and store throughput.
+bench:
+    cargo bench -p domain --bench slots -- --warm-up-time 1 --measurement-time 5
+    cargo bench -p store-sqlite --bench bookings -- --warm-up-time 1 --measurement-time 5
+    cargo bench -p store-postgres --bench bookings -- --warm-up-time 1 --measurement-time 5
+
+# What CI runs.
+ci:
+    bash .ci/run
