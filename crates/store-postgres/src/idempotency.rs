@@ -1,0 +1,136 @@
+//! [`IdempotencyStore`] on PostgreSQL: one row per (organization, credential owner, key),
+//! reserved atomically with `INSERT … ON CONFLICT … DO UPDATE … WHERE <expired or abandoned>`.
+//!
+//! Expiry and abandonment are judged by the caller's `now`, never by the database clock.
+
+use crate::{PgStore, json, ts, unknown};
+use anyhow::anyhow;
+use async_trait::async_trait;
+use domain::ports::{
+    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, Reservation,
+    StoreError, StoredResponse,
+};
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::PgConnection;
+
+/// Stores the response of a reserved key on `conn` (inside the caller's transaction, if any).
+pub(crate) async fn complete_on(
+    conn: &mut PgConnection,
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET response_status = $4, response_headers = $5, \
+         response_body = $6 WHERE organization_id = $1 AND owner = $2 AND key = $3",
+    )
+    .bind(key.organization_id.0)
+    .bind(&key.owner)
+    .bind(&key.key)
+    .bind(i32::from(response.status))
+    .bind(json::headers_to_json(&response.headers))
+    .bind(&response.body)
+    .execute(conn)
+    .await
+    .map_err(unknown)?;
+    Ok(())
+}
+
+type ExistingRow = (String, Option<i32>, Option<Value>, Option<String>);
+
+#[async_trait]
+impl IdempotencyStore for PgStore {
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<Reservation, StoreError> {
+        let expired_before = now.checked_sub(IDEMPOTENCY_TTL).map_err(unknown)?;
+        let abandoned_before = now
+            .checked_sub(IDEMPOTENCY_IN_PROGRESS_LEASE)
+            .map_err(unknown)?;
+        // A concurrent release may delete the row between the two statements: try again.
+        for _ in 0..5 {
+            let reserved: Option<i32> = sqlx::query_scalar(
+                "INSERT INTO idempotency_keys (organization_id, owner, key, fingerprint, reserved_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (organization_id, owner, key) DO UPDATE SET \
+                    fingerprint = EXCLUDED.fingerprint, reserved_at = EXCLUDED.reserved_at, \
+                    response_status = NULL, response_headers = NULL, response_body = NULL \
+                 WHERE idempotency_keys.reserved_at < $6 \
+                    OR (idempotency_keys.response_status IS NULL \
+                        AND idempotency_keys.reserved_at < $7) \
+                 RETURNING 1",
+            )
+            .bind(key.organization_id.0)
+            .bind(&key.owner)
+            .bind(&key.key)
+            .bind(fingerprint)
+            .bind(ts(now))
+            .bind(ts(expired_before))
+            .bind(ts(abandoned_before))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(unknown)?;
+            if reserved.is_some() {
+                return Ok(Reservation::Reserved);
+            }
+            let existing: Option<ExistingRow> = sqlx::query_as(
+                "SELECT fingerprint, response_status, response_headers, response_body \
+                 FROM idempotency_keys WHERE organization_id = $1 AND owner = $2 AND key = $3",
+            )
+            .bind(key.organization_id.0)
+            .bind(&key.owner)
+            .bind(&key.key)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(unknown)?;
+            let Some((stored_fp, status, headers, body)) = existing else {
+                continue;
+            };
+            if stored_fp != fingerprint {
+                return Ok(Reservation::Mismatch);
+            }
+            return Ok(match status {
+                None => Reservation::InProgress,
+                Some(status) => Reservation::Replay(StoredResponse {
+                    status: u16::try_from(status)
+                        .map_err(|_| unknown(anyhow!("stored status {status}")))?,
+                    headers: headers
+                        .map(json::headers_from_json)
+                        .transpose()
+                        .map_err(unknown)?
+                        .unwrap_or_default(),
+                    body: body.unwrap_or_default(),
+                }),
+            });
+        }
+        Err(unknown(anyhow!(
+            "idempotency key kept changing while being reserved"
+        )))
+    }
+
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.pool().acquire().await.map_err(unknown)?;
+        complete_on(&mut conn, key, response).await
+    }
+
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE organization_id = $1 AND owner = $2 \
+             AND key = $3 AND response_status IS NULL",
+        )
+        .bind(key.organization_id.0)
+        .bind(&key.owner)
+        .bind(&key.key)
+        .execute(self.pool())
+        .await
+        .map_err(unknown)?;
+        Ok(())
+    }
+}
