@@ -30,7 +30,7 @@ fn clamp_i64(v: i128) -> i64 {
 }
 
 /// The instant of a millisecond count, when representable.
-pub(super) fn ts(ms: i64) -> Option<Timestamp> {
+pub(super) fn at_ms(ms: i64) -> Option<Timestamp> {
     Timestamp::from_millisecond(ms).ok()
 }
 
@@ -139,11 +139,11 @@ fn grid(host: &HostInput, p: &Params, scratch: &mut Scratch) {
     scratch.anchors.clear();
     scratch.candidates.clear();
     let zone = &host.schedule.zone;
-    let (Some(lo_ts), Some(last_start)) = (ts(p.lo), ts(p.hi.saturating_sub(1))) else {
+    let (Some(lo_ts), Some(last_start)) = (at_ms(p.lo), at_ms(p.hi.saturating_sub(1))) else {
         return;
     };
     // Dates whose intervals can anchor a start in [lo, hi) or hold the end of its slot.
-    let last_end = ts(p.hi.saturating_add(p.duration)).unwrap_or(last_start);
+    let last_end = at_ms(p.hi.saturating_add(p.duration)).unwrap_or(last_start);
     let first = zone.date_of(lo_ts);
     let first = first.yesterday().unwrap_or(first);
     let last = zone.date_of(last_end);

@@ -11,7 +11,7 @@ mod periods;
 
 use crate::availability::{Schedule, TimeOfDay, Zone};
 use crate::event_type::{EventType, SchedulingType};
-use host::{Params, Scratch, ceil_ms, duration_ms, ts};
+use host::{Params, Scratch, ceil_ms, duration_ms, at_ms};
 use periods::Periods;
 use crate::ids::{EventTypeId, UserId};
 use crate::interval::Interval;
@@ -333,7 +333,7 @@ impl Output {
             self.list.truncated = true;
             return false;
         }
-        if let (Some(s), Some(e)) = (ts(start), ts(start.saturating_add(self.duration))) {
+        if let (Some(s), Some(e)) = (at_ms(start), at_ms(start.saturating_add(self.duration))) {
             self.list.slots.push(Slot {
                 start: s,
                 end: e,
@@ -344,3 +344,10 @@ impl Output {
         true
     }
 }
+
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod tests_zones;
+#[cfg(test)]
+mod tests_rules;

@@ -87,7 +87,7 @@ impl Periods {
         counted: &[CountedBooking],
         round_robin: Option<&[HostInput]>,
     ) -> Self {
-        let (Some(lo_ts), Some(hi_ts)) = (super::host::ts(lo), super::host::ts(hi)) else {
+        let (Some(lo_ts), Some(hi_ts)) = (super::host::at_ms(lo), super::host::at_ms(hi)) else {
             return Self::default();
         };
         let first = zone.date_of(lo_ts);
