@@ -1,1 +1,278 @@
-//! placeholder
+//! SQLite adapter for Slotbook's storage ports: the embedded default store.
+//!
+//! [`SqliteStore`] implements every port of [`domain::ports`] (except the optional
+//! `RateLimitCounter`) on one SQLite database reached through a small sqlx pool in WAL mode.
+//! Instants are stored as INTEGER epoch milliseconds, identifiers as 16-byte UUID blobs and
+//! nested values as JSON text; every tenant row carries its `organization_id` and every query
+//! filters by it.
+//!
+//! Writers are serialised twice: inside this process by an async write lock (so a waiting writer
+//! never sits on a pooled connection that the lock holder may need for a read), and across
+//! processes by `BEGIN IMMEDIATE` with a busy timeout. The double-booking guard is the overlap
+//! check that [`domain::ports::BookingTx::insert_booking`] runs inside that transaction.
+//!
+//! This crate must never interpret business rules beyond what the port contracts state, never
+//! use the compile-time `query!` macros (the build must not need a database) and never return or
+//! change another organization's rows.
+
+mod bookings;
+mod codec;
+mod directory;
+mod event_types;
+mod idempotency;
+mod outbox;
+mod schedules;
+mod slot_inputs;
+mod tokens;
+mod tx;
+
+use anyhow::Context as _;
+use async_trait::async_trait;
+use domain::ports::{Storage, StoreError};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use std::path::PathBuf;
+use std::str::FromStr as _;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use tx::SqliteBookingTx;
+
+/// How long a writer waits for the database write lock (in-process queue, then SQLite's busy
+/// handler) before giving up with a lock timeout.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Connections in the pool. SQLite has one writer at a time; the rest serve reads.
+const MAX_CONNECTIONS: u32 = 8;
+
+/// The SQLite store. Cheap to clone: clones share one pool.
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: SqlitePool,
+    /// In-process writer queue; see the crate documentation.
+    write_lock: Arc<Mutex<()>>,
+    /// Set for `sqlite::memory:`: the scratch directory removed when the store is dropped.
+    _scratch: Option<ScratchDir>,
+}
+
+/// A private directory holding a throwaway database, deleted on drop.
+struct ScratchDir(PathBuf);
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            tracing::warn!(path = %self.0.display(), error = %e, "could not remove scratch database");
+        }
+    }
+}
+
+fn is_memory_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    rest == ":memory:" || rest.starts_with(":memory:?") || rest.contains("mode=memory")
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at `url`, e.g. `sqlite://slotbook.db`.
+    ///
+    /// `sqlite::memory:` gives a private throwaway database: a file in a fresh directory under
+    /// the system temp dir, removed when the last clone of the store is dropped. (A real shared
+    /// in-memory database would use SQLite's shared-cache mode, whose table locks behave unlike
+    /// a file database's; a scratch file keeps one set of locking semantics everywhere.)
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let (options, scratch, synchronous) = if is_memory_url(url) {
+            let dir = std::env::temp_dir().join(format!("slotbook-mem-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating scratch directory {}", dir.display()))?;
+            let options = SqliteConnectOptions::new().filename(dir.join("slotbook.db"));
+            // A throwaway database needs no durability.
+            (options, Some(ScratchDir(dir)), SqliteSynchronous::Off)
+        } else {
+            let options = SqliteConnectOptions::from_str(url)
+                .with_context(|| format!("parsing database url {url}"))?;
+            (options, None, SqliteSynchronous::Normal)
+        };
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(LOCK_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening SQLite database {url}"))?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                pool,
+                write_lock: Arc::new(Mutex::new(())),
+                _scratch: scratch,
+            }),
+        })
+    }
+
+    /// Applies the forward-only migrations in `migrations/sqlite`.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&self.inner.pool)
+            .await
+            .context("applying SQLite migrations")
+    }
+
+    /// The underlying pool (diagnostics, tests, benchmarks).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.inner.pool
+    }
+
+    /// Diagnostic: pairs of time-holding bookings of one organization and host whose blocked
+    /// ranges overlap, not counting seats of the same group slot (same event type and start).
+    /// Zero in a healthy database.
+    pub async fn count_overlapping_bookings(&self) -> anyhow::Result<i64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM bookings a JOIN bookings b
+               ON a.organization_id = b.organization_id
+              AND a.host_user_id = b.host_user_id
+              AND a.uid < b.uid
+              AND a.blocked_start < b.blocked_end
+              AND a.blocked_end > b.blocked_start
+             WHERE a.status IN ('confirmed', 'pending')
+               AND b.status IN ('confirmed', 'pending')
+               AND NOT (a.event_type_id = b.event_type_id AND a.start_at = b.start_at)",
+        )
+        .fetch_one(&self.inner.pool)
+        .await
+        .context("counting overlapping bookings")?;
+        Ok(n)
+    }
+
+    /// Waits for this process's turn to write, at most [`LOCK_TIMEOUT`].
+    async fn write_turn(&self) -> Result<OwnedMutexGuard<()>, LockTimedOut> {
+        tokio::time::timeout(LOCK_TIMEOUT, self.inner.write_lock.clone().lock_owned())
+            .await
+            .map_err(|_| LockTimedOut)
+    }
+
+    /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction.
+    async fn begin_write(&self) -> Result<WriteTx, WriteBeginError> {
+        let guard = self.write_turn().await.map_err(|_| WriteBeginError::Lock)?;
+        let tx = self
+            .inner
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| {
+                if is_lock_error(&e) {
+                    WriteBeginError::Lock
+                } else {
+                    WriteBeginError::Other(anyhow::Error::new(e).context("BEGIN IMMEDIATE"))
+                }
+            })?;
+        Ok(WriteTx { tx, _turn: guard })
+    }
+
+    /// Runs one autocommit write statement in this process's write turn.
+    async fn write_one<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
+        let _turn = self
+            .write_turn()
+            .await
+            .map_err(|_| sqlx::Error::Protocol("timed out waiting for the write lock".into()))?;
+        query.execute(&self.inner.pool).await
+    }
+}
+
+/// A write transaction holding this process's write turn. Fields drop in order: the
+/// transaction (rolling back unless committed) before the turn is released.
+pub(crate) struct WriteTx {
+    pub(crate) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        let WriteTx { tx, _turn } = self;
+        tx.commit().await
+    }
+}
+
+#[derive(Debug)]
+struct LockTimedOut;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum WriteBeginError {
+    #[error("timed out waiting for the database write lock")]
+    Lock,
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+impl From<WriteBeginError> for StoreError {
+    fn from(e: WriteBeginError) -> Self {
+        StoreError::Unknown(e.into())
+    }
+}
+
+/// SQLITE_BUSY / SQLITE_LOCKED (any extended code), or no connection in time.
+pub(crate) fn is_lock_error(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+        _ => false,
+    }
+}
+
+/// The field a unique-constraint violation is about, from SQLite's message
+/// (`UNIQUE constraint failed: users.username`): the first needle found names it, else `id`.
+pub(crate) fn duplicate_field(
+    e: &sqlx::Error,
+    needles: &[(&str, &'static str)],
+) -> Option<&'static str> {
+    let db = e.as_database_error()?;
+    let msg = db.message();
+    let unique = db.is_unique_violation() || msg.contains("UNIQUE constraint failed");
+    if !unique {
+        return None;
+    }
+    Some(
+        needles
+            .iter()
+            .find(|(needle, _)| msg.contains(needle))
+            .map(|(_, field)| *field)
+            .unwrap_or("id"),
+    )
+}
+
+/// Wraps a driver error with what we were doing.
+pub(crate) fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| StoreError::Unknown(anyhow::Error::new(e).context(what))
+}
+
+#[async_trait]
+impl Storage for SqliteStore {
+    fn backend(&self) -> &'static str {
+        "sqlite"
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.inner.pool)
+            .await
+            .map_err(db_err("ping"))?;
+        Ok(())
+    }
+}

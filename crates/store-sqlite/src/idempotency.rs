@@ -1,0 +1,144 @@
+//! [`IdempotencyStore`]: idempotency records keyed by (organization, credential owner, key).
+//!
+//! `reserve` reads and writes the record in one `BEGIN IMMEDIATE` transaction, so two
+//! concurrent reservations of one key cannot both win. Expiry is judged by the caller's `now`
+//! (never the wall clock), so tests can drive it with a fake clock.
+
+use crate::codec::{Result, col, headers_from_json, headers_to_json};
+use crate::{SqliteStore, db_err};
+use async_trait::async_trait;
+use domain::ports::{
+    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, Reservation,
+    StoredResponse,
+};
+use jiff::Timestamp;
+use sqlx::SqliteConnection;
+
+const IN_PROGRESS: &str = "in_progress";
+const DONE: &str = "done";
+
+/// Stores the response of `key` on `conn` (a booking transaction or an autocommit write).
+pub(crate) async fn complete_on(
+    conn: &mut SqliteConnection,
+    key: &IdempotencyKey,
+    response: &StoredResponse,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE idempotency_keys SET state = ?, response_status = ?, response_headers = ?, \
+         response_body = ? WHERE organization_id = ? AND owner = ? AND key = ?",
+    )
+    .bind(DONE)
+    .bind(i64::from(response.status))
+    .bind(headers_to_json(&response.headers)?)
+    .bind(&response.body)
+    .bind(key.organization_id.as_uuid())
+    .bind(&key.owner)
+    .bind(&key.key)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err("storing idempotent response"))?;
+    Ok(())
+}
+
+#[async_trait]
+impl IdempotencyStore for SqliteStore {
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<Reservation> {
+        let now_ms = now.as_millisecond();
+        let ttl_ms = IDEMPOTENCY_TTL.as_millis() as i64;
+        let lease_ms = IDEMPOTENCY_IN_PROGRESS_LEASE.as_millis() as i64;
+        let mut w = self.begin_write().await?;
+        let row = sqlx::query(
+            "SELECT fingerprint, state, response_status, response_headers, response_body, \
+             created_at FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ?",
+        )
+        .bind(key.organization_id.as_uuid())
+        .bind(&key.owner)
+        .bind(&key.key)
+        .fetch_optional(&mut *w.tx)
+        .await
+        .map_err(db_err("reading idempotency key"))?;
+        if let Some(row) = &row {
+            let created: i64 = col(row, "created_at")?;
+            let state: String = col(row, "state")?;
+            let age = now_ms.saturating_sub(created);
+            let expired = age > ttl_ms;
+            let abandoned = state == IN_PROGRESS && age > lease_ms;
+            if !expired && !abandoned {
+                let stored: String = col(row, "fingerprint")?;
+                if stored != fingerprint {
+                    return Ok(Reservation::Mismatch);
+                }
+                if state != DONE {
+                    return Ok(Reservation::InProgress);
+                }
+                let status: Option<i64> = col(row, "response_status")?;
+                let headers: Option<String> = col(row, "response_headers")?;
+                let body: Option<String> = col(row, "response_body")?;
+                let status = status
+                    .and_then(|s| u16::try_from(s).ok())
+                    .ok_or_else(|| crate::codec::corrupt("idempotent response status"))?;
+                return Ok(Reservation::Replay(StoredResponse {
+                    status,
+                    headers: headers
+                        .as_deref()
+                        .map(headers_from_json)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    body: body.unwrap_or_default(),
+                }));
+            }
+        }
+        // Absent, expired or abandoned: (re)take the key.
+        sqlx::query(
+            "INSERT INTO idempotency_keys (organization_id, owner, key, fingerprint, state, \
+             response_status, response_headers, response_body, created_at) \
+             VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?) \
+             ON CONFLICT (organization_id, owner, key) DO UPDATE SET \
+             fingerprint = excluded.fingerprint, state = excluded.state, response_status = NULL, \
+             response_headers = NULL, response_body = NULL, created_at = excluded.created_at",
+        )
+        .bind(key.organization_id.as_uuid())
+        .bind(&key.owner)
+        .bind(&key.key)
+        .bind(fingerprint)
+        .bind(IN_PROGRESS)
+        .bind(now_ms)
+        .execute(&mut *w.tx)
+        .await
+        .map_err(db_err("reserving idempotency key"))?;
+        w.commit()
+            .await
+            .map_err(db_err("committing idempotency reservation"))?;
+        Ok(Reservation::Reserved)
+    }
+
+    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse) -> Result<()> {
+        let mut w = self.begin_write().await?;
+        complete_on(&mut w.tx, key, response).await?;
+        w.commit()
+            .await
+            .map_err(db_err("committing idempotent response"))?;
+        Ok(())
+    }
+
+    async fn release(&self, key: &IdempotencyKey) -> Result<()> {
+        self.write_one(
+            sqlx::query(
+                "DELETE FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ? \
+                 AND state = ?",
+            )
+            .bind(key.organization_id.as_uuid())
+            .bind(&key.owner)
+            .bind(&key.key)
+            .bind(IN_PROGRESS),
+        )
+        .await
+        .map_err(db_err("releasing idempotency key"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! Loading [`SlotInputs`]: what the slot engine needs to decide a window of one event type, per
+//! [`domain::slots::input_ranges`]. Shared by the store (a plain read) and the booking
+//! transaction (a read that sees the transaction's own writes).
+//!
+//! It loads each host's schedule (a missing schedule is an error, never an empty availability),
+//! each host's time-holding bookings of any event type whose blocked range overlaps the busy
+//! range, and — when counting is needed — the event type's time-holding bookings starting in the
+//! counted range.
+
+use crate::bookings::HOLDS_TIME;
+use crate::codec::{Result, col, corrupt, ms, ts, uuid_col};
+use crate::db_err;
+use crate::schedules::load_schedule;
+use domain::event_type::EventType;
+use domain::interval::Interval;
+use domain::ports::StoreError;
+use domain::slots::{BusyBlock, CountedBooking, HostInput, SlotInputs, input_ranges};
+use jiff::Timestamp;
+use sqlx::SqliteConnection;
+
+pub(crate) async fn load(
+    conn: &mut SqliteConnection,
+    event_type: &EventType,
+    window: Interval,
+    now: Timestamp,
+) -> Result<SlotInputs> {
+    let ranges = input_ranges(event_type, window);
+    let org = event_type.organization_id;
+    let busy_sql = format!(
+        "SELECT blocked_start, blocked_end, event_type_id, start_at FROM bookings \
+         WHERE organization_id = ? AND host_user_id = ? AND status IN {HOLDS_TIME} \
+         AND blocked_end > ? AND blocked_start < ?"
+    );
+    let mut hosts = Vec::with_capacity(event_type.hosts.len());
+    for host in &event_type.hosts {
+        let schedule = load_schedule(conn, org, host.schedule_id)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Unknown(anyhow::anyhow!(
+                    "schedule {} of host {} of event type {} does not exist",
+                    host.schedule_id,
+                    host.user_id,
+                    event_type.id
+                ))
+            })?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(busy_sql.as_str()))
+            .bind(org.as_uuid())
+            .bind(host.user_id.as_uuid())
+            .bind(ms(ranges.busy.start()))
+            .bind(ms(ranges.busy.end()))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(db_err("reading busy time"))?;
+        let busy = rows
+            .iter()
+            .map(|r| {
+                Ok(BusyBlock {
+                    blocked: Interval::new(
+                        ts(col(r, "blocked_start")?)?,
+                        ts(col(r, "blocked_end")?)?,
+                    )
+                    .ok_or_else(|| corrupt("empty blocked interval"))?,
+                    event_type_id: uuid_col(r, "event_type_id")?.into(),
+                    start: ts(col(r, "start_at")?)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        hosts.push(HostInput {
+            user_id: host.user_id,
+            schedule,
+            busy,
+        });
+    }
+    let counted = match ranges.counted {
+        None => Vec::new(),
+        Some(range) => {
+            let sql = format!(
+                "SELECT start_at, host_user_id FROM bookings \
+                 WHERE organization_id = ? AND event_type_id = ? AND status IN {HOLDS_TIME} \
+                 AND start_at >= ? AND start_at < ? ORDER BY start_at"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(org.as_uuid())
+                .bind(event_type.id.as_uuid())
+                .bind(ms(range.start()))
+                .bind(ms(range.end()))
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(db_err("reading counted bookings"))?;
+            rows.iter()
+                .map(|r| {
+                    Ok(CountedBooking {
+                        start: ts(col(r, "start_at")?)?,
+                        host_user_id: uuid_col(r, "host_user_id")?.into(),
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?
+        }
+    };
+    Ok(SlotInputs {
+        event_type: event_type.clone(),
+        hosts,
+        counted,
+        now,
+    })
+}

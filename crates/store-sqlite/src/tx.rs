@@ -1,0 +1,270 @@
+//! [`SqliteBookingTx`]: one booking write, a `BEGIN IMMEDIATE` transaction holding the database
+//! write lock from `begin` to commit or drop (drop rolls back).
+//!
+//! The double-booking guard lives here: a booking that holds time is written only if no other
+//! time-holding booking of the same organization and host has `blocked_start < new.blocked_end
+//! AND blocked_end > new.blocked_start` (seats of one group slot excepted when `shares_seats`).
+//! The check and the write are one statement inside the write-locked transaction, so no
+//! concurrent writer can slip in between.
+
+use crate::WriteTx;
+use crate::bookings::load_booking;
+use crate::codec::{
+    Result, attendees_to_json, guests_to_json, location_to_json, metadata_to_json, ms,
+};
+use crate::db_err;
+use crate::idempotency::complete_on;
+use crate::outbox::insert_message;
+use async_trait::async_trait;
+use domain::booking::Booking;
+use domain::event_type::EventType;
+use domain::ids::{BookingUid, OrganizationId};
+use domain::interval::Interval;
+use domain::ports::{
+    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, StoreError, StoredResponse,
+};
+use domain::slots::SlotInputs;
+use jiff::Timestamp;
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::SqliteArguments;
+use std::sync::LazyLock;
+
+/// A booking write in progress (see the module documentation).
+pub struct SqliteBookingTx {
+    org: OrganizationId,
+    write: WriteTx,
+}
+
+/// The booking columns written by insert and update, in bind order.
+const FIELDS: [&str; 30] = [
+    "version",
+    "event_type_id",
+    "event_type_slug",
+    "title",
+    "status",
+    "start_at",
+    "end_at",
+    "blocked_start",
+    "blocked_end",
+    "timezone",
+    "host_user_id",
+    "attendees",
+    "guests",
+    "location",
+    "metadata",
+    "responses",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "calendar_sync_status",
+    "calendar_event_id",
+    "rescheduled_from_uid",
+    "reschedule_generation",
+    "cancelled_at",
+    "cancellation_reason",
+    "no_show_at",
+    "no_show_reason",
+    "rescheduled_at",
+    "created_at",
+    "updated_at",
+];
+
+/// True when no other time-holding booking of the host overlaps; binds, in order: holds-time
+/// flag, org, host, new blocked start, new blocked end, own uid, shares-seats flag, event type,
+/// start.
+const NO_OVERLAP: &str = "(? = 0 OR NOT EXISTS (SELECT 1 FROM bookings o \
+     WHERE o.organization_id = ? AND o.host_user_id = ? AND o.status IN ('confirmed', 'pending') \
+     AND o.blocked_end > ? AND o.blocked_start < ? AND o.uid <> ? \
+     AND NOT (? AND o.event_type_id = ? AND o.start_at = ?)))";
+
+type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
+
+/// JSON columns of a booking, encoded before any statement runs.
+struct Encoded {
+    attendees: String,
+    guests: String,
+    location: Option<String>,
+    metadata: Option<String>,
+}
+
+fn encode(b: &Booking) -> Result<Encoded> {
+    Ok(Encoded {
+        attendees: attendees_to_json(&b.attendees)?,
+        guests: guests_to_json(&b.guests)?,
+        location: location_to_json(&b.location)?,
+        metadata: metadata_to_json(&b.metadata)?,
+    })
+}
+
+fn bind_fields<'q>(q: SqliteQuery<'q>, b: &'q Booking, enc: Encoded) -> SqliteQuery<'q> {
+    q.bind(b.version)
+        .bind(b.event_type_id.as_uuid())
+        .bind(&b.event_type_slug)
+        .bind(&b.title)
+        .bind(b.status.as_str())
+        .bind(ms(b.start))
+        .bind(ms(b.end))
+        .bind(ms(b.blocked.start()))
+        .bind(ms(b.blocked.end()))
+        .bind(&b.timezone)
+        .bind(b.host_user_id.as_uuid())
+        .bind(enc.attendees)
+        .bind(enc.guests)
+        .bind(enc.location)
+        .bind(enc.metadata)
+        .bind(b.responses.as_ref().map(|r| r.0.as_str()))
+        .bind(&b.utm.source)
+        .bind(&b.utm.medium)
+        .bind(&b.utm.campaign)
+        .bind(b.calendar_sync_status.as_str())
+        .bind(&b.calendar_event_id)
+        .bind(b.rescheduled_from_uid.map(|u| u.as_uuid()))
+        .bind(b.reschedule_generation)
+        .bind(b.cancelled_at.map(ms))
+        .bind(&b.cancellation_reason)
+        .bind(b.no_show_at.map(ms))
+        .bind(&b.no_show_reason)
+        .bind(b.rescheduled_at.map(ms))
+        .bind(ms(b.created_at))
+        .bind(ms(b.updated_at))
+}
+
+fn bind_no_overlap<'q>(q: SqliteQuery<'q>, b: &'q Booking, shares_seats: bool) -> SqliteQuery<'q> {
+    q.bind(b.status.holds_time())
+        .bind(b.organization_id.as_uuid())
+        .bind(b.host_user_id.as_uuid())
+        .bind(ms(b.blocked.start()))
+        .bind(ms(b.blocked.end()))
+        .bind(b.uid.as_uuid())
+        .bind(shares_seats)
+        .bind(b.event_type_id.as_uuid())
+        .bind(ms(b.start))
+}
+
+static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
+    let marks = vec!["?"; FIELDS.len()].join(", ");
+    format!(
+        "INSERT INTO bookings (organization_id, uid, {}) SELECT ?, ?, {marks} WHERE {NO_OVERLAP}",
+        FIELDS.join(", ")
+    )
+});
+
+static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = FIELDS.iter().map(|f| format!("{f} = ?")).collect();
+    format!(
+        "UPDATE bookings SET {} WHERE organization_id = ? AND uid = ? AND version = ? \
+         AND {NO_OVERLAP}",
+        sets.join(", ")
+    )
+});
+
+impl SqliteBookingTx {
+    pub(crate) fn new(org: OrganizationId, write: WriteTx) -> Self {
+        Self { org, write }
+    }
+
+    fn check_org(&self, org: OrganizationId) -> Result<()> {
+        if org == self.org {
+            Ok(())
+        } else {
+            Err(StoreError::Unknown(anyhow::anyhow!(
+                "booking write opened for organization {} touched organization {org}",
+                self.org
+            )))
+        }
+    }
+}
+
+#[async_trait]
+impl BookingTx for SqliteBookingTx {
+    async fn slot_inputs(
+        &mut self,
+        event_type: &EventType,
+        window: Interval,
+        now: Timestamp,
+    ) -> Result<SlotInputs> {
+        self.check_org(event_type.organization_id)?;
+        crate::slot_inputs::load(&mut self.write.tx, event_type, window, now).await
+    }
+
+    async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>> {
+        load_booking(&mut self.write.tx, self.org, uid).await
+    }
+
+    async fn insert_booking(
+        &mut self,
+        booking: &Booking,
+        shares_seats: bool,
+    ) -> std::result::Result<(), BookingWriteError> {
+        self.check_org(booking.organization_id)?;
+        let enc = encode(booking)?;
+        let q = sqlx::query(INSERT_SQL.as_str())
+            .bind(booking.organization_id.as_uuid())
+            .bind(booking.uid.as_uuid());
+        let q = bind_fields(q, booking, enc);
+        let done = bind_no_overlap(q, booking, shares_seats)
+            .execute(&mut *self.write.tx)
+            .await
+            .map_err(db_err("inserting booking"))?;
+        if done.rows_affected() == 0 {
+            return Err(BookingWriteError::SlotUnavailable);
+        }
+        Ok(())
+    }
+
+    async fn update_booking(
+        &mut self,
+        booking: &Booking,
+        expected_version: i64,
+    ) -> std::result::Result<(), BookingWriteError> {
+        self.check_org(booking.organization_id)?;
+        let enc = encode(booking)?;
+        let q = bind_fields(sqlx::query(UPDATE_SQL.as_str()), booking, enc)
+            .bind(booking.organization_id.as_uuid())
+            .bind(booking.uid.as_uuid())
+            .bind(expected_version);
+        let done = bind_no_overlap(q, booking, false)
+            .execute(&mut *self.write.tx)
+            .await
+            .map_err(db_err("updating booking"))?;
+        if done.rows_affected() > 0 {
+            return Ok(());
+        }
+        let stored: Option<i64> = sqlx::query_scalar(
+            "SELECT version FROM bookings WHERE organization_id = ? AND uid = ?",
+        )
+        .bind(booking.organization_id.as_uuid())
+        .bind(booking.uid.as_uuid())
+        .fetch_optional(&mut *self.write.tx)
+        .await
+        .map_err(db_err("reading booking version"))?;
+        Err(if stored == Some(expected_version) {
+            // The version matched, so the overlap guard refused the write.
+            BookingWriteError::SlotUnavailable
+        } else {
+            BookingWriteError::VersionConflict
+        })
+    }
+
+    async fn enqueue(&mut self, message: &OutboxMessage) -> Result<()> {
+        self.check_org(message.organization_id)?;
+        insert_message(&mut self.write.tx, message).await
+    }
+
+    async fn complete_idempotency(
+        &mut self,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<()> {
+        self.check_org(key.organization_id)?;
+        complete_on(&mut self.write.tx, key, response).await
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        self.write
+            .commit()
+            .await
+            .map_err(db_err("committing booking write"))
+    }
+}
