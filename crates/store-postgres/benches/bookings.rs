@@ -1,1 +1,256 @@
-fn main() {}
+//! Booking throughput through the ports versus a plain-INSERT baseline on the same database.
+//!
+//! `port`: begin (advisory slot lock) → insert_booking (exclusion constraint, jsonb) → enqueue
+//! one outbox message → commit, with non-overlapping starts. `baseline`: one autocommitted
+//! single-row INSERT into a plain table. Both report elements (bookings / rows) per second.
+//!
+//! Run: `cargo bench -p store-postgres --bench bookings -- --warm-up-time 1 --measurement-time 5`
+//!
+//! A benchmark is a test harness: a failed step should abort loudly, hence the allowances.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use domain::availability::{Schedule, Zone};
+use domain::booking::{Attendee, Booking, BookingStatus, CalendarSyncStatus, Utm};
+use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::ids::*;
+use domain::interval::Interval;
+use domain::organization::{Organization, Role, User, Username};
+use domain::ports::*;
+use domain::validate::Email;
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+use store_postgres::PgStore;
+use uuid::Uuid;
+
+struct Fixture {
+    store: PgStore,
+    org: OrganizationId,
+    host: UserId,
+    event_type: EventTypeId,
+}
+
+async fn fixture() -> Fixture {
+    let (store, _url) = store_postgres::testing::fresh_database().await.unwrap();
+    let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    let org = OrganizationId(Uuid::now_v7());
+    store
+        .create_organization(&Organization {
+            id: org,
+            name: "Bench".into(),
+            plan: None,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let host = UserId(Uuid::now_v7());
+    store
+        .create_user(&User {
+            id: host,
+            organization_id: org,
+            username: Some(Username::parse("bench").unwrap()),
+            email: Email::parse("bench@example.com").unwrap(),
+            first_name: None,
+            last_name: None,
+            timezone: None,
+            locale: None,
+            avatar_url: None,
+            role: Role::Owner,
+            password_hash: None,
+            created_at: now,
+        })
+        .await
+        .unwrap();
+    let schedule = ScheduleId(Uuid::now_v7());
+    store
+        .create_schedule(&Schedule {
+            id: schedule,
+            organization_id: org,
+            user_id: host,
+            name: "Work".into(),
+            zone: Zone::utc(),
+            rules: vec![],
+            overrides: vec![],
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    let event_type = EventTypeId(Uuid::now_v7());
+    store
+        .create_event_type(&EventType {
+            id: event_type,
+            organization_id: org,
+            owner_user_id: host,
+            slug: "intro".into(),
+            title: "Intro".into(),
+            description: None,
+            duration_minutes: 30,
+            slot_interval_minutes: 30,
+            active: true,
+            scheduling_type: SchedulingType::Individual,
+            hosts: vec![Host {
+                user_id: host,
+                schedule_id: schedule,
+            }],
+            color: "#7c3aed".into(),
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+            minimum_notice_hours: 0,
+            future_limit_days: 0,
+            limits: BookingLimits::default(),
+            seats: 1,
+            requires_confirmation: false,
+            allow_reschedule: true,
+            allow_cancel: true,
+            locations: vec![],
+            questions: vec![],
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .await
+        .unwrap();
+    sqlx::query("CREATE TABLE bench_plain (id uuid PRIMARY KEY, n bigint NOT NULL)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    Fixture {
+        store,
+        org,
+        host,
+        event_type,
+    }
+}
+
+fn booking(f: &Fixture, start: Timestamp) -> Booking {
+    let end = start + SignedDuration::from_mins(30);
+    Booking {
+        uid: BookingUid(Uuid::now_v7()),
+        organization_id: f.org,
+        version: 1,
+        event_type_id: f.event_type,
+        event_type_slug: Some("intro".into()),
+        title: Some("Intro".into()),
+        status: BookingStatus::Confirmed,
+        start,
+        end,
+        blocked: Interval::new(start, end).unwrap(),
+        timezone: "UTC".into(),
+        host_user_id: f.host,
+        attendees: vec![Attendee {
+            email: "guest@example.com".into(),
+            name: "Guest".into(),
+            first_name: None,
+            last_name: None,
+            phone: None,
+            timezone: None,
+            sms_opt_in: false,
+        }],
+        guests: vec![],
+        location: None,
+        metadata: None,
+        responses: None,
+        utm: Utm::default(),
+        calendar_sync_status: CalendarSyncStatus::NotApplicable,
+        calendar_event_id: None,
+        rescheduled_from_uid: None,
+        reschedule_generation: 0,
+        cancelled_at: None,
+        cancellation_reason: None,
+        no_show_at: None,
+        no_show_reason: None,
+        rescheduled_at: None,
+        created_at: start,
+        updated_at: start,
+    }
+}
+
+async fn book_one(f: &Fixture, slot: i64) {
+    let start = Timestamp::from_second(1_800_000_000 + slot * 1800).unwrap();
+    let b = booking(f, start);
+    let mut tx = f.store.begin(f.org, f.event_type).await.unwrap();
+    tx.insert_booking(&b, false).await.unwrap();
+    tx.enqueue(&OutboxMessage {
+        id: OutboxId(Uuid::now_v7()),
+        organization_id: f.org,
+        event: "booking.created".into(),
+        payload: format!(r#"{{"uid":"{}"}}"#, b.uid),
+        created_at: start,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn plain_insert(f: &Fixture, n: i64) {
+    sqlx::query("INSERT INTO bench_plain (id, n) VALUES ($1, $2)")
+        .bind(Uuid::now_v7())
+        .bind(n)
+        .execute(f.store.pool())
+        .await
+        .unwrap();
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let f = Arc::new(rt.block_on(fixture()));
+    let slot = Arc::new(AtomicI64::new(0));
+    let mut g = c.benchmark_group("bookings");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("port_begin_insert_enqueue_commit", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (f, slot) = (f.clone(), slot.clone());
+            async move {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    book_one(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+                }
+                started.elapsed()
+            }
+        })
+    });
+    g.bench_function("baseline_plain_insert_autocommit", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (f, slot) = (f.clone(), slot.clone());
+            async move {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    plain_insert(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+                }
+                started.elapsed()
+            }
+        })
+    });
+    g.finish();
+    let overlaps = rt.block_on(f.store.count_overlapping_bookings()).unwrap();
+    assert_eq!(overlaps, 0, "the benchmark must never double-book");
+    // Direct figures for the report (criterion's own are above).
+    let (port, base) = rt.block_on(async {
+        let n = 2000;
+        let t = Instant::now();
+        for _ in 0..n {
+            book_one(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+        }
+        let port = n as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for _ in 0..n {
+            plain_insert(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+        }
+        (port, n as f64 / t.elapsed().as_secs_f64())
+    });
+    println!(
+        "summary: port {port:.0} bookings/s, baseline {base:.0} inserts/s, ratio {:.2}",
+        port / base
+    );
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);

@@ -1,8 +1,10 @@
 //! Per-test PostgreSQL databases: [`fresh_database`] creates a uniquely named database,
 //! migrates it and hands back a store with a small pool.
 //!
-//! Never touches an existing database other than the maintenance connection's `CREATE
-//! DATABASE`; never drops anything.
+//! Test databases are named `slotbook_test_<epoch seconds>_<uuid>`; each call drops, on the way,
+//! test databases created more than [`STALE_AFTER_SECS`] ago, so runs do not pile up. Never
+//! touches a database without that prefix. (This module reads the system clock for that, and
+//! only for that.)
 
 use crate::PgStore;
 use anyhow::Context;
@@ -14,6 +16,46 @@ pub const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 
 /// Connections per test store: many tests run in parallel against `max_connections = 100`.
 pub const TEST_POOL_SIZE: u32 = 4;
+
+/// Test databases older than this are dropped by the next [`fresh_database`].
+pub const STALE_AFTER_SECS: u64 = 3 * 3600;
+
+const PREFIX: &str = "slotbook_test_";
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Drops test databases created long ago; failures are ignored (another run may be doing it).
+async fn drop_stale(admin: &mut PgConnection, now: u64) {
+    let names: Vec<String> = match sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE 'slotbook\\_test\\_%'",
+    )
+    .fetch_all(&mut *admin)
+    .await
+    {
+        Ok(n) => n,
+        Err(_) => return,
+    };
+    for name in names {
+        let created = name
+            .strip_prefix(PREFIX)
+            .and_then(|rest| rest.split('_').next())
+            .and_then(|secs| secs.parse::<u64>().ok());
+        let stale = created.is_some_and(|c| c + STALE_AFTER_SECS < now);
+        let safe = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if stale && safe {
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut *admin)
+            .await;
+        }
+    }
+}
 
 /// The maintenance URL: `SLOTBOOK_TEST_POSTGRES_URL` or [`DEFAULT_TEST_URL`].
 pub fn server_url() -> String {
@@ -47,7 +89,9 @@ pub async fn fresh_database() -> anyhow::Result<(PgStore, String)> {
              SLOTBOOK_TEST_POSTGRES_URL at a server where the user may create databases"
         )
     })?;
-    let name = format!("slotbook_test_{}", uuid::Uuid::new_v4().simple());
+    let now = unix_now();
+    drop_stale(&mut admin, now).await;
+    let name = format!("{PREFIX}{now}_{}", uuid::Uuid::new_v4().simple());
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut admin)
         .await
