@@ -7,6 +7,9 @@
 //!
 //! Inputs are built outside the measured closure; only `list_slots` is timed.
 
+// Fixture setup of a benchmark, held to test rules: a malformed fixture should stop the run.
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::availability::{LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
 use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
@@ -93,7 +96,9 @@ fn schedule(user: UserId, zone: &str) -> Schedule {
 /// `n` 30-minute bookings (5 + 10 minute buffers) at pseudo-random quarter hours of the window.
 fn bookings(seed: u64, n: usize, window: Interval) -> Vec<BusyBlock> {
     let quarters = window.end().duration_since(window.start()).as_mins() / 15;
-    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             x = x
@@ -173,12 +178,28 @@ fn round_robin() -> (SlotInputs, Interval) {
     (inputs, window)
 }
 
+/// Prints what a scenario computes, so that a benchmark of an empty answer is noticed.
+fn report(name: &str, inputs: &SlotInputs, window: Interval) {
+    let list = list_slots(inputs, window);
+    let hosts: std::collections::BTreeSet<_> =
+        list.slots.iter().filter_map(|s| s.host_user_id).collect();
+    eprintln!(
+        "scenario {name}: {} slots, {} distinct assigned hosts, truncated: {}",
+        list.slots.len(),
+        hosts.len(),
+        list.truncated
+    );
+    assert!(!list.slots.is_empty(), "scenario {name} offers no slot");
+}
+
 fn bench(c: &mut Criterion) {
     let (inputs, window) = single_host();
+    report("a", &inputs, window);
     c.bench_function("list_slots/a_one_host_31d_200_bookings", |b| {
         b.iter(|| list_slots(black_box(&inputs), black_box(window)))
     });
     let (inputs, window) = round_robin();
+    report("b", &inputs, window);
     c.bench_function("list_slots/b_round_robin_10x500_31d", |b| {
         b.iter(|| list_slots(black_box(&inputs), black_box(window)))
     });

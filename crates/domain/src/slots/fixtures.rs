@@ -185,8 +185,5 @@ pub fn starts(list: &SlotList) -> Vec<String> {
 
 /// Expected starts: `"2026-06-01T"` + each suffix + `"Z"`.
 pub fn on(day: &str, times: &[&str]) -> Vec<String> {
-    times
-        .iter()
-        .map(|t| format!("{day}T{t}:00Z"))
-        .collect()
+    times.iter().map(|t| format!("{day}T{t}:00Z")).collect()
 }

@@ -82,7 +82,12 @@ pub(super) struct Free {
 /// Appends to `out`, in increasing order, every start in `[p.lo, p.hi)` on the host's grid whose
 /// slot lies in the host's free time and whose blocked interval overlaps no busy block (seats of
 /// the same group slot excepted; those are counted in `taken`).
-pub(super) fn free_starts(host: &HostInput, p: &Params, scratch: &mut Scratch, out: &mut Vec<Free>) {
+pub(super) fn free_starts(
+    host: &HostInput,
+    p: &Params,
+    scratch: &mut Scratch,
+    out: &mut Vec<Free>,
+) {
     if p.lo >= p.hi || p.interval <= 0 || p.duration < 0 {
         return;
     }
@@ -203,10 +208,7 @@ fn load_busy(host: &HostInput, p: &Params, scratch: &mut Scratch) {
     scratch.busy.clear();
     scratch.own.clear();
     let reach_lo = p.lo.saturating_sub(p.before);
-    let reach_hi = p
-        .hi
-        .saturating_add(p.duration)
-        .saturating_add(p.after);
+    let reach_hi = p.hi.saturating_add(p.duration).saturating_add(p.after);
     for b in &host.busy {
         let blocked = Span {
             start: floor_ms(b.blocked.start()),

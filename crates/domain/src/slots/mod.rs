@@ -4,18 +4,26 @@
 //! transaction: [`check_slot`] is [`list_slots`] over a one-instant window, so a slot we list is
 //! a slot we accept and a slot we reject is never listed.
 //!
-//! Pure functions over sorted interval lists; no I/O, no clock (`now` is an input).
+//! Pure functions over sorted interval lists; no I/O, no clock (`now` is an input). Internally
+//! everything is integer milliseconds: `host` sweeps one host's grid against its merged busy
+//! blocks with a moving index, `periods` places starts in local days, ISO weeks and months
+//! whose boundaries are computed once. Nothing is allocated or converted between time zones per
+//! candidate start.
+//!
+//! Zones: each host's grid comes from its own schedule's zone; the future limit and booking
+//! limits (and round-robin months) are counted in the first host's schedule zone. An
+//! individual or group event type uses its first host only.
 
 mod host;
 mod periods;
 
 use crate::availability::{Schedule, TimeOfDay, Zone};
 use crate::event_type::{EventType, SchedulingType};
-use host::{Params, Scratch, ceil_ms, duration_ms, at_ms};
-use periods::Periods;
 use crate::ids::{EventTypeId, UserId};
 use crate::interval::Interval;
+use host::{Params, Scratch, at_ms, ceil_ms, duration_ms};
 use jiff::{SignedDuration, Timestamp};
+use periods::Periods;
 
 /// At most this many slots are returned; beyond it `truncated` is set.
 pub const MAX_SLOTS: usize = 2000;
@@ -231,7 +239,9 @@ fn compute(inputs: &SlotInputs, window: Interval, max: usize) -> SlotList {
     let Some(earliest) = earliest_start(inputs) else {
         return SlotList::default();
     };
-    let lo = ceil_ms(window.start()).max(ceil_ms(earliest)).max(ceil_ms(inputs.now));
+    let lo = ceil_ms(window.start())
+        .max(ceil_ms(earliest))
+        .max(ceil_ms(inputs.now));
     let hi = match horizon(inputs) {
         Some(h) => ceil_ms(window.end()).min(ceil_ms(h)),
         None => ceil_ms(window.end()),
@@ -254,8 +264,9 @@ fn compute(inputs: &SlotInputs, window: Interval, max: usize) -> SlotList {
         seats_of: (et.scheduling_type == SchedulingType::Group).then_some(et.id),
     };
     let round_robin = et.scheduling_type == SchedulingType::Collective;
-    let limited =
-        et.limits.per_day.is_some() || et.limits.per_week.is_some() || et.limits.per_month.is_some();
+    let limited = et.limits.per_day.is_some()
+        || et.limits.per_week.is_some()
+        || et.limits.per_month.is_some();
     let periods = (limited || round_robin).then(|| {
         Periods::new(
             &first_zone(inputs),
@@ -348,6 +359,8 @@ impl Output {
 #[cfg(test)]
 mod fixtures;
 #[cfg(test)]
-mod tests_zones;
+mod proptests;
 #[cfg(test)]
 mod tests_rules;
+#[cfg(test)]
+mod tests_zones;

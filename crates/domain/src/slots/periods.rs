@@ -115,7 +115,10 @@ impl Periods {
         if limits.per_month.is_some() || round_robin.is_some() {
             let month = |d: Date| d.last_of_month().tomorrow().ok();
             let stop = last.last_of_month().tomorrow().unwrap_or(last);
-            p.months = Bounds::new(zone, dates(first.first_of_month(), month, move |d| d <= stop));
+            p.months = Bounds::new(
+                zone,
+                dates(first.first_of_month(), month, move |d| d <= stop),
+            );
         }
         let hosts: Vec<(UserId, usize)> = match round_robin {
             Some(hosts) => {

@@ -42,7 +42,9 @@ fn buffers_and_busy_blocks() {
             after: 0,
             // 22:00–23:00 with 10h30 after-buffer: blocked until 09:30.
             busy: vec![block(OTHER_ET, "2026-06-01T22:00:00Z", 60, 0, 630)],
-            expected: &["10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00"],
+            expected: &[
+                "10:00", "11:00", "12:00", "13:00", "14:00", "15:00", "16:00",
+            ],
         },
         BufferCase {
             name: "touching a block is fine",
@@ -64,7 +66,9 @@ fn buffers_and_busy_blocks() {
             before: 0,
             after: 60,
             busy: vec![block(OTHER_ET, "2026-06-02T17:30:00Z", 30, 0, 0)],
-            expected: &["09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00"],
+            expected: &[
+                "09:00", "10:00", "11:00", "12:00", "13:00", "14:00", "15:00",
+            ],
         },
         BufferCase {
             name: "the booking's own buffers are part of its block",
@@ -193,11 +197,7 @@ fn round_robin_with_interleaved_free_time() {
     // 09:30 is free for both: tie on bookings, host 0 comes first.
     assert_eq!(
         got,
-        vec![
-            expect("09:30", 0),
-            expect("10:00", 1),
-            expect("10:30", 1)
-        ]
+        vec![expect("09:30", 0), expect("10:00", 1), expect("10:30", 1)]
     );
 }
 
@@ -228,10 +228,26 @@ fn round_robin_assigns_the_host_with_fewest_bookings_this_month() {
     let cases = [
         ("no bookings: first host", vec![], 0),
         ("host 0 has one", vec![june(0)], 1),
-        ("2, 1, 1: tie between 1 and 2", vec![june(0), june(0), june(1), june(2)], 1),
-        ("2, 2, 1", vec![june(0), june(1), june(0), june(1), june(2)], 2),
-        ("other months do not count", vec![may(1), may(2), june(0)], 1),
-        ("bookings of unknown users are ignored", vec![counted("2026-06-03T09:00:00Z", user(9))], 0),
+        (
+            "2, 1, 1: tie between 1 and 2",
+            vec![june(0), june(0), june(1), june(2)],
+            1,
+        ),
+        (
+            "2, 2, 1",
+            vec![june(0), june(1), june(0), june(1), june(2)],
+            2,
+        ),
+        (
+            "other months do not count",
+            vec![may(1), may(2), june(0)],
+            1,
+        ),
+        (
+            "bookings of unknown users are ignored",
+            vec![counted("2026-06-03T09:00:00Z", user(9))],
+            0,
+        ),
     ];
     for (name, counted, expected) in cases {
         assert_eq!(host_for(counted), Some(user(expected)), "{name}");
@@ -242,7 +258,10 @@ fn round_robin_assigns_the_host_with_fewest_bookings_this_month() {
 fn round_robin_skips_busy_hosts_even_if_they_have_fewer_bookings() {
     let mut inputs = round_robin(
         event_type(60, 60),
-        vec![sched("UTC", &[("09:00", "10:00")]), sched("UTC", &[("09:00", "10:00")])],
+        vec![
+            sched("UTC", &[("09:00", "10:00")]),
+            sched("UTC", &[("09:00", "10:00")]),
+        ],
         NOW,
     );
     inputs.counted = vec![counted("2026-06-01T09:00:00Z", user(1))];
@@ -261,11 +280,17 @@ fn notice_past_and_inactive() {
     let mut inputs = hourly(|et| et.minimum_notice_hours = 2);
     inputs.now = ts("2026-06-02T08:30:00Z");
     // now + 2h = 10:30: 11:00 is the first.
-    assert_eq!(day(&inputs, "2026-06-02"), on("2026-06-02", &ALL_HOURS[2..]));
+    assert_eq!(
+        day(&inputs, "2026-06-02"),
+        on("2026-06-02", &ALL_HOURS[2..])
+    );
     inputs.event_type.minimum_notice_hours = 0;
     inputs.now = ts("2026-06-02T12:00:00Z");
     // A start equal to now is not in the past.
-    assert_eq!(day(&inputs, "2026-06-02"), on("2026-06-02", &ALL_HOURS[3..]));
+    assert_eq!(
+        day(&inputs, "2026-06-02"),
+        on("2026-06-02", &ALL_HOURS[3..])
+    );
     inputs.event_type.active = false;
     assert!(day(&inputs, "2026-06-02").is_empty());
 }
@@ -326,13 +351,48 @@ fn booking_limits_per_day_week_and_month() {
     // 2026-06-07 22:30Z is 06-08 00:30 in Berlin; 21:30Z is still Sunday 06-07.
     let cases: Vec<(&str, BookingLimits, Vec<&str>, Vec<&str>)> = vec![
         ("no bookings", day(1), vec![], all.to_vec()),
-        ("one per day, Berlin day", day(1), vec!["2026-06-07T22:30:00Z"], vec!["06-06", "06-07", "06-09"]),
-        ("two per day, one taken", day(2), vec!["2026-06-08T05:00:00Z"], all.to_vec()),
-        ("one per week, Sunday", week(1), vec!["2026-06-07T21:30:00Z"], vec!["06-08", "06-09"]),
-        ("one per week, Monday", week(1), vec!["2026-06-07T22:30:00Z"], vec!["06-06", "06-07"]),
-        ("two per week", week(2), vec!["2026-06-01T09:00:00Z", "2026-06-03T09:00:00Z"], vec!["06-08", "06-09"]),
-        ("one per month", month(1), vec!["2026-06-30T21:30:00Z"], vec![]),
-        ("one per month, July", month(1), vec!["2026-06-30T22:30:00Z"], all.to_vec()),
+        (
+            "one per day, Berlin day",
+            day(1),
+            vec!["2026-06-07T22:30:00Z"],
+            vec!["06-06", "06-07", "06-09"],
+        ),
+        (
+            "two per day, one taken",
+            day(2),
+            vec!["2026-06-08T05:00:00Z"],
+            all.to_vec(),
+        ),
+        (
+            "one per week, Sunday",
+            week(1),
+            vec!["2026-06-07T21:30:00Z"],
+            vec!["06-08", "06-09"],
+        ),
+        (
+            "one per week, Monday",
+            week(1),
+            vec!["2026-06-07T22:30:00Z"],
+            vec!["06-06", "06-07"],
+        ),
+        (
+            "two per week",
+            week(2),
+            vec!["2026-06-01T09:00:00Z", "2026-06-03T09:00:00Z"],
+            vec!["06-08", "06-09"],
+        ),
+        (
+            "one per month",
+            month(1),
+            vec!["2026-06-30T21:30:00Z"],
+            vec![],
+        ),
+        (
+            "one per month, July",
+            month(1),
+            vec!["2026-06-30T22:30:00Z"],
+            all.to_vec(),
+        ),
     ];
     for (name, limits, bookings, expected) in cases {
         assert_eq!(limited(limits, &bookings), expected, "{name}");
@@ -345,23 +405,72 @@ fn check_slot_reports_the_first_reason_in_enum_order() {
         let mut et = event_type(60, 60);
         et.minimum_notice_hours = 24;
         et.future_limit_days = 10;
-        let mut inputs = single(et, sched("UTC", &[("09:00", "17:00")]), "2026-06-10T12:00:00Z");
+        let mut inputs = single(
+            et,
+            sched("UTC", &[("09:00", "17:00")]),
+            "2026-06-10T12:00:00Z",
+        );
         inputs.hosts[0].busy = vec![block(OTHER_ET, "2026-06-12T10:00:00Z", 60, 0, 0)];
         inputs
     };
     use UnavailableReason::*;
     let cases: Vec<(&str, bool, &str, Result<&str, UnavailableReason>)> = vec![
-        ("inactive beats past", false, "2026-06-01T09:00:00Z", Err(EventTypeInactive)),
-        ("past beats notice", true, "2026-06-10T11:00:00Z", Err(InPast)),
-        ("now itself is inside notice", true, "2026-06-10T12:00:00Z", Err(OutsideMinimumNotice)),
-        ("notice", true, "2026-06-11T11:00:00Z", Err(OutsideMinimumNotice)),
-        ("horizon beats busy", true, "2026-06-21T10:00:00Z", Err(OutsideFutureLimit)),
-        ("last bookable day", true, "2026-06-20T16:00:00Z", Ok("2026-06-20T16:00:00Z")),
+        (
+            "inactive beats past",
+            false,
+            "2026-06-01T09:00:00Z",
+            Err(EventTypeInactive),
+        ),
+        (
+            "past beats notice",
+            true,
+            "2026-06-10T11:00:00Z",
+            Err(InPast),
+        ),
+        (
+            "now itself is inside notice",
+            true,
+            "2026-06-10T12:00:00Z",
+            Err(OutsideMinimumNotice),
+        ),
+        (
+            "notice",
+            true,
+            "2026-06-11T11:00:00Z",
+            Err(OutsideMinimumNotice),
+        ),
+        (
+            "horizon beats busy",
+            true,
+            "2026-06-21T10:00:00Z",
+            Err(OutsideFutureLimit),
+        ),
+        (
+            "last bookable day",
+            true,
+            "2026-06-20T16:00:00Z",
+            Ok("2026-06-20T16:00:00Z"),
+        ),
         ("busy", true, "2026-06-12T10:00:00Z", Err(SlotBusy)),
         ("off the grid", true, "2026-06-12T11:30:00Z", Err(SlotBusy)),
-        ("outside availability", true, "2026-06-12T17:00:00Z", Err(SlotBusy)),
-        ("sub-millisecond off the grid", true, "2026-06-12T11:00:00.0005Z", Err(SlotBusy)),
-        ("free", true, "2026-06-12T11:00:00Z", Ok("2026-06-12T11:00:00Z")),
+        (
+            "outside availability",
+            true,
+            "2026-06-12T17:00:00Z",
+            Err(SlotBusy),
+        ),
+        (
+            "sub-millisecond off the grid",
+            true,
+            "2026-06-12T11:00:00.0005Z",
+            Err(SlotBusy),
+        ),
+        (
+            "free",
+            true,
+            "2026-06-12T11:00:00Z",
+            Ok("2026-06-12T11:00:00Z"),
+        ),
     ];
     for (name, active, at, expected) in cases {
         let mut inputs = base();
@@ -377,7 +486,11 @@ fn check_slot_agrees_with_list_slots_at_every_minute() {
     et.buffer_before_minutes = 10;
     et.buffer_after_minutes = 5;
     et.minimum_notice_hours = 1;
-    let mut inputs = single(et, sched("America/New_York", &[("08:00", "12:00")]), "2026-06-02T12:30:00Z");
+    let mut inputs = single(
+        et,
+        sched("America/New_York", &[("08:00", "12:00")]),
+        "2026-06-02T12:30:00Z",
+    );
     inputs.hosts[0].busy = vec![
         block(OTHER_ET, "2026-06-02T14:00:00Z", 30, 0, 0),
         block(OTHER_ET, "2026-06-03T13:10:00Z", 15, 0, 0),
@@ -398,12 +511,20 @@ fn check_slot_agrees_with_list_slots_at_every_minute() {
 fn next_available_is_the_first_listed_start_after() {
     let mut inputs = hourly(|_| {});
     inputs.hosts[0].busy = vec![block(OTHER_ET, "2026-06-02T10:00:00Z", 120, 0, 0)];
-    let next = |inputs: &SlotInputs, after: &str| {
-        next_available(inputs, ts(after)).map(|t| t.to_string())
-    };
-    assert_eq!(next(&inputs, "2026-06-02T09:00:00Z").as_deref(), Some("2026-06-02T12:00:00Z"));
-    assert_eq!(next(&inputs, "2026-06-02T16:00:00Z").as_deref(), Some("2026-06-03T09:00:00Z"));
-    assert_eq!(next(&inputs, "2026-06-02T08:59:59Z").as_deref(), Some("2026-06-02T09:00:00Z"));
+    let next =
+        |inputs: &SlotInputs, after: &str| next_available(inputs, ts(after)).map(|t| t.to_string());
+    assert_eq!(
+        next(&inputs, "2026-06-02T09:00:00Z").as_deref(),
+        Some("2026-06-02T12:00:00Z")
+    );
+    assert_eq!(
+        next(&inputs, "2026-06-02T16:00:00Z").as_deref(),
+        Some("2026-06-03T09:00:00Z")
+    );
+    assert_eq!(
+        next(&inputs, "2026-06-02T08:59:59Z").as_deref(),
+        Some("2026-06-02T09:00:00Z")
+    );
     // Only one date has hours: 2026-07-03, 31 days after the query; the window excludes its end.
     let only = |hours: &[(&str, &str)]| {
         let mut s = with_override(sched("UTC", &[]), jiff::civil::date(2026, 7, 3), hours);
@@ -411,7 +532,10 @@ fn next_available_is_the_first_listed_start_after() {
         s
     };
     inputs.hosts[0].schedule = only(&[("08:00", "10:00")]);
-    assert_eq!(next(&inputs, "2026-06-02T09:00:00Z").as_deref(), Some("2026-07-03T08:00:00Z"));
+    assert_eq!(
+        next(&inputs, "2026-06-02T09:00:00Z").as_deref(),
+        Some("2026-07-03T08:00:00Z")
+    );
     inputs.hosts[0].schedule = only(&[("09:00", "10:00")]);
     assert_eq!(next(&inputs, "2026-06-02T09:00:00Z"), None);
     let w = next_available_window(ts("2026-06-02T09:00:00Z")).unwrap();

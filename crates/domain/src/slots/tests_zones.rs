@@ -31,7 +31,12 @@ fn check(c: &Case) {
             "{}: end",
             c.name
         );
-        assert_eq!((s.host_user_id, s.seats_remaining), (None, None), "{}", c.name);
+        assert_eq!(
+            (s.host_user_id, s.seats_remaining),
+            (None, None),
+            "{}",
+            c.name
+        );
         assert_eq!(check_slot(&inputs, s.start), Ok(*s), "{}: check", c.name);
     }
 }
