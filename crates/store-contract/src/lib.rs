@@ -1,1 +1,189 @@
-//! placeholder
+//! The storage behaviour suite that every Slotbook store runs.
+//!
+//! One `pub async fn` per behaviour takes a fresh `Arc<dyn Storage>` and asserts what the port
+//! traits of `domain::ports` document: round trips of every aggregate, uniqueness rules,
+//! optimistic versions, keyset pagination, every booking filter, idempotency, the outbox,
+//! tokens, tenancy, atomicity of booking writes and — under real concurrency — that no host is
+//! ever double-booked. A store runs the whole suite with [`contract_tests!`]:
+//!
+//! ```ignore
+//! async fn fresh() -> std::sync::Arc<SqliteStore> { /* a new, migrated database */ }
+//! store_contract::contract_tests!(fresh(), overlap_count = |s| s.count_overlapping_bookings());
+//! ```
+//!
+//! The suite never talks to a database itself and never depends on a concrete store; it must not
+//! weaken an assertion to suit one backend — a behaviour both stores cannot meet is a port
+//! question, not a test question.
+
+// This crate is test support: its assertions panic by design, like the tests that call it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod atomicity;
+pub mod bookings;
+pub mod concurrency;
+pub mod directory;
+pub mod event_types;
+pub mod faults;
+pub mod fixtures;
+pub mod idempotency;
+pub mod outbox;
+pub mod pagination;
+pub mod schedules;
+pub mod tenancy;
+pub mod tokens;
+
+pub use concurrency::OverlapCount;
+use std::sync::Arc;
+
+/// What a factory may yield: a store, or `None` to skip the test (the factory has already said
+/// why, loudly).
+pub trait FreshStore<S: ?Sized> {
+    fn into_fresh(self) -> Option<Arc<S>>;
+}
+
+impl<S: ?Sized> FreshStore<S> for Arc<S> {
+    fn into_fresh(self) -> Option<Arc<S>> {
+        Some(self)
+    }
+}
+
+impl<S: ?Sized> FreshStore<S> for Option<Arc<S>> {
+    fn into_fresh(self) -> Option<Arc<S>> {
+        self
+    }
+}
+
+/// Expands to one `#[tokio::test]` (multi-threaded, 4 workers) per behaviour, grouped in modules
+/// named after this crate's modules.
+///
+/// The first argument is an expression evaluating to a future (e.g. `fresh()` or an `async`
+/// block) that yields a fresh store as `Arc<S>` (or `Option<Arc<S>>`, `None` skipping the test);
+/// it is evaluated once per test. Paths in it resolve as in the invoking module.
+///
+/// With `overlap_count = |s| expr`, the storm behaviour also asks the database: `s` is the
+/// store as `Arc<S>` and `expr` a future of `anyhow::Result<i64>` counting overlapping
+/// time-holding bookings of one host.
+#[macro_export]
+macro_rules! contract_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__contract_behaviours!($factory);
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrency_storm_never_overlaps() {
+            let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+                return;
+            };
+            $crate::concurrency::storm_never_overlaps(store, None).await;
+        }
+    };
+    ($factory:expr, overlap_count = |$s:ident| $count:expr $(,)?) => {
+        $crate::__contract_behaviours!($factory);
+        #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn concurrency_storm_never_overlaps() {
+            let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+                return;
+            };
+            let probe = store.clone();
+            let count: $crate::OverlapCount = ::std::boxed::Box::new(move || {
+                let $s = probe.clone();
+                ::std::boxed::Box::pin(async move { $count.await })
+            });
+            $crate::concurrency::storm_never_overlaps(store, Some(count)).await;
+        }
+    };
+}
+
+/// Internal: the behaviours that take only a store.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __contract_behaviours {
+    ($factory:expr) => {
+        $crate::__contract_behaviours!(@modules $factory;
+            directory {
+                organizations_round_trip,
+                users_round_trip,
+                usernames_are_unique_across_the_deployment,
+                emails_are_unique_per_organization,
+                set_password_hash_writes_and_reports_missing,
+            }
+            schedules {
+                schedules_round_trip,
+                schedule_updates_are_optimistic,
+                schedule_delete_refused_while_in_use,
+            }
+            event_types {
+                event_types_round_trip,
+                event_type_slugs_are_unique_per_owner,
+                event_type_updates_are_optimistic_with_outbox,
+                event_type_delete_commits_outbox,
+                event_type_delete_refused_while_bookings_hold_time,
+                event_type_filters,
+            }
+            bookings {
+                bookings_round_trip,
+                booking_updates_are_optimistic_and_drop_rolls_back,
+                booking_filters,
+            }
+            pagination {
+                page_size_defaults_to_20_and_caps_at_100,
+                every_booking_sort_walks_all_rows_in_order,
+                booking_pages_are_stable_under_inserts,
+                every_event_type_sort_walks_all_rows_in_order,
+            }
+            idempotency {
+                reserve_complete_replay,
+                released_keys_can_be_reserved_again,
+                completed_keys_expire_after_24_hours,
+                abandoned_reservations_can_be_taken_over,
+                keys_are_scoped_by_organization_and_owner,
+                concurrent_reservations_have_one_winner,
+            }
+            outbox {
+                claims_lease_messages,
+                done_messages_are_never_claimed_again,
+                concurrent_claimers_never_share_a_message,
+            }
+            tokens {
+                tokens_round_trip,
+                token_lookup_crosses_tenants,
+                revoked_tokens_are_never_active,
+                token_names_are_unique_case_insensitively,
+                at_most_42_active_tokens,
+                concurrent_token_creation_respects_the_cap,
+            }
+            concurrency {
+                one_slot_many_writers_exactly_one_wins,
+                adjacent_bookings_are_both_accepted,
+                cancel_then_rebook_the_same_slot,
+                group_seats_are_filled_exactly,
+                round_robin_assigns_each_host_once,
+                overlapping_inserts_are_refused_per_host,
+                racing_inserts_across_event_types_one_wins,
+            }
+            atomicity {
+                booking_tx_commits_all_or_nothing,
+                failed_create_leaves_nothing_behind,
+                reschedule_is_atomic,
+            }
+            tenancy {
+                other_tenants_rows_are_invisible,
+            }
+        );
+    };
+    (@modules $factory:expr; $($module:ident { $($name:ident),* $(,)? })*) => {
+        $(
+            mod $module {
+                #[allow(unused_imports)]
+                use super::*;
+                $(
+                    #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+                            return;
+                        };
+                        $crate::$module::$name(store).await;
+                    }
+                )*
+            }
+        )*
+    };
+}

@@ -1,0 +1,326 @@
+//! A fault injector: a [`Storage`] that delegates everything to a real store except one step of
+//! every [`BookingTx`], which fails. Used to prove that a failure after the booking insert leaves
+//! nothing behind.
+
+use async_trait::async_trait;
+use domain::availability::Schedule;
+use domain::booking::Booking;
+use domain::event_type::EventType;
+use domain::ids::*;
+use domain::interval::Interval;
+use domain::organization::{Organization, User};
+use domain::pagination::Page;
+use domain::ports::*;
+use domain::slots::SlotInputs;
+use jiff::{SignedDuration, Timestamp};
+use std::sync::Arc;
+
+/// Which step of a booking transaction fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `BookingTx::enqueue` (after the booking row is written).
+    Enqueue,
+    /// `BookingTx::complete_idempotency` (after the booking and its outbox message).
+    CompleteIdempotency,
+}
+
+/// A store whose booking transactions fail at [`Fault`].
+pub struct FaultyStore {
+    pub inner: Arc<dyn Storage>,
+    pub fault: Fault,
+}
+
+fn injected() -> StoreError {
+    StoreError::Unknown(anyhow::anyhow!("injected fault"))
+}
+
+struct FaultyTx {
+    inner: Box<dyn BookingTx>,
+    fault: Fault,
+}
+
+#[async_trait]
+impl BookingTx for FaultyTx {
+    async fn slot_inputs(
+        &mut self,
+        event_type: &EventType,
+        window: Interval,
+        now: Timestamp,
+    ) -> Result<SlotInputs, StoreError> {
+        self.inner.slot_inputs(event_type, window, now).await
+    }
+    async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
+        self.inner.get_booking(uid).await
+    }
+    async fn insert_booking(&mut self, b: &Booking, shares: bool) -> Result<(), BookingWriteError> {
+        self.inner.insert_booking(b, shares).await
+    }
+    async fn update_booking(
+        &mut self,
+        b: &Booking,
+        expected: i64,
+    ) -> Result<(), BookingWriteError> {
+        self.inner.update_booking(b, expected).await
+    }
+    async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
+        if self.fault == Fault::Enqueue {
+            // Write first, then fail: the write must be rolled back with everything else.
+            self.inner.enqueue(message).await?;
+            return Err(injected());
+        }
+        self.inner.enqueue(message).await
+    }
+    async fn complete_idempotency(
+        &mut self,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        if self.fault == Fault::CompleteIdempotency {
+            self.inner.complete_idempotency(key, response).await?;
+            return Err(injected());
+        }
+        self.inner.complete_idempotency(key, response).await
+    }
+    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        self.inner.commit().await
+    }
+}
+
+#[async_trait]
+impl DirectoryStore for FaultyStore {
+    async fn create_organization(&self, org: &Organization) -> Result<(), CreateError> {
+        self.inner.create_organization(org).await
+    }
+    async fn get_organization(
+        &self,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError> {
+        self.inner.get_organization(id).await
+    }
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError> {
+        self.inner.list_organizations().await
+    }
+    async fn create_user(&self, user: &User) -> Result<(), CreateError> {
+        self.inner.create_user(user).await
+    }
+    async fn get_user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>, StoreError> {
+        self.inner.get_user(org, id).await
+    }
+    async fn find_user_by_username(
+        &self,
+        org: OrganizationId,
+        username: &str,
+    ) -> Result<Option<User>, StoreError> {
+        self.inner.find_user_by_username(org, username).await
+    }
+    async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError> {
+        self.inner.list_users(org).await
+    }
+    async fn set_password_hash(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        hash: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_password_hash(org, id, hash).await
+    }
+}
+
+#[async_trait]
+impl ScheduleStore for FaultyStore {
+    async fn create_schedule(&self, s: &Schedule) -> Result<(), CreateError> {
+        self.inner.create_schedule(s).await
+    }
+    async fn get_schedule(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<Option<Schedule>, StoreError> {
+        self.inner.get_schedule(org, id).await
+    }
+    async fn list_schedules(
+        &self,
+        org: OrganizationId,
+        user: Option<UserId>,
+    ) -> Result<Vec<Schedule>, StoreError> {
+        self.inner.list_schedules(org, user).await
+    }
+    async fn update_schedule(&self, s: &Schedule, expected: i64) -> Result<(), UpdateError> {
+        self.inner.update_schedule(s, expected).await
+    }
+    async fn delete_schedule(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<(), DeleteError> {
+        self.inner.delete_schedule(org, id).await
+    }
+}
+
+#[async_trait]
+impl EventTypeStore for FaultyStore {
+    async fn create_event_type(&self, et: &EventType) -> Result<(), CreateError> {
+        self.inner.create_event_type(et).await
+    }
+    async fn get_event_type(
+        &self,
+        org: OrganizationId,
+        id: EventTypeId,
+    ) -> Result<Option<EventType>, StoreError> {
+        self.inner.get_event_type(org, id).await
+    }
+    async fn find_event_type(
+        &self,
+        org: OrganizationId,
+        username: &str,
+        slug: &str,
+    ) -> Result<Option<EventType>, StoreError> {
+        self.inner.find_event_type(org, username, slug).await
+    }
+    async fn list_event_types(
+        &self,
+        org: OrganizationId,
+        q: &EventTypeQuery,
+    ) -> Result<Page<EventType>, StoreError> {
+        self.inner.list_event_types(org, q).await
+    }
+    async fn update_event_type(
+        &self,
+        et: &EventType,
+        expected: i64,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), UpdateError> {
+        self.inner.update_event_type(et, expected, outbox).await
+    }
+    async fn delete_event_type(
+        &self,
+        org: OrganizationId,
+        id: EventTypeId,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), DeleteError> {
+        self.inner.delete_event_type(org, id, outbox).await
+    }
+}
+
+#[async_trait]
+impl BookingStore for FaultyStore {
+    async fn get_booking(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+    ) -> Result<Option<Booking>, StoreError> {
+        self.inner.get_booking(org, uid).await
+    }
+    async fn list_bookings(
+        &self,
+        org: OrganizationId,
+        q: &BookingQuery,
+    ) -> Result<Page<Booking>, StoreError> {
+        self.inner.list_bookings(org, q).await
+    }
+    async fn slot_inputs(
+        &self,
+        event_type: &EventType,
+        window: Interval,
+        now: Timestamp,
+    ) -> Result<SlotInputs, StoreError> {
+        self.inner.slot_inputs(event_type, window, now).await
+    }
+    async fn begin(
+        &self,
+        org: OrganizationId,
+        event_type: EventTypeId,
+    ) -> Result<Box<dyn BookingTx>, BookingWriteError> {
+        let inner = self.inner.begin(org, event_type).await?;
+        Ok(Box::new(FaultyTx {
+            inner,
+            fault: self.fault,
+        }))
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for FaultyStore {
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        fp: &str,
+        now: Timestamp,
+    ) -> Result<Reservation, StoreError> {
+        self.inner.reserve(key, fp, now).await
+    }
+    async fn complete(&self, key: &IdempotencyKey, r: &StoredResponse) -> Result<(), StoreError> {
+        self.inner.complete(key, r).await
+    }
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        self.inner.release(key).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for FaultyStore {
+    async fn enqueue(&self, m: &OutboxMessage) -> Result<(), StoreError> {
+        self.inner.enqueue(m).await
+    }
+    async fn claim(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        max: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.claim(now, lease, max).await
+    }
+    async fn mark_done(
+        &self,
+        org: OrganizationId,
+        id: OutboxId,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.mark_done(org, id, now).await
+    }
+    async fn pending(&self, org: OrganizationId) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner.pending(org).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for FaultyStore {
+    async fn create_pat(
+        &self,
+        pat: &PersonalAccessToken,
+        now: Timestamp,
+    ) -> Result<(), CreatePatError> {
+        self.inner.create_pat(pat, now).await
+    }
+    async fn find_pat_by_lookup(
+        &self,
+        lookup: &str,
+    ) -> Result<Option<PersonalAccessToken>, StoreError> {
+        self.inner.find_pat_by_lookup(lookup).await
+    }
+    async fn list_pats(
+        &self,
+        org: OrganizationId,
+        user: Option<UserId>,
+    ) -> Result<Vec<PersonalAccessToken>, StoreError> {
+        self.inner.list_pats(org, user).await
+    }
+    async fn revoke_pat(
+        &self,
+        org: OrganizationId,
+        id: TokenId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.inner.revoke_pat(org, id, now).await
+    }
+}
+
+#[async_trait]
+impl Storage for FaultyStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
