@@ -1,0 +1,335 @@
+//! Webhook payloads (§4.3): the envelope `data` of each domain event, camelCase for bookings
+//! (with the contractual snake_case `reschedule_generation`), the GET-detail shape for event
+//! types. [`WebhookEncoder`] is the [`EventEncoder`] the server wires into the domain services.
+
+use crate::event_type::{EventTypeContext, EventTypeDetail};
+use crate::json::raw_to_value;
+use crate::time::{opt_ts, ts};
+use domain::booking::Booking;
+use domain::event_type::EventType;
+use domain::organization::User;
+use domain::ports::{DomainEvent, EventEncoder};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+/// `hostUser`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookHostUser {
+    pub id: Option<Uuid>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// `data.booking` of booking events.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookBooking {
+    pub id: Uuid,
+    pub event_type_id: Uuid,
+    pub event_type_name: Option<String>,
+    pub start_time: String,
+    pub end_time: String,
+    pub timezone: String,
+    pub status: String,
+    pub invitee_name: String,
+    pub invitee_email: String,
+    pub invitee_phone: Option<String>,
+    /// As the booking stored them (bare addresses).
+    pub guests: Vec<String>,
+    /// Keyed by question label.
+    pub answers: Map<String, Value>,
+    /// Keyed by question id.
+    pub answers_by_id: Map<String, Value>,
+    pub routing_form_answers: Option<Value>,
+    pub url_params: Map<String, Value>,
+    pub location: Option<String>,
+    pub meet_link: Option<String>,
+    pub cancelled_at: Option<String>,
+    pub cancelled_reason: Option<String>,
+    pub no_show_at: Option<String>,
+    pub no_show_reason: Option<String>,
+    pub rescheduled_at: Option<String>,
+    /// snake_case among camelCase: contractual.
+    #[serde(rename = "reschedule_generation")]
+    pub reschedule_generation: i32,
+    pub host_user: Option<WebhookHostUser>,
+    pub organization_id: Uuid,
+}
+
+impl WebhookBooking {
+    /// Renders a booking of `event_type` whose host is `host` (when it still exists).
+    pub fn new(b: &Booking, event_type: &EventType, host: Option<&User>) -> Self {
+        let mut answers = Map::new();
+        let mut answers_by_id = Map::new();
+        if let Some(Value::Object(resp)) = b.responses.as_ref().map(raw_to_value) {
+            for (key, value) in resp {
+                match event_type.questions.iter().find(|q| q.key == key) {
+                    Some(q) => {
+                        answers.insert(q.label.clone(), value.clone());
+                        answers_by_id.insert(q.id.clone(), value);
+                    }
+                    None => {
+                        answers.insert(key.clone(), value.clone());
+                        answers_by_id.insert(key, value);
+                    }
+                }
+            }
+        }
+        let mut url_params = Map::new();
+        for (k, v) in [
+            ("utm_source", &b.utm.source),
+            ("utm_medium", &b.utm.medium),
+            ("utm_campaign", &b.utm.campaign),
+        ] {
+            if let Some(v) = v {
+                url_params.insert(k.to_owned(), Value::String(v.clone()));
+            }
+        }
+        let attendee = b.attendees.first();
+        let location = b
+            .location
+            .as_ref()
+            .and_then(|l| l.value.clone().or_else(|| l.kind.clone()));
+        Self {
+            id: b.uid.0,
+            event_type_id: b.event_type_id.0,
+            event_type_name: Some(event_type.title.clone()),
+            start_time: ts(b.start),
+            end_time: ts(b.end),
+            timezone: b.timezone.clone(),
+            status: b.status.as_str().to_owned(),
+            invitee_name: attendee.map(|a| a.name.clone()).unwrap_or_default(),
+            invitee_email: attendee.map(|a| a.email.clone()).unwrap_or_default(),
+            invitee_phone: attendee.and_then(|a| a.phone.clone()),
+            guests: b.guests.clone(),
+            answers,
+            answers_by_id,
+            routing_form_answers: None,
+            url_params,
+            location,
+            meet_link: b.location.as_ref().and_then(|l| l.url.clone()),
+            cancelled_at: opt_ts(b.cancelled_at),
+            cancelled_reason: b.cancellation_reason.clone(),
+            no_show_at: opt_ts(b.no_show_at),
+            no_show_reason: b.no_show_reason.clone(),
+            rescheduled_at: opt_ts(b.rescheduled_at),
+            reschedule_generation: b.reschedule_generation,
+            host_user: host.map(|u| WebhookHostUser {
+                id: Some(u.id.0),
+                first_name: u.first_name.clone(),
+                last_name: u.last_name.clone(),
+                email: Some(u.email.as_str().to_owned()),
+            }),
+            organization_id: b.organization_id.0,
+        }
+    }
+}
+
+/// `data` of `event_type.updated` / `event_type.deleted`: exactly the GET-detail shape.
+pub fn event_type_data(detail: &EventTypeDetail) -> Value {
+    json!({ "event_type": detail })
+}
+
+/// Renders domain events into webhook `data` JSON.
+#[derive(Debug, Clone)]
+pub struct WebhookEncoder {
+    /// Without trailing slash; for event types' `url`.
+    pub public_base_url: String,
+}
+
+impl WebhookEncoder {
+    pub fn new(public_base_url: impl Into<String>) -> Self {
+        Self {
+            public_base_url: public_base_url.into(),
+        }
+    }
+
+    /// The `data` value of an event.
+    pub fn data(&self, event: &DomainEvent<'_>) -> Value {
+        let booking = |b, et, host| json!({ "booking": WebhookBooking::new(b, et, host) });
+        match event {
+            DomainEvent::BookingCreated {
+                booking: b,
+                event_type,
+                host,
+            }
+            | DomainEvent::BookingCanceled {
+                booking: b,
+                event_type,
+                host,
+            } => booking(b, event_type, *host),
+            DomainEvent::BookingUpdated {
+                booking: b,
+                event_type,
+                host,
+                changed_fields,
+            } => {
+                let mut v = booking(b, event_type, *host);
+                v["changed_fields"] = json!(changed_fields);
+                v
+            }
+            DomainEvent::BookingRescheduled {
+                booking: b,
+                previous,
+                event_type,
+                host,
+            } => {
+                let mut v = booking(b, event_type, *host);
+                v["previousBooking"] = json!({
+                    "startTime": ts(previous.start),
+                    "endTime": ts(previous.end),
+                    "timezone": previous.timezone,
+                });
+                v
+            }
+            DomainEvent::EventTypeUpdated { event_type, hosts }
+            | DomainEvent::EventTypeDeleted { event_type, hosts } => {
+                // The event carries no schedules: the first host's profile zone stands in for
+                // the schedule zone. The HTTP layer renders these events from the exact detail
+                // with [`event_type_data`] instead.
+                let timezone = hosts
+                    .iter()
+                    .find(|u| event_type.hosts.first().is_some_and(|h| h.user_id == u.id))
+                    .and_then(|u| u.timezone.as_deref());
+                let detail = EventTypeDetail::from_domain(
+                    event_type,
+                    EventTypeContext {
+                        users: hosts,
+                        public_base_url: &self.public_base_url,
+                        timezone,
+                    },
+                );
+                event_type_data(&detail)
+            }
+        }
+    }
+}
+
+impl EventEncoder for WebhookEncoder {
+    fn encode(&self, event: &DomainEvent<'_>) -> String {
+        self.data(event).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::booking::tests::{booking, user};
+    use crate::event_type::tests::event_type;
+
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort();
+        k
+    }
+
+    #[test]
+    fn booking_payload_has_exactly_the_contract_keys() {
+        let (b, et, u) = (booking(), event_type(), user());
+        let enc = WebhookEncoder::new("https://x");
+        let v: Value = serde_json::from_str(&enc.encode(&DomainEvent::BookingCreated {
+            booking: &b,
+            event_type: &et,
+            host: Some(&u),
+        }))
+        .unwrap();
+        assert_eq!(keys(&v), vec!["booking"]);
+        let wb = &v["booking"];
+        let mut want = vec![
+            "id",
+            "eventTypeId",
+            "eventTypeName",
+            "startTime",
+            "endTime",
+            "timezone",
+            "status",
+            "inviteeName",
+            "inviteeEmail",
+            "inviteePhone",
+            "guests",
+            "answers",
+            "answersById",
+            "routingFormAnswers",
+            "urlParams",
+            "location",
+            "meetLink",
+            "cancelledAt",
+            "cancelledReason",
+            "noShowAt",
+            "noShowReason",
+            "rescheduledAt",
+            "reschedule_generation",
+            "hostUser",
+            "organizationId",
+        ];
+        want.sort();
+        assert_eq!(keys(wb), want);
+        assert_eq!(wb["answers"], json!({"Company": "ACME"}));
+        assert_eq!(wb["answersById"], json!({"q1": "ACME"}));
+        assert_eq!(wb["urlParams"], json!({"utm_source": "news"}));
+        assert_eq!(wb["routingFormAnswers"], Value::Null);
+        assert_eq!(wb["meetLink"], "https://meet.example/x");
+        assert_eq!(wb["location"], "google_meet");
+        assert_eq!(wb["startTime"], "2026-06-01T10:00:00.000Z");
+        assert_eq!(wb["inviteePhone"], "+14155550123");
+        assert_eq!(wb["guests"], json!(["eve@example.com"]));
+        assert_eq!(
+            keys(&wb["hostUser"]),
+            vec!["email", "firstName", "id", "lastName"]
+        );
+    }
+
+    #[test]
+    fn updated_and_rescheduled_carry_their_extras() {
+        let (b, et) = (booking(), event_type());
+        let enc = WebhookEncoder::new("https://x");
+        let v = enc.data(&DomainEvent::BookingUpdated {
+            booking: &b,
+            event_type: &et,
+            host: None,
+            changed_fields: &["metadata", "attendee_name"],
+        });
+        assert_eq!(keys(&v), vec!["booking", "changed_fields"]);
+        assert_eq!(v["changed_fields"], json!(["metadata", "attendee_name"]));
+        assert_eq!(v["booking"]["hostUser"], Value::Null);
+        let v = enc.data(&DomainEvent::BookingRescheduled {
+            booking: &b,
+            previous: &b,
+            event_type: &et,
+            host: None,
+        });
+        assert_eq!(keys(&v), vec!["booking", "previousBooking"]);
+        assert_eq!(
+            keys(&v["previousBooking"]),
+            vec!["endTime", "startTime", "timezone"]
+        );
+    }
+
+    #[test]
+    fn event_type_events_use_the_detail_shape() {
+        let et = event_type();
+        let users = [user()];
+        let enc = WebhookEncoder::new("https://api.example.com");
+        let v = enc.data(&DomainEvent::EventTypeDeleted {
+            event_type: &et,
+            hosts: &users,
+        });
+        assert_eq!(keys(&v), vec!["event_type"]);
+        let detail = EventTypeDetail::from_domain(
+            &et,
+            EventTypeContext {
+                users: &users,
+                public_base_url: "https://api.example.com",
+                timezone: Some("Europe/London"),
+            },
+        );
+        assert_eq!(v, event_type_data(&detail));
+        assert_eq!(
+            v["event_type"]["url"],
+            "https://api.example.com/ada/intro-call"
+        );
+    }
+}
