@@ -1,1 +1,342 @@
-//! `Idempotency-Key` handling for booking writes (being written).
+//! `Idempotency-Key` handling for the four booking writes (§2.8, §6.3).
+//!
+//! A handler calls [`begin`] before doing any work. The key is scoped by (organization,
+//! credential owner, key) and bound to a fingerprint of the request: SHA-256 (hex) of the
+//! method, the path and the canonical JSON of the body (object keys sorted, no whitespace), so
+//! key order and whitespace never matter. Outcomes:
+//! - first use → [`IdemStart::Fresh`]: the handler runs the domain service with the guard's key;
+//!   the service stores the successful response (built by [`stored_response`]) in the booking
+//!   transaction; on any error the handler calls [`IdemGuard::release`] so the key can be
+//!   retried — only successes are remembered;
+//! - same key and body again → [`IdemStart::Replay`]: the stored status, headers and body, with
+//!   `meta.request_id` rewritten to the current request's id (so `X-Request-Id` still equals
+//!   the body's `request_id`);
+//! - same key still running → 409 `idempotency_in_progress` with `Retry-After: 1`;
+//! - same key, different body → 409 `idempotency_key_conflict`.
+//!
+//! Architecture Invariant: a request without a usable key performs nothing.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::access::Principal;
+use domain::ports::{IdempotencyKey, Reservation, StoredResponse};
+use serde_json::{Value, json};
+
+/// The request header.
+pub const HEADER: &str = "Idempotency-Key";
+/// Longest accepted key, in characters.
+pub const MAX_KEY_CHARS: usize = 255;
+
+/// How a booking write starts.
+pub enum IdemStart {
+    /// The key is reserved for this request.
+    Fresh(IdemGuard),
+    /// The same request completed before: send this response.
+    Replay(Response),
+}
+
+impl std::fmt::Debug for IdemStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Fresh(g) => f.debug_tuple("Fresh").field(g).finish(),
+            Self::Replay(r) => f.debug_tuple("Replay").field(&r.status()).finish(),
+        }
+    }
+}
+
+/// A reserved key. The domain service completes it in its transaction; on failure the handler
+/// calls [`IdemGuard::release`].
+#[derive(Debug)]
+pub struct IdemGuard {
+    key: IdempotencyKey,
+}
+
+impl IdemGuard {
+    /// The scoped key, for the domain service's `Idempotent`.
+    pub fn key(&self) -> &IdempotencyKey {
+        &self.key
+    }
+
+    /// Forgets the reservation so the same key can be retried. A storage failure is logged:
+    /// the reservation then expires after its lease.
+    pub async fn release(self, state: &AppState) {
+        if let Err(e) = state.store.release(&self.key).await {
+            tracing::warn!(error = ?e, "could not release an idempotency reservation");
+        }
+    }
+}
+
+/// Reads and checks the key, reserves it and decides how the request proceeds.
+pub async fn begin(
+    state: &AppState,
+    principal: &Principal,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Result<IdemStart, ApiError> {
+    let raw = read_key(headers)?;
+    let key = IdempotencyKey {
+        organization_id: principal.organization_id,
+        owner: principal.owner_key(),
+        key: raw,
+    };
+    let fp = fingerprint(method, path, body);
+    match state.store.reserve(&key, &fp, state.clock.now()).await? {
+        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard { key })),
+        Reservation::Replay(stored) => Ok(IdemStart::Replay(replay(&stored))),
+        Reservation::InProgress => Err(ApiError::conflict(
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))),
+        Reservation::Mismatch => Err(ApiError::conflict(
+            "idempotency_key_conflict",
+            "This Idempotency-Key was already used with a different request body",
+        )),
+    }
+}
+
+/// The `Idempotency-Key` value: missing → 400 `missing_idempotency_key`; empty, longer than
+/// 255 characters or not visible ASCII/UTF-8 → 400 `invalid_request` naming the header.
+pub fn read_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let Some(value) = headers.get(HEADER) else {
+        return Err(ApiError::bad_request(
+            "missing_idempotency_key",
+            "The Idempotency-Key header is required for this request",
+        ));
+    };
+    let invalid = |why: &str| {
+        ApiError::bad_request(
+            "invalid_request",
+            format!("The Idempotency-Key header {why}"),
+        )
+        .with_details(json!({ "header": HEADER }))
+    };
+    let s = value
+        .to_str()
+        .map_err(|_| invalid("must be printable ASCII"))?;
+    if s.is_empty() {
+        return Err(invalid("must not be empty"));
+    }
+    if s.chars().count() > MAX_KEY_CHARS {
+        return Err(invalid("must be at most 255 characters"));
+    }
+    Ok(s.to_owned())
+}
+
+/// SHA-256 (lowercase hex) of `method`, `path` and the canonical body, newline separated.
+pub fn fingerprint(method: &str, path: &str, body: &Value) -> String {
+    let mut input = String::with_capacity(64);
+    input.push_str(&method.to_ascii_uppercase());
+    input.push('\n');
+    input.push_str(path);
+    input.push('\n');
+    write_canonical(body, &mut input);
+    let digest = ring::digest::digest(&ring::digest::SHA256, input.as_bytes());
+    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Canonical JSON: object keys sorted by their UTF-8 bytes, no whitespace, strings and numbers
+/// as `serde_json` writes them.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
+}
+
+/// The response to store for replay: `body` is the full envelope value; `etag_version` adds
+/// `ETag: "<version>"`.
+pub fn stored_response(
+    status: StatusCode,
+    etag_version: Option<i64>,
+    body: &Value,
+) -> StoredResponse {
+    let mut headers = Vec::new();
+    if let Some(v) = etag_version {
+        headers.push(("etag".to_owned(), format!("\"{v}\"")));
+    }
+    StoredResponse {
+        status: status.as_u16(),
+        headers,
+        body: body.to_string(),
+    }
+}
+
+/// Rebuilds a stored response, with the current request id in `meta.request_id`.
+pub fn replay(stored: &StoredResponse) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let body = match serde_json::from_str::<Value>(&stored.body) {
+        Ok(mut v) => {
+            rewrite_request_id(&mut v, &crate::envelope::current_request_id());
+            v
+        }
+        Err(e) => {
+            return ApiError::internal(anyhow::anyhow!("stored idempotent body is not JSON: {e}"))
+                .into_response();
+        }
+    };
+    let mut resp = (status, axum::Json(body)).into_response();
+    for (name, value) in &stored.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            resp.headers_mut().insert(n, v);
+        }
+    }
+    resp
+}
+
+/// Sets `meta.request_id` (success envelope) or `error.request_id` (error envelope).
+fn rewrite_request_id(body: &mut Value, request_id: &str) {
+    for section in ["meta", "error"] {
+        if let Some(Value::Object(m)) = body.get_mut(section) {
+            m.insert("request_id".into(), Value::String(request_id.to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_ignores_key_order_and_whitespace() {
+        let a: Value =
+            serde_json::from_str(r#"{ "b": 1, "a": {"y": [1, {"d":2,"c":3}], "x": "é\n"} }"#)
+                .unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"a":{"x":"é\n","y":[1,{"c":3,"d":2}]},"b":1}"#).unwrap();
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"x":"é\n","y":[1,{"c":3,"d":2}]},"b":1}"#
+        );
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        assert_eq!(
+            fingerprint("POST", "/v1/bookings", &a),
+            fingerprint("post", "/v1/bookings", &b)
+        );
+    }
+
+    #[test]
+    fn fingerprint_depends_on_method_path_and_body() {
+        let body = json!({"start": "2026-05-20T10:00:00Z"});
+        let base = fingerprint("POST", "/v1/bookings", &body);
+        assert_eq!(base.len(), 64);
+        assert!(
+            base.chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_ne!(base, fingerprint("PATCH", "/v1/bookings", &body));
+        assert_ne!(base, fingerprint("POST", "/v1/bookings/x/cancel", &body));
+        assert_ne!(
+            base,
+            fingerprint(
+                "POST",
+                "/v1/bookings",
+                &json!({"start": "2026-05-20T10:00:01Z"})
+            )
+        );
+        // Array order matters; numbers keep their type.
+        assert_ne!(
+            fingerprint("POST", "/p", &json!([1, 2])),
+            fingerprint("POST", "/p", &json!([2, 1]))
+        );
+        assert_ne!(
+            fingerprint("POST", "/p", &json!({"n": 1})),
+            fingerprint("POST", "/p", &json!({"n": "1"}))
+        );
+    }
+
+    #[test]
+    fn fingerprint_of_empty_object_is_sha256_of_known_input() {
+        let expected = ring::digest::digest(&ring::digest::SHA256, b"POST\n/v1/x\n{}");
+        let hex: String = expected
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(fingerprint("POST", "/v1/x", &json!({})), hex);
+    }
+
+    fn headers(v: Option<&str>) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Some(v) = v {
+            h.insert(HEADER, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn key_header_rules() {
+        assert_eq!(
+            read_key(&headers(None)).unwrap_err().code,
+            "missing_idempotency_key"
+        );
+        let e = read_key(&headers(Some(""))).unwrap_err();
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, "invalid_request")
+        );
+        assert_eq!(e.details, json!({"header": "Idempotency-Key"}));
+        let long = "k".repeat(256);
+        assert_eq!(
+            read_key(&headers(Some(&long))).unwrap_err().code,
+            "invalid_request"
+        );
+        let max = "k".repeat(255);
+        assert_eq!(read_key(&headers(Some(&max))).unwrap(), max);
+        assert_eq!(read_key(&headers(Some("a-b_c"))).unwrap(), "a-b_c");
+    }
+
+    #[test]
+    fn stored_responses_replay_with_the_current_request_id() {
+        let body = json!({"data": {"uid": "u"}, "meta": {"request_id": "req_old"}});
+        let stored = stored_response(StatusCode::CREATED, Some(3), &body);
+        assert_eq!(stored.status, 201);
+        assert_eq!(
+            stored.headers,
+            vec![("etag".to_owned(), "\"3\"".to_owned())]
+        );
+        let resp = replay(&stored);
+        assert_eq!(resp.status(), StatusCode::CREATED);
+        assert_eq!(resp.headers()["etag"], "\"3\"");
+        let mut v = body.clone();
+        rewrite_request_id(&mut v, "req_new");
+        assert_eq!(v["meta"]["request_id"], "req_new");
+        assert_eq!(v["data"]["uid"], "u");
+    }
+}
