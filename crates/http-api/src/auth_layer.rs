@@ -1,14 +1,277 @@
-//! Bearer authentication and rate limiting for `/v1/*` (being written).
+//! Bearer authentication and rate limits for `/v1/*` (§2.2–§2.4, §6.2).
+//!
+//! [`guard`] runs around every `/v1/*` request (including unknown paths and wrong methods):
+//! 1. it authenticates the `Authorization: Bearer <token>` header — the only place a token is
+//!    read; query strings, bodies and cookies are never consulted;
+//! 2. it counts the request against the caller's bucket (`pat:<token id>` on success,
+//!    `anonymous:<client ip>` otherwise — so every 401 counts against the IP);
+//! 3. over the limit → 429 `rate_limited`; failed auth → 401 with
+//!    `WWW-Authenticate: Bearer realm="42min", error="<code>"`; otherwise the
+//!    [`Principal`] goes into the request extensions and the handler runs;
+//! 4. the rate-limit headers are set on whatever response comes back.
+//!
+//! PAT checks, in order: format (`42min_pat_<lookup12>_<secret32>`), lookup, constant-time
+//! secret check, revoked (`token_revoked`), expired at `clock.now()` (`token_expired`), owner
+//! still a user of the organization. Any other failure is `invalid_token`, with one message, so
+//! a caller cannot tell an unknown lookup id from a wrong secret. Token rows are not cached:
+//! each request reads the row, so revocation and expiry take effect on the next request.
+//! OAuth access tokens (`42min_at_…`) are answered `invalid_token` until OAuth lands.
+//!
+//! Architecture Invariant: the token is never logged; only its public lookup id may be.
 
 use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::rate_limit::{self, Bucket};
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use domain::access::{Credential, Principal};
+use std::net::{IpAddr, SocketAddr};
 
-/// 403 `insufficient_scope` naming the required scope.
+/// Paths the guard covers: `/v1` and everything under it except the OAuth endpoints, which
+/// authenticate clients their own way (RFC 6749) and bring their own per-endpoint limits.
+pub fn is_guarded(path: &str) -> bool {
+    (path == "/v1" || path.starts_with("/v1/")) && !path.starts_with("/v1/oauth/")
+}
+
+/// 403 `insufficient_scope` naming the required scope, with
+/// `WWW-Authenticate: Bearer error="insufficient_scope" scope="<scope>"`.
 pub fn insufficient_scope(required: &'static str) -> ApiError {
-    ApiError::new(
+    let err = ApiError::new(
         StatusCode::FORBIDDEN,
         "insufficient_scope",
         format!("This action requires the '{required}' scope"),
     )
-    .with_details(serde_json::json!({ "required_scope": required }))
+    .with_details(serde_json::json!({ "required_scope": required }));
+    match HeaderValue::from_str(&format!(
+        "Bearer error=\"insufficient_scope\" scope=\"{required}\""
+    )) {
+        Ok(v) => err.with_header(header::WWW_AUTHENTICATE, v),
+        Err(_) => err,
+    }
+}
+
+/// A 401 with the contract's code and `WWW-Authenticate` header.
+pub fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    let err = ApiError::new(StatusCode::UNAUTHORIZED, code, message);
+    match HeaderValue::from_str(&format!("Bearer realm=\"42min\", error=\"{code}\"")) {
+        Ok(v) => err.with_header(header::WWW_AUTHENTICATE, v),
+        Err(_) => err,
+    }
+}
+
+fn invalid_token() -> ApiError {
+    unauthorized(
+        "invalid_token",
+        "The access token is missing, malformed or unknown",
+    )
+}
+
+/// The bearer token of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235).
+/// `None` when the header is missing, not ASCII, another scheme, or has an empty token.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let token = token.trim();
+    (!token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+/// The client address for anonymous limits: the socket peer, or the last `X-Forwarded-For`
+/// hop when the peer is a trusted proxy. Never a header from an untrusted peer.
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let last_hop = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .next_back();
+    Some(last_hop.and_then(|h| h.parse().ok()).unwrap_or(peer))
+}
+
+/// Authenticates the request's bearer token.
+pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let token = bearer_token(headers).ok_or_else(invalid_token)?;
+    if token.starts_with(auth::token::ACCESS_TOKEN_PREFIX) {
+        // OAuth access tokens are accepted once the OAuth issue lands.
+        return Err(invalid_token());
+    }
+    let parsed = auth::pat::parse(token).map_err(|_| invalid_token())?;
+    let Some(pat) = state.store.find_pat_by_lookup(&parsed.lookup).await? else {
+        return Err(invalid_token());
+    };
+    if !auth::pat::verify(&state.pepper, &parsed, &pat.secret_hash) {
+        return Err(invalid_token());
+    }
+    if pat.revoked_at.is_some() {
+        return Err(unauthorized(
+            "token_revoked",
+            "The access token has been revoked",
+        ));
+    }
+    if pat.expires_at.is_some_and(|at| at <= state.clock.now()) {
+        return Err(unauthorized(
+            "token_expired",
+            "The access token has expired",
+        ));
+    }
+    if state
+        .store
+        .get_user(pat.organization_id, pat.user_id)
+        .await?
+        .is_none()
+    {
+        return Err(invalid_token());
+    }
+    Ok(Principal {
+        organization_id: pat.organization_id,
+        user_id: pat.user_id,
+        credential: Credential::Pat { token_id: pat.id },
+        scopes: pat.scopes,
+    })
+}
+
+/// Middleware for the whole application; acts on [`is_guarded`] paths only.
+pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    if !is_guarded(req.uri().path()) {
+        return next.run(req).await;
+    }
+    let auth = authenticate(&state, req.headers()).await;
+    let bucket = match &auth {
+        Ok(p) => Bucket::for_principal(p),
+        Err(_) => {
+            let peer = req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip());
+            Bucket::anonymous(client_ip(
+                peer,
+                req.headers(),
+                &state.config.trusted_proxies,
+            ))
+        }
+    };
+    let decision = rate_limit::check(&state, &bucket).await;
+    if !decision.allowed {
+        return decision.rejection().into_response();
+    }
+    let mut resp = match auth {
+        Err(e) => e.into_response(),
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+    };
+    decision.apply(resp.headers_mut());
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (k, v) in pairs {
+            m.append(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        m
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let t = "42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMNPQ";
+        assert_eq!(
+            bearer_token(&h(&[("authorization", &format!("Bearer {t}"))])),
+            Some(t)
+        );
+        assert_eq!(
+            bearer_token(&h(&[("authorization", &format!("bearer {t}"))])),
+            Some(t)
+        );
+        assert_eq!(
+            bearer_token(&h(&[("authorization", &format!("Bearer  {t} "))])),
+            Some(t)
+        );
+        assert_eq!(bearer_token(&h(&[])), None);
+        assert_eq!(bearer_token(&h(&[("authorization", "Bearer")])), None);
+        assert_eq!(bearer_token(&h(&[("authorization", "Bearer ")])), None);
+        assert_eq!(
+            bearer_token(&h(&[("authorization", &format!("Basic {t}"))])),
+            None
+        );
+        assert_eq!(bearer_token(&h(&[("authorization", "Bearer a b")])), None);
+        assert_eq!(bearer_token(&h(&[("x-api-key", t)])), None);
+    }
+
+    #[test]
+    fn www_authenticate_headers() {
+        let e = unauthorized("token_expired", "x");
+        assert_eq!(e.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            e.headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"42min\", error=\"token_expired\""
+        );
+        let e = insufficient_scope("bookings:create");
+        assert_eq!(e.status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            e.message,
+            "This action requires the 'bookings:create' scope"
+        );
+        assert_eq!(
+            e.details,
+            serde_json::json!({"required_scope": "bookings:create"})
+        );
+        assert_eq!(
+            e.headers[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\" scope=\"bookings:create\""
+        );
+    }
+
+    #[test]
+    fn client_ip_trusts_forwarded_for_only_from_proxies() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        let xff = h(&[("x-forwarded-for", "1.1.1.1, 198.51.100.7")]);
+        assert_eq!(client_ip(Some(peer), &xff, &[proxy]), Some(peer));
+        assert_eq!(
+            client_ip(Some(proxy), &xff, &[proxy]),
+            Some("198.51.100.7".parse().unwrap())
+        );
+        let two = h(&[
+            ("x-forwarded-for", "1.1.1.1"),
+            ("x-forwarded-for", "2.2.2.2"),
+        ]);
+        assert_eq!(
+            client_ip(Some(proxy), &two, &[proxy]),
+            Some("2.2.2.2".parse().unwrap())
+        );
+        let junk = h(&[("x-forwarded-for", "not-an-ip")]);
+        assert_eq!(client_ip(Some(proxy), &junk, &[proxy]), Some(proxy));
+        assert_eq!(client_ip(Some(proxy), &h(&[]), &[proxy]), Some(proxy));
+        assert_eq!(client_ip(None, &xff, &[proxy]), None);
+    }
+
+    #[test]
+    fn guarded_paths() {
+        assert!(is_guarded("/v1/_ping"));
+        assert!(is_guarded("/v1/nope"));
+        assert!(is_guarded("/v1"));
+        assert!(!is_guarded("/v1/oauth/token"));
+        assert!(!is_guarded("/v10/x"));
+        assert!(!is_guarded("/healthz"));
+        assert!(!is_guarded("/.well-known/oauth-protected-resource"));
+    }
 }

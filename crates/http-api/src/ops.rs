@@ -1,13 +1,228 @@
-//! Operations endpoints and the outer middleware stack (being written).
+//! Operations endpoints and the middleware stack around the whole application.
+//!
+//! Routes beside `/v1/*`: `/healthz` (liveness), `/readyz` (store reachable and not draining),
+//! `/metrics` (Prometheus text), `/openapi.json` and `/openapi.yaml` (with
+//! `Access-Control-Allow-Origin: *`). Unknown paths get a 404 `not_found` envelope and a wrong
+//! method a 405 `method_not_allowed` envelope that keeps axum's `Allow` header.
+//!
+//! Layers, outermost first:
+//! 1. request id (every response carries `X-Request-Id` equal to the body's `request_id`);
+//! 2. `TraceLayer` (method, path and status; never headers, so never `Authorization`);
+//! 3. metrics (`http_requests_total` counter and `http_request_duration_seconds` histogram,
+//!    labelled by method, *matched* route — `unmatched` for the fallback — and status);
+//! 4. [`crate::auth_layer::guard`]: bearer auth and rate limits for `/v1/*`, so the rate-limit
+//!    headers reach every `/v1/*` response, including 404, 405, 413 and timeouts;
+//! 5. request timeout → 503 `service_unavailable`;
+//! 6. 405 rewriting;
+//! 7. `DefaultBodyLimit` (`ApiJson` maps the overflow to 413 `payload_too_large`).
+//!
+//! HEAD is answered on every GET route (axum's default).
 
+use crate::auth_layer;
+use crate::envelope::request_id_layer;
+use crate::error::ApiError;
 use crate::state::AppState;
-use axum::Router;
+use axum::body::HttpBody;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Splits the v1 router, adds operations routes and the middleware stack.
+/// The rendered OpenAPI document, served by `/openapi.json` and `/openapi.yaml`.
+#[derive(Debug, Clone)]
+pub struct ApiDocs {
+    pub json: String,
+    pub yaml: String,
+}
+
+impl ApiDocs {
+    /// Renders both formats; a rendering failure is served as a 500 later, never a panic.
+    pub fn render(api: &utoipa::openapi::OpenApi) -> Self {
+        Self {
+            json: api.to_pretty_json().unwrap_or_default(),
+            yaml: api.to_yaml().unwrap_or_default(),
+        }
+    }
+}
+
+/// `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The documented operations routes.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics))
+        .routes(routes!(openapi_json))
+        .routes(routes!(openapi_yaml))
+}
+
+/// Splits the v1 router, adds the operations routes and the middleware stack.
 pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
-    let (router, _api) = v1.split_for_parts();
+    let (router, api) = v1.merge(router()).split_for_parts();
+    let docs = Arc::new(ApiDocs::render(&api));
     router
-        .layer(axum::middleware::from_fn(crate::envelope::request_id_layer))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(from_fn(method_not_allowed))
+        .layer(from_fn_with_state(state.clone(), request_timeout))
+        .layer(from_fn_with_state(state.clone(), auth_layer::guard))
+        .layer(from_fn(track_metrics))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(Extension(docs))
+        .layer(from_fn(request_id_layer))
         .with_state(state)
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, description = "The process is alive", body = Status)))]
+async fn healthz() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: the store answers and the server is not draining.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Ready to serve", body = Status),
+        (status = 503, description = "Draining or the store is unreachable; code `service_unavailable`", body = crate::openapi::ErrorEnvelope),
+    ))]
+async fn readyz(State(state): State<AppState>) -> Response {
+    if state.draining.load(Ordering::Relaxed) {
+        return unavailable("The server is shutting down").into_response();
+    }
+    match state.store.ping().await {
+        Ok(()) => Json(Status { status: "ok" }).into_response(),
+        Err(e) => {
+            let mut err = unavailable("The database is unreachable");
+            err.source = Some(e.into());
+            err.into_response()
+        }
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses(
+        (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 404, description = "Metrics are disabled", body = crate::openapi::ErrorEnvelope),
+    ))]
+async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => ApiError::not_found("not_found", "Metrics are disabled").into_response(),
+    }
+}
+
+/// This OpenAPI document as JSON.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = serde_json::Value)))]
+async fn openapi_json(Extension(docs): Extension<Arc<ApiDocs>>) -> Response {
+    document(&docs.json, "application/json")
+}
+
+/// This OpenAPI document as YAML.
+#[utoipa::path(get, path = "/openapi.yaml", tag = "operations", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = String, content_type = "application/yaml")))]
+async fn openapi_yaml(Extension(docs): Extension<Arc<ApiDocs>>) -> Response {
+    document(&docs.yaml, "application/yaml")
+}
+
+fn document(text: &str, content_type: &'static str) -> Response {
+    if text.is_empty() {
+        return ApiError::internal(anyhow::anyhow!("the OpenAPI document failed to render"))
+            .into_response();
+    }
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+        ],
+        text.to_owned(),
+    )
+        .into_response()
+}
+
+fn unavailable(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        message,
+    )
+}
+
+/// 404 `not_found` for unknown paths.
+async fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "No resource exists at this path")
+}
+
+/// Rewrites axum's empty-bodied 405 into the `method_not_allowed` envelope, keeping `Allow`.
+async fn method_not_allowed(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if resp.status() != StatusCode::METHOD_NOT_ALLOWED || resp.body().size_hint().exact() != Some(0)
+    {
+        return resp;
+    }
+    let mut err = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This method is not allowed on this path; see the Allow header",
+    );
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        err = err.with_header(header::ALLOW, allow.clone());
+    }
+    err.into_response()
+}
+
+/// Answers 503 `service_unavailable` when the inner service exceeds the configured timeout.
+async fn request_timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => unavailable("The request took too long; retry later").into_response(),
+    }
+}
+
+/// Counts requests and records their latency by method, matched route and status.
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().as_str().to_owned();
+    let route = route_label(req.extensions().get::<MatchedPath>());
+    let resp = next.run(req).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", resp.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// The route label: the matched route template, never the raw URI.
+pub fn route_label(matched: Option<&MatchedPath>) -> String {
+    matched.map_or_else(|| "unmatched".to_owned(), |m| m.as_str().to_owned())
 }

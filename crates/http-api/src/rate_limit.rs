@@ -1,5 +1,363 @@
-//! Fixed-window rate limits (being written).
+//! Fixed-window rate limits for `/v1/*` (§2.4, §6.3, §7.3).
+//!
+//! Windows are 60 seconds aligned to epoch minutes: a request at instant `t` (epoch seconds)
+//! counts in the window starting at `floor(t / 60) * 60`, which resets at `start + 60` — a hard
+//! boundary, not a sliding penalty. Buckets, independent of each other:
+//! - `pat:<token id>`: [`ApiConfig::authenticated_per_minute`] (120),
+//! - `oauth:<client id>:<organization id>`: the same limit,
+//! - `anonymous:<client ip>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
+//!   valid token, including every 401.
+//!
+//! Counters live in this process ([`RateLimiter`]) or, when several servers share the load, in
+//! [`AppState::shared_counter`]. If the shared counter fails the limiter fails open: the request
+//! is allowed, a warning is logged and the headers fall back to the in-process count.
+//!
+//! Every response carries (example: a PAT, 3 requests into a window resetting in 37 s):
+//! ```text
+//! X-RateLimit-Limit: 120
+//! X-RateLimit-Remaining: 117
+//! X-RateLimit-Reset: 1779271260          (epoch seconds of the window's end)
+//! RateLimit-Policy: "pat";q=120;w=60     (draft-ietf-httpapi-ratelimit-headers, structured fields)
+//! RateLimit: "pat";r=117;t=37            (r = remaining, t = seconds until reset, 1..=60)
+//! ```
+//! The policy name is the bucket kind (`pat`, `oauth`, `anonymous`), as in `details.bucket`.
+//!
+//! [`ApiConfig::authenticated_per_minute`]: crate::state::ApiConfig::authenticated_per_minute
+//! [`ApiConfig::anonymous_per_minute`]: crate::state::ApiConfig::anonymous_per_minute
+//! [`AppState::shared_counter`]: crate::state::AppState::shared_counter
 
-/// In-process fixed-window counters.
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use domain::access::{Credential, Principal};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+/// Window length in seconds.
+pub const WINDOW_SECONDS: i64 = 60;
+
+/// Start (epoch seconds) of the window containing `now_secs`.
+pub fn window_start(now_secs: i64) -> i64 {
+    now_secs.div_euclid(WINDOW_SECONDS) * WINDOW_SECONDS
+}
+
+/// The kind of a bucket: its policy name and `details.bucket`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BucketKind {
+    Pat,
+    OAuth,
+    Anonymous,
+}
+
+impl BucketKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pat => "pat",
+            Self::OAuth => "oauth",
+            Self::Anonymous => "anonymous",
+        }
+    }
+}
+
+/// One counter: its kind and full key (e.g. `pat:0190…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bucket {
+    pub kind: BucketKind,
+    pub key: String,
+}
+
+impl Bucket {
+    /// The bucket of an authenticated caller.
+    pub fn for_principal(p: &Principal) -> Self {
+        match &p.credential {
+            Credential::Pat { token_id } => Self {
+                kind: BucketKind::Pat,
+                key: format!("pat:{token_id}"),
+            },
+            Credential::OAuth { client_id } => Self {
+                kind: BucketKind::OAuth,
+                key: format!("oauth:{client_id}:{}", p.organization_id),
+            },
+        }
+    }
+
+    /// The bucket of an anonymous (or failed-auth) caller; `None` = address unknown.
+    pub fn anonymous(ip: Option<IpAddr>) -> Self {
+        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        Self {
+            kind: BucketKind::Anonymous,
+            key: format!("anonymous:{ip}"),
+        }
+    }
+
+    /// The configured limit of this bucket.
+    pub fn limit(&self, config: &crate::state::ApiConfig) -> u64 {
+        match self.kind {
+            BucketKind::Pat | BucketKind::OAuth => config.authenticated_per_minute,
+            BucketKind::Anonymous => config.anonymous_per_minute,
+        }
+    }
+}
+
+/// The outcome of counting one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub kind: BucketKind,
+    pub limit: u64,
+    /// Hits in the window including this one.
+    pub count: u64,
+    /// Epoch seconds the window resets at.
+    pub reset: i64,
+    /// Epoch seconds now.
+    pub now: i64,
+    /// False only when the limit is exceeded (a failing shared counter always allows).
+    pub allowed: bool,
+}
+
+impl Decision {
+    /// Decides from a count.
+    pub fn new(kind: BucketKind, limit: u64, count: u64, now_secs: i64) -> Self {
+        Self {
+            kind,
+            limit,
+            count,
+            reset: window_start(now_secs) + WINDOW_SECONDS,
+            now: now_secs,
+            allowed: count <= limit,
+        }
+    }
+
+    /// Requests left in the window.
+    pub fn remaining(&self) -> u64 {
+        if self.allowed {
+            self.limit.saturating_sub(self.count)
+        } else {
+            0
+        }
+    }
+
+    /// Seconds until the window resets (1..=60).
+    pub fn seconds_to_reset(&self) -> i64 {
+        (self.reset - self.now).clamp(1, WINDOW_SECONDS)
+    }
+
+    /// Sets the `X-RateLimit-*`, `RateLimit-Policy` and `RateLimit` headers.
+    pub fn apply(&self, headers: &mut HeaderMap) {
+        let kind = self.kind.as_str();
+        let values = [
+            ("x-ratelimit-limit", self.limit.to_string()),
+            ("x-ratelimit-remaining", self.remaining().to_string()),
+            ("x-ratelimit-reset", self.reset.to_string()),
+            (
+                "ratelimit-policy",
+                format!("\"{kind}\";q={};w={WINDOW_SECONDS}", self.limit),
+            ),
+            (
+                "ratelimit",
+                format!(
+                    "\"{kind}\";r={};t={}",
+                    self.remaining(),
+                    self.seconds_to_reset()
+                ),
+            ),
+        ];
+        for (name, value) in values {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.insert(HeaderName::from_static(name), v);
+            }
+        }
+    }
+
+    /// The 429 `rate_limited` error (headers included).
+    pub fn rejection(&self) -> ApiError {
+        let wait = self.seconds_to_reset();
+        let mut err = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Rate limit exceeded; retry in {wait}s."),
+        )
+        .with_details(json!({
+            "bucket": self.kind.as_str(),
+            "limit": self.limit,
+            "window_seconds": WINDOW_SECONDS,
+        }));
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            err = err.with_header(header::RETRY_AFTER, v);
+        }
+        self.apply(&mut err.headers);
+        err
+    }
+}
+
+/// In-process fixed-window counters: (bucket, window start) → hits. Windows older than the
+/// previous one are evicted whenever a newer window is first seen.
 #[derive(Debug, Default)]
-pub struct RateLimiter;
+pub struct RateLimiter {
+    inner: Mutex<Windows>,
+}
+
+#[derive(Debug, Default)]
+struct Windows {
+    newest: i64,
+    counts: HashMap<(String, i64), u64>,
+}
+
+impl RateLimiter {
+    /// Adds one hit to `bucket` in the window starting at `window_start`; returns the count
+    /// including this hit.
+    pub fn hit(&self, bucket: &str, window_start: i64) -> u64 {
+        let mut w = match self.inner.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if window_start > w.newest {
+            w.newest = window_start;
+            w.counts
+                .retain(|(_, start), _| *start >= window_start - WINDOW_SECONDS);
+        }
+        let c = w
+            .counts
+            .entry((bucket.to_owned(), window_start))
+            .or_insert(0);
+        *c += 1;
+        *c
+    }
+
+    /// Number of (bucket, window) counters held.
+    pub fn len(&self) -> usize {
+        match self.inner.lock() {
+            Ok(g) => g.counts.len(),
+            Err(poisoned) => poisoned.into_inner().counts.len(),
+        }
+    }
+
+    /// True when no counter is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Counts one request against `bucket` and decides.
+pub async fn check(state: &AppState, bucket: &Bucket) -> Decision {
+    let now = state.clock.now().as_second();
+    let start = window_start(now);
+    let limit = bucket.limit(&state.config);
+    match &state.shared_counter {
+        None => Decision::new(
+            bucket.kind,
+            limit,
+            state.limiter.hit(&bucket.key, start),
+            now,
+        ),
+        Some(shared) => match shared.hit(&bucket.key, start).await {
+            Ok(count) => Decision::new(bucket.kind, limit, count, now),
+            Err(e) => {
+                tracing::warn!(error = ?e, bucket = bucket.kind.as_str(), "shared rate-limit counter failed; allowing the request");
+                let local = state.limiter.hit(&bucket.key, start);
+                let mut d = Decision::new(bucket.kind, limit, local, now);
+                d.allowed = true;
+                d
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_align_to_epoch_minutes() {
+        assert_eq!(window_start(0), 0);
+        assert_eq!(window_start(59), 0);
+        assert_eq!(window_start(60), 60);
+        assert_eq!(window_start(1_779_271_199), 1_779_271_140);
+        assert_eq!(window_start(-1), -60);
+    }
+
+    #[test]
+    fn decision_headers_and_reset() {
+        // 3 requests into a window [1779271200, 1779271260), now = …223 → 37 s to reset.
+        let d = Decision::new(BucketKind::Pat, 120, 3, 1_779_271_223);
+        assert!(d.allowed);
+        assert_eq!(d.reset, 1_779_271_260);
+        assert_eq!(d.seconds_to_reset(), 37);
+        let mut h = HeaderMap::new();
+        d.apply(&mut h);
+        assert_eq!(h["x-ratelimit-limit"], "120");
+        assert_eq!(h["x-ratelimit-remaining"], "117");
+        assert_eq!(h["x-ratelimit-reset"], "1779271260");
+        assert_eq!(h["ratelimit-policy"], "\"pat\";q=120;w=60");
+        assert_eq!(h["ratelimit"], "\"pat\";r=117;t=37");
+
+        // At the very start of a window a full minute remains.
+        let d = Decision::new(BucketKind::Anonymous, 30, 1, 1_779_271_200);
+        assert_eq!((d.seconds_to_reset(), d.remaining()), (60, 29));
+    }
+
+    #[test]
+    fn the_last_allowed_and_first_refused_request() {
+        let last = Decision::new(BucketKind::Anonymous, 30, 30, 100);
+        assert!(last.allowed);
+        assert_eq!(last.remaining(), 0);
+        let over = Decision::new(BucketKind::Anonymous, 30, 31, 100);
+        assert!(!over.allowed);
+        assert_eq!(over.remaining(), 0);
+        let e = over.rejection();
+        assert_eq!(e.status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(e.code, "rate_limited");
+        assert_eq!(e.message, "Rate limit exceeded; retry in 20s.");
+        assert_eq!(
+            e.details,
+            json!({"bucket": "anonymous", "limit": 30, "window_seconds": 60})
+        );
+        assert_eq!(e.headers["retry-after"], "20");
+        assert_eq!(e.headers["x-ratelimit-remaining"], "0");
+        assert_eq!(e.headers["ratelimit"], "\"anonymous\";r=0;t=20");
+    }
+
+    #[test]
+    fn limiter_counts_per_bucket_and_window_and_evicts() {
+        let l = RateLimiter::default();
+        assert_eq!(l.hit("pat:a", 60), 1);
+        assert_eq!(l.hit("pat:a", 60), 2);
+        assert_eq!(l.hit("pat:b", 60), 1);
+        assert_eq!(l.hit("pat:a", 120), 1);
+        assert_eq!(l.len(), 3);
+        // Two windows later the window at 60 is gone.
+        assert_eq!(l.hit("pat:a", 180), 1);
+        assert_eq!(l.len(), 2);
+        assert_eq!(l.hit("pat:a", 120), 2);
+    }
+
+    #[test]
+    fn buckets() {
+        use domain::ids::{OrganizationId, TokenId, UserId};
+        let tid = uuid::Uuid::from_u128(7);
+        let oid = uuid::Uuid::from_u128(9);
+        let mut p = Principal {
+            organization_id: OrganizationId(oid),
+            user_id: UserId(uuid::Uuid::nil()),
+            credential: Credential::Pat {
+                token_id: TokenId(tid),
+            },
+            scopes: Default::default(),
+        };
+        let b = Bucket::for_principal(&p);
+        assert_eq!((b.kind, b.key), (BucketKind::Pat, format!("pat:{tid}")));
+        p.credential = Credential::OAuth {
+            client_id: "42min_app".into(),
+        };
+        let b = Bucket::for_principal(&p);
+        assert_eq!(b.key, format!("oauth:42min_app:{oid}"));
+        assert_eq!(
+            Bucket::anonymous(Some("10.0.0.1".parse().unwrap())).key,
+            "anonymous:10.0.0.1"
+        );
+        let cfg = crate::state::ApiConfig::default();
+        assert_eq!(Bucket::anonymous(None).limit(&cfg), 30);
+        assert_eq!(Bucket::for_principal(&p).limit(&cfg), 120);
+    }
+}
