@@ -1,1 +1,15 @@
-fn main() {}
+//! The `slotbook` binary: parses the command line and hands over to [`server::cli::run`].
+
+use clap::Parser as _;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = server::cli::Cli::parse();
+    match server::cli::run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

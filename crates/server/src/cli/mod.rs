@@ -1,0 +1,174 @@
+//! The command line: `slotbook serve | migrate | demo | admin …` (clap derive).
+//!
+//! Every command loads the same layered configuration (`--config`, `SLOTBOOK_CONFIG`,
+//! `slotbook.toml`, `SLOTBOOK__…`; `--database-url` overrides `database.url`) and delegates to
+//! library functions; this module only parses arguments and prints results. Standard output
+//! carries results (a minted token appears there exactly once); logs go to standard error.
+
+mod admin;
+
+use crate::admin::AdminContext;
+use crate::config::Config;
+use crate::wiring::{self, Opened, SystemClock, UuidV7};
+use crate::{demo, pepper, telemetry};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use http_api::ApiConfig;
+use secrecy::ExposeSecret as _;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Slotbook: a self-hostable scheduling server speaking the 42min REST API v1.
+#[derive(Debug, Parser)]
+#[command(name = "slotbook", version, about)]
+pub struct Cli {
+    /// TOML configuration file (default: slotbook.toml in the working directory, if present).
+    #[arg(long, global = true, env = "SLOTBOOK_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Overrides `database.url` (sqlite://PATH?mode=rwc or postgres://…).
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server until SIGTERM or Ctrl-C, then drain in-flight requests.
+    Serve {
+        /// Before serving, create demo data and print a token plus curl commands if the
+        /// database has no organization yet.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create demo data (or a new token for the existing demo user) and print the token once.
+    Demo,
+    /// Administer organizations, users, schedules, event types and tokens.
+    Admin {
+        #[command(subcommand)]
+        command: admin::AdminCommand,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref(), cli.database_url.as_deref())?;
+    telemetry::init(&config.log)?;
+    match cli.command {
+        Command::Serve { demo } => serve(&config, demo).await,
+        Command::Migrate => {
+            open(&config).await?;
+            println!("database migrated: {}", config.database.redacted_url());
+            Ok(())
+        }
+        Command::Demo => {
+            let (ctx, _) = context(&config).await?;
+            let data = demo::demo(&ctx).await?;
+            let base = config.http.public_base_url(config.http.listen_addr()?);
+            print_out(&demo::instructions(&data, &base, ctx.clock.now()))
+        }
+        Command::Admin { command } => {
+            let (ctx, _) = context(&config).await?;
+            admin::run(&ctx, command).await
+        }
+    }
+}
+
+async fn open(config: &Config) -> anyhow::Result<Opened> {
+    let url = config.database.url.expose_secret();
+    tracing::info!(database = %config.database.redacted_url(), "opening database");
+    wiring::open_store(url)
+        .await
+        .with_context(|| format!("opening {}", config.database.redacted_url()))
+}
+
+/// Opens the store and resolves the pepper: everything the administrative commands need.
+pub async fn context(config: &Config) -> anyhow::Result<(AdminContext, Opened)> {
+    let pepper = pepper::resolve(config)?;
+    let opened = open(config).await?;
+    let ctx = AdminContext {
+        store: opened.storage.clone(),
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        pepper,
+    };
+    Ok((ctx, opened))
+}
+
+/// The HTTP layer's settings for a server bound to `bound`.
+pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
+    ApiConfig {
+        public_base_url: config.http.public_base_url(bound),
+        authenticated_per_minute: config.rate_limit.authenticated_per_minute,
+        anonymous_per_minute: config.rate_limit.anonymous_per_minute,
+        request_timeout: config.http.request_timeout(),
+        body_limit_bytes: config.http.body_limit_bytes,
+        trusted_proxies: config.http.trusted_proxies.clone(),
+    }
+}
+
+async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let (ctx, opened) = context(config).await?;
+    let listen = config.http.listen_addr()?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding http.listen {listen}"))?;
+    let bound = listener.local_addr()?;
+    let api = api_config(config, bound);
+    let base = api.public_base_url.clone();
+
+    if ctx.store.list_organizations().await?.is_empty() {
+        if with_demo {
+            let data = demo::demo(&ctx).await?;
+            print_out(&demo::instructions(&data, &base, ctx.clock.now()))?;
+        } else {
+            print_out(&first_start_message())?;
+        }
+    } else if with_demo {
+        print_out(
+            "Organizations exist already; --demo skipped. Run `slotbook demo` to mint a new demo token.\n",
+        )?;
+    }
+
+    let shared_counter = if config.use_shared_counters() {
+        opened.shared_counter.clone()
+    } else {
+        None
+    };
+    let mut state = wiring::app_state(
+        opened.storage.clone(),
+        shared_counter,
+        api,
+        ctx.pepper.clone(),
+        ctx.clock.clone(),
+        ctx.ids.clone(),
+    );
+    state.metrics = Some(wiring::install_metrics()?);
+
+    tracing::info!(address = %bound, base_url = %base, backend = opened.storage.backend(), "listening");
+    print_out(&format!("listening on http://{bound}\n"))?;
+    wiring::serve(state, listener, wiring::shutdown_signal()).await
+}
+
+fn first_start_message() -> String {
+    "This database has no organization yet. To create demo data and print a token with ready-to-paste curl commands, run:
+
+    slotbook demo                      (or: cargo run -p server --bin slotbook -- demo)
+
+or start the server with `slotbook serve --demo`. To set up your own organization see `slotbook admin --help`.
+"
+    .to_owned()
+}
+
+/// Writes to standard output and flushes (so a reader of a piped stdout sees it at once).
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,318 @@
+//! Configuration: embedded documented defaults → optional TOML file → `SLOTBOOK__…`
+//! environment variables, deserialized once and validated at start-up.
+//!
+//! Errors name the offending key (`http.listen`, `database.url`, …). Secrets (the pepper, the
+//! database URL, which may carry a password) are `secrecy` types and never appear in `Debug`
+//! output or logs; [`DatabaseConfig::redacted_url`] is the loggable form.
+
+use anyhow::{Context as _, bail};
+use figment::Figment;
+use figment::providers::{Env, Format as _, Toml};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The built-in defaults, with a comment for every key.
+pub const DEFAULTS: &str = include_str!("defaults.toml");
+
+/// The file read from the working directory when no `--config`/`SLOTBOOK_CONFIG` is given.
+pub const LOCAL_FILE: &str = "slotbook.toml";
+
+/// Environment variable naming the configuration file.
+pub const CONFIG_PATH_ENV: &str = "SLOTBOOK_CONFIG";
+
+/// Prefix of the environment overrides; `__` separates nesting levels.
+pub const ENV_PREFIX: &str = "SLOTBOOK__";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    pub http: HttpConfig,
+    pub rate_limit: RateLimitConfig,
+    pub security: SecurityConfig,
+    pub log: LogConfig,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `sqlite://…` or `postgres://…`; secret because it may carry a password.
+    pub url: SecretString,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: String,
+    #[serde(default)]
+    pub public_base_url: Option<String>,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+/// `[rate_limit]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    pub authenticated_per_minute: u64,
+    pub anonymous_per_minute: u64,
+    pub shared: SharedCounters,
+}
+
+/// Where rate-limit counters live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SharedCounters {
+    /// In the database when it is Postgres, in-process otherwise.
+    Auto,
+    /// In-process (per server).
+    Memory,
+    /// In the database (Postgres only).
+    Database,
+}
+
+/// `[security]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityConfig {
+    #[serde(default)]
+    pub pepper: Option<SecretString>,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The storage backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from the URL's scheme.
+    pub fn from_url(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            let scheme = url.split(':').next().unwrap_or_default();
+            bail!(
+                "database.url: unknown scheme '{scheme}'; use sqlite://PATH?mode=rwc or postgres://USER:PASSWORD@HOST/DB"
+            )
+        }
+    }
+}
+
+/// Minimum pepper length in characters.
+pub const MIN_PEPPER_LEN: usize = 32;
+
+impl DatabaseConfig {
+    /// The backend the URL selects (validated at load time).
+    pub fn backend(&self) -> anyhow::Result<Backend> {
+        Backend::from_url(self.url.expose_secret())
+    }
+
+    /// The URL with any password replaced by `***`, for logs and messages.
+    pub fn redacted_url(&self) -> String {
+        redact_url(self.url.expose_secret())
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host…` with `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{path}")
+            } else {
+                url.to_owned()
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+impl HttpConfig {
+    /// The validated listen address.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen.parse().with_context(|| {
+            format!(
+                "http.listen: '{}' is not an IP:port socket address (e.g. 127.0.0.1:8080 or 0.0.0.0:8080)",
+                self.listen
+            )
+        })
+    }
+
+    /// The configured public base URL without trailing slash, or `http://<bound>` (an
+    /// unspecified IP such as `0.0.0.0` becomes `127.0.0.1`).
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        match &self.public_base_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let mut addr = bound;
+                if addr.ip().is_unspecified() {
+                    addr.set_ip(IpAddr::from([127, 0, 0, 1]));
+                }
+                format!("http://{addr}")
+            }
+        }
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// The configuration sources in order: defaults, then the file (`path`, else
+/// `slotbook.toml` in the working directory if present), then `SLOTBOOK__…` variables.
+pub fn figment(path: Option<&Path>) -> Figment {
+    let mut figment = Figment::from(Toml::string(DEFAULTS));
+    match path {
+        Some(p) => figment = figment.merge(Toml::file_exact(p)),
+        None => {
+            let local = PathBuf::from(LOCAL_FILE);
+            if local.is_file() {
+                figment = figment.merge(Toml::file_exact(local));
+            }
+        }
+    }
+    figment.merge(Env::prefixed(ENV_PREFIX).split("__"))
+}
+
+impl Config {
+    /// Loads from [`figment`] plus an optional database URL override (`--database-url`).
+    pub fn load(path: Option<&Path>, database_url: Option<&str>) -> anyhow::Result<Self> {
+        let mut fig = figment(path);
+        if let Some(url) = database_url {
+            fig = fig.merge(("database.url", url));
+        }
+        Self::from_figment(&fig)
+    }
+
+    /// Deserializes and validates. Errors name the key.
+    pub fn from_figment(figment: &Figment) -> anyhow::Result<Self> {
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Start-up checks beyond types.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let backend = self.database.backend()?;
+        self.http.listen_addr()?;
+        if let Some(url) = &self.http.public_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("http.public_base_url: '{url}' must start with http:// or https://");
+        }
+        if self.http.request_timeout_secs == 0 {
+            bail!("http.request_timeout_secs: must be at least 1");
+        }
+        if self.http.body_limit_bytes == 0 {
+            bail!("http.body_limit_bytes: must be at least 1");
+        }
+        if self.rate_limit.authenticated_per_minute == 0 {
+            bail!("rate_limit.authenticated_per_minute: must be at least 1");
+        }
+        if self.rate_limit.anonymous_per_minute == 0 {
+            bail!("rate_limit.anonymous_per_minute: must be at least 1");
+        }
+        if self.rate_limit.shared == SharedCounters::Database && backend != Backend::Postgres {
+            bail!(
+                "rate_limit.shared: \"database\" needs a Postgres database.url; use \"auto\" or \"memory\" with SQLite"
+            );
+        }
+        if let Some(p) = &self.security.pepper
+            && p.expose_secret().chars().count() < MIN_PEPPER_LEN
+        {
+            bail!(
+                "security.pepper: must be at least {MIN_PEPPER_LEN} characters (e.g. the output of `openssl rand -hex 32`)"
+            );
+        }
+        if backend == Backend::Postgres && self.security.pepper.is_none() {
+            bail!(
+                "security.pepper is required with Postgres: set SLOTBOOK__SECURITY__PEPPER (or security.pepper in the config file) to at least {MIN_PEPPER_LEN} random characters, e.g. `openssl rand -hex 32`"
+            );
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| anyhow::anyhow!("log.level: '{}' is not a filter: {e}", self.log.level))?;
+        Ok(())
+    }
+
+    /// Whether the shared (database) rate-limit counters should be used.
+    pub fn use_shared_counters(&self) -> bool {
+        match self.rate_limit.shared {
+            SharedCounters::Memory => false,
+            SharedCounters::Database => true,
+            SharedCounters::Auto => matches!(self.database.backend(), Ok(Backend::Postgres)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/slotbook"),
+            "postgres://app:***@db:5432/slotbook"
+        );
+        assert_eq!(
+            redact_url("postgres://app@db/slotbook"),
+            "postgres://app@db/slotbook"
+        );
+        assert_eq!(
+            redact_url("sqlite://slotbook.db?mode=rwc"),
+            "sqlite://slotbook.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(
+            Backend::from_url("sqlite://x.db").unwrap_or(Backend::Postgres),
+            Backend::Sqlite
+        );
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap_or(Backend::Sqlite),
+            Backend::Postgres
+        );
+        let err = Backend::from_url("mysql://h/db").unwrap_err().to_string();
+        assert!(
+            err.contains("database.url") && err.contains("mysql"),
+            "{err}"
+        );
+    }
+}

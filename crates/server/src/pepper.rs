@@ -1,0 +1,163 @@
+//! Where the token-hash pepper comes from: `security.pepper`, or on SQLite a `slotbook.pepper`
+//! file next to the database, generated once (32 random bytes, hex-encoded, mode 0600).
+//!
+//! The pepper's key bytes are the UTF-8 bytes of the configured string or of the file's content,
+//! so the file's content can later be moved into `SLOTBOOK__SECURITY__PEPPER` unchanged.
+//! Never logs the pepper itself.
+
+use crate::config::{Backend, Config, MIN_PEPPER_LEN};
+use anyhow::{Context as _, bail};
+use auth::Pepper;
+use secrecy::ExposeSecret as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Name of the generated pepper file.
+pub const PEPPER_FILE: &str = "slotbook.pepper";
+
+/// The pepper for this configuration, generating and persisting one on SQLite if needed.
+pub fn resolve(config: &Config) -> anyhow::Result<Pepper> {
+    if let Some(p) = &config.security.pepper {
+        return Ok(Pepper::new(p.expose_secret().as_bytes().to_vec()));
+    }
+    let url = config.database.url.expose_secret();
+    match Backend::from_url(url)? {
+        Backend::Postgres => bail!(
+            "security.pepper is required with Postgres: set SLOTBOOK__SECURITY__PEPPER to at least {MIN_PEPPER_LEN} random characters"
+        ),
+        Backend::Sqlite => match sqlite_file(url) {
+            Some(db) => load_or_create(&pepper_path_for(&db)),
+            None => {
+                tracing::warn!(
+                    "in-memory SQLite database and no security.pepper: using a throwaway pepper; tokens die with the process"
+                );
+                Ok(Pepper::new(random_hex()?.into_bytes()))
+            }
+        },
+    }
+}
+
+/// The database file a `sqlite:` URL names; `None` for in-memory databases.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return None;
+    }
+    Some(PathBuf::from(path))
+}
+
+/// `slotbook.pepper` in the directory of `db`.
+pub fn pepper_path_for(db: &Path) -> PathBuf {
+    match db.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.join(PEPPER_FILE),
+        _ => PathBuf::from(PEPPER_FILE),
+    }
+}
+
+/// Reads the pepper file, or creates it with a fresh random pepper.
+pub fn load_or_create(path: &Path) -> anyhow::Result<Pepper> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let text = text.trim();
+            if text.chars().count() < MIN_PEPPER_LEN {
+                bail!(
+                    "pepper file {} is shorter than {MIN_PEPPER_LEN} characters; restore it from a backup (tokens minted with the old pepper stop working otherwise)",
+                    path.display()
+                );
+            }
+            Ok(Pepper::new(text.as_bytes().to_vec()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let pepper = random_hex()?;
+            write_private(path, &pepper)?;
+            tracing::info!(
+                path = %path.display(),
+                "generated a new token pepper and stored it (mode 0600); back it up with the database"
+            );
+            Ok(Pepper::new(pepper.into_bytes()))
+        }
+        Err(e) => Err(e).with_context(|| format!("reading pepper file {}", path.display())),
+    }
+}
+
+/// 32 random bytes, hex-encoded (64 characters).
+fn random_hex() -> anyhow::Result<String> {
+    use ring::rand::SecureRandom as _;
+    let mut bytes = [0u8; 32];
+    ring::rand::SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| anyhow::anyhow!("the system random number generator failed"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Creates `path` (refusing to overwrite) readable by the owner only.
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating pepper file {}", path.display()))?;
+    file.write_all(content.as_bytes())
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing pepper file {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(
+            sqlite_file("sqlite://slotbook.db?mode=rwc"),
+            Some(PathBuf::from("slotbook.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:///var/lib/sb/x.db"),
+            Some(PathBuf::from("/var/lib/sb/x.db"))
+        );
+        assert_eq!(
+            sqlite_file("sqlite:data/x.db"),
+            Some(PathBuf::from("data/x.db"))
+        );
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(sqlite_file("sqlite://x?mode=memory"), None);
+        assert_eq!(
+            pepper_path_for(Path::new("slotbook.db")),
+            PathBuf::from(PEPPER_FILE)
+        );
+        assert_eq!(
+            pepper_path_for(Path::new("/var/lib/sb/x.db")),
+            PathBuf::from("/var/lib/sb/slotbook.pepper")
+        );
+    }
+
+    #[test]
+    fn generated_once_then_reused_with_private_mode() {
+        let dir = std::env::temp_dir().join(format!("slotbook-pepper-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(PEPPER_FILE);
+        let first = load_or_create(&path).unwrap();
+        let second = load_or_create(&path).unwrap();
+        assert_eq!(first.expose(), second.expose());
+        assert_eq!(first.expose().len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::write(&path, "short").unwrap();
+        assert!(load_or_create(&path).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,197 @@
+//! Wiring: the only place that names concrete adapters. Opens the store the database URL's
+//! scheme selects (at run time, never through `cfg`), builds the HTTP state and serves it with a
+//! graceful drain.
+//!
+//! Both stores are migrated when opened (forward-only migrations; on Postgres sqlx takes an
+//! advisory lock, so several servers starting together are safe).
+
+use crate::config::Backend;
+use anyhow::Context as _;
+use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
+use domain::service::Deps;
+use http_api::{ApiConfig, AppState};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// An opened, migrated store.
+pub struct Opened {
+    pub storage: Arc<dyn Storage>,
+    /// Shared rate-limit counters the backend offers (Postgres), if any.
+    pub shared_counter: Option<Arc<dyn RateLimitCounter>>,
+}
+
+/// Opens and migrates the store `url` selects: `sqlite:…` or `postgres://…`.
+pub async fn open_store(url: &str) -> anyhow::Result<Opened> {
+    match Backend::from_url(url)? {
+        Backend::Sqlite => {
+            let store = store_sqlite::SqliteStore::connect(url).await?;
+            store.migrate().await?;
+            Ok(Opened {
+                storage: Arc::new(store),
+                shared_counter: None,
+            })
+        }
+        Backend::Postgres => {
+            let store = store_postgres::PgStore::connect(url)
+                .await
+                .context("connecting to Postgres (database.url)")?;
+            store.migrate().await?;
+            let store = Arc::new(store);
+            Ok(Opened {
+                storage: store.clone(),
+                shared_counter: Some(store),
+            })
+        }
+    }
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> jiff::Timestamp {
+        jiff::Timestamp::now()
+    }
+}
+
+/// Time-ordered UUIDv7 identifiers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UuidV7;
+
+impl IdGen for UuidV7 {
+    fn new_id(&self) -> uuid::Uuid {
+        uuid::Uuid::now_v7()
+    }
+}
+
+/// The webhook payload encoder.
+fn encoder() -> Arc<dyn EventEncoder> {
+    Arc::new(PlaceholderEncoder)
+}
+
+/// Renders every event as `{}` until the wire encoder in `api-types` lands.
+struct PlaceholderEncoder;
+
+impl EventEncoder for PlaceholderEncoder {
+    fn encode(&self, _event: &domain::ports::DomainEvent<'_>) -> String {
+        "{}".to_owned()
+    }
+}
+
+/// Builds the HTTP state. `metrics` is `None`; `serve` callers set it from [`install_metrics`].
+pub fn app_state(
+    storage: Arc<dyn Storage>,
+    shared_counter: Option<Arc<dyn RateLimitCounter>>,
+    api_config: ApiConfig,
+    pepper: auth::Pepper,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+) -> AppState {
+    let deps = Deps {
+        store: storage.clone(),
+        clock: clock.clone(),
+        ids: ids.clone(),
+        encoder: encoder(),
+    };
+    AppState {
+        config: Arc::new(api_config),
+        store: storage,
+        clock,
+        ids,
+        deps,
+        pepper,
+        shared_counter,
+        limiter: Arc::new(http_api::rate_limit::RateLimiter::default()),
+        draining: Arc::new(AtomicBool::new(false)),
+        metrics: None,
+    }
+}
+
+/// Installs the global Prometheus recorder on first call and returns its handle; later calls
+/// return the same handle (a process has one global recorder).
+pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    if let Some(h) = HANDLE.get() {
+        return Ok(h.clone());
+    }
+    let handle = PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the Prometheus metrics recorder")?;
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+/// How long in-flight requests may take to finish after the shutdown signal before the server
+/// stops waiting for them.
+pub const DRAIN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `state` on `listener` until `shutdown` completes, then marks the state as draining
+/// (`/readyz` → 503), stops accepting connections and lets in-flight requests finish (at most
+/// [`DRAIN_GRACE`] plus the request timeout).
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let draining = state.draining.clone();
+    let grace = DRAIN_GRACE + state.config.request_timeout;
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = http_api::app(state);
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        draining.store(true, Ordering::SeqCst);
+        tracing::info!("shutdown signal received; draining in-flight requests");
+        let _ = signalled_tx.send(());
+    })
+    .into_future();
+    let deadline = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            // The server ended without a signal; never fire.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result.context("HTTP server failed")?,
+        () = deadline => tracing::warn!(?grace, "drain deadline passed; closing remaining connections"),
+    }
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C (SIGINT).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
