@@ -115,6 +115,8 @@ CREATE TABLE bookings (
     blocked_end             INTEGER NOT NULL,
     timezone                TEXT    NOT NULL,
     host_user_id            BLOB    NOT NULL,
+    -- 1 for a seat of a group slot: seats of one slot (same event type and start) may coexist
+    shares_seats            INTEGER NOT NULL,
     attendees               TEXT    NOT NULL,
     guests                  TEXT    NOT NULL,
     location                TEXT,

@@ -57,6 +57,7 @@ struct Inner {
     pool: SqlitePool,
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
+    lock_timeout: Duration,
     /// Set for `sqlite::memory:`: the scratch directory removed when the store is dropped.
     _scratch: Option<ScratchDir>,
 }
@@ -88,6 +89,14 @@ impl SqliteStore {
     /// in-memory database would use SQLite's shared-cache mode, whose table locks behave unlike
     /// a file database's; a scratch file keeps one set of locking semantics everywhere.)
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::connect_with_lock_timeout(url, LOCK_TIMEOUT).await
+    }
+
+    /// As [`SqliteStore::connect`], with another write-lock timeout than [`LOCK_TIMEOUT`].
+    pub async fn connect_with_lock_timeout(
+        url: &str,
+        lock_timeout: Duration,
+    ) -> anyhow::Result<Self> {
         let (options, scratch, synchronous) = if is_memory_url(url) {
             let dir = std::env::temp_dir().join(format!("slotbook-mem-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir)
@@ -105,7 +114,7 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
-            .busy_timeout(LOCK_TIMEOUT);
+            .busy_timeout(lock_timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(30))
@@ -116,6 +125,7 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 pool,
                 write_lock: Arc::new(Mutex::new(())),
+                lock_timeout,
                 _scratch: scratch,
             }),
         })
@@ -135,7 +145,8 @@ impl SqliteStore {
     }
 
     /// Diagnostic: pairs of time-holding bookings of one organization and host whose blocked
-    /// ranges overlap, not counting seats of the same group slot (same event type and start).
+    /// ranges overlap, not counting seats of the same group slot (both written as seats, same
+    /// event type and start).
     /// Zero in a healthy database.
     pub async fn count_overlapping_bookings(&self) -> anyhow::Result<i64> {
         let n: i64 = sqlx::query_scalar(
@@ -147,7 +158,8 @@ impl SqliteStore {
               AND a.blocked_end > b.blocked_start
              WHERE a.status IN ('confirmed', 'pending')
                AND b.status IN ('confirmed', 'pending')
-               AND NOT (a.event_type_id = b.event_type_id AND a.start_at = b.start_at)",
+               AND NOT (a.shares_seats AND b.shares_seats
+                        AND a.event_type_id = b.event_type_id AND a.start_at = b.start_at)",
         )
         .fetch_one(&self.inner.pool)
         .await
@@ -155,11 +167,14 @@ impl SqliteStore {
         Ok(n)
     }
 
-    /// Waits for this process's turn to write, at most [`LOCK_TIMEOUT`].
+    /// Waits for this process's turn to write, at most the lock timeout.
     async fn write_turn(&self) -> Result<OwnedMutexGuard<()>, LockTimedOut> {
-        tokio::time::timeout(LOCK_TIMEOUT, self.inner.write_lock.clone().lock_owned())
-            .await
-            .map_err(|_| LockTimedOut)
+        tokio::time::timeout(
+            self.inner.lock_timeout,
+            self.inner.write_lock.clone().lock_owned(),
+        )
+        .await
+        .map_err(|_| LockTimedOut)
     }
 
     /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction.

@@ -1,9 +1,9 @@
 //! [`OutboxStore`]: the transactional outbox.
 //!
 //! Messages are written in the transaction of the change they describe ([`insert_message`] is
-//! shared with the booking and event-type writes). `claim` leases free or expired messages in
-//! one `BEGIN IMMEDIATE` transaction, so two claimers never receive the same message while its
-//! lease holds.
+//! shared with the booking and event-type writes). `claim` leases free or expired messages
+//! (`lease_until <= now`) in one `BEGIN IMMEDIATE` transaction, so two claimers never receive
+//! the same message while its lease holds.
 
 use crate::codec::{Result, col, ms, ts_col, uuid_col};
 use crate::{SqliteStore, db_err};
@@ -64,7 +64,7 @@ impl OutboxStore for SqliteStore {
         let mut w = self.begin_write().await?;
         let rows = sqlx::query(
             "SELECT organization_id, id, event, payload, created_at FROM outbox \
-             WHERE done_at IS NULL AND (lease_until IS NULL OR lease_until < ?) \
+             WHERE done_at IS NULL AND (lease_until IS NULL OR lease_until <= ?) \
              ORDER BY created_at, id LIMIT ?",
         )
         .bind(ms(now))

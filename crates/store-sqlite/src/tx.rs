@@ -70,13 +70,18 @@ const FIELDS: [&str; 30] = [
     "updated_at",
 ];
 
-/// True when no other time-holding booking of the host overlaps; binds, in order: holds-time
-/// flag, org, host, new blocked start, new blocked end, own uid, shares-seats flag, event type,
-/// start.
-const NO_OVERLAP: &str = "(? = 0 OR NOT EXISTS (SELECT 1 FROM bookings o \
-     WHERE o.organization_id = ? AND o.host_user_id = ? AND o.status IN ('confirmed', 'pending') \
-     AND o.blocked_end > ? AND o.blocked_start < ? AND o.uid <> ? \
-     AND NOT (? AND o.event_type_id = ? AND o.start_at = ?)))";
+/// True when no other time-holding booking of the host overlaps; `shares` is the written row's
+/// seat flag (`?` for a bound one). Binds, in order: holds-time flag, org, host, new blocked
+/// start, new blocked end, own uid, [the seat flag,] event type, start.
+fn no_overlap(shares: &str) -> String {
+    format!(
+        "(? = 0 OR NOT EXISTS (SELECT 1 FROM bookings o \
+         WHERE o.organization_id = ? AND o.host_user_id = ? \
+         AND o.status IN ('confirmed', 'pending') \
+         AND o.blocked_end > ? AND o.blocked_start < ? AND o.uid <> ? \
+         AND NOT ({shares} AND o.shares_seats AND o.event_type_id = ? AND o.start_at = ?)))"
+    )
+}
 
 type SqliteQuery<'q> = Query<'q, Sqlite, SqliteArguments>;
 
@@ -130,32 +135,42 @@ fn bind_fields<'q>(q: SqliteQuery<'q>, b: &'q Booking, enc: Encoded) -> SqliteQu
         .bind(ms(b.updated_at))
 }
 
-fn bind_no_overlap<'q>(q: SqliteQuery<'q>, b: &'q Booking, shares_seats: bool) -> SqliteQuery<'q> {
-    q.bind(b.status.holds_time())
+fn bind_no_overlap<'q>(
+    q: SqliteQuery<'q>,
+    b: &'q Booking,
+    shares_seats: Option<bool>,
+) -> SqliteQuery<'q> {
+    let q = q
+        .bind(b.status.holds_time())
         .bind(b.organization_id.as_uuid())
         .bind(b.host_user_id.as_uuid())
         .bind(ms(b.blocked.start()))
         .bind(ms(b.blocked.end()))
-        .bind(b.uid.as_uuid())
-        .bind(shares_seats)
-        .bind(b.event_type_id.as_uuid())
-        .bind(ms(b.start))
+        .bind(b.uid.as_uuid());
+    let q = match shares_seats {
+        Some(flag) => q.bind(flag),
+        None => q,
+    };
+    q.bind(b.event_type_id.as_uuid()).bind(ms(b.start))
 }
 
 static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     let marks = vec!["?"; FIELDS.len()].join(", ");
     format!(
-        "INSERT INTO bookings (organization_id, uid, {}) SELECT ?, ?, {marks} WHERE {NO_OVERLAP}",
-        FIELDS.join(", ")
+        "INSERT INTO bookings (organization_id, uid, shares_seats, {}) SELECT ?, ?, ?, {marks} \
+         WHERE {}",
+        FIELDS.join(", "),
+        no_overlap("?")
     )
 });
 
 static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = FIELDS.iter().map(|f| format!("{f} = ?")).collect();
     format!(
-        "UPDATE bookings SET {} WHERE organization_id = ? AND uid = ? AND version = ? \
-         AND {NO_OVERLAP}",
-        sets.join(", ")
+        "UPDATE bookings SET {} WHERE organization_id = ? AND uid = ? AND version = ? AND {}",
+        sets.join(", "),
+        // a seat stays a seat: the guard uses the stored row's flag
+        no_overlap("bookings.shares_seats")
     )
 });
 
@@ -201,9 +216,10 @@ impl BookingTx for SqliteBookingTx {
         let enc = encode(booking)?;
         let q = sqlx::query(INSERT_SQL.as_str())
             .bind(booking.organization_id.as_uuid())
-            .bind(booking.uid.as_uuid());
+            .bind(booking.uid.as_uuid())
+            .bind(shares_seats);
         let q = bind_fields(q, booking, enc);
-        let done = bind_no_overlap(q, booking, shares_seats)
+        let done = bind_no_overlap(q, booking, Some(shares_seats))
             .execute(&mut *self.write.tx)
             .await
             .map_err(db_err("inserting booking"))?;
@@ -224,7 +240,7 @@ impl BookingTx for SqliteBookingTx {
             .bind(booking.organization_id.as_uuid())
             .bind(booking.uid.as_uuid())
             .bind(expected_version);
-        let done = bind_no_overlap(q, booking, false)
+        let done = bind_no_overlap(q, booking, None)
             .execute(&mut *self.write.tx)
             .await
             .map_err(db_err("updating booking"))?;
