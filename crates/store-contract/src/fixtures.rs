@@ -91,7 +91,9 @@ impl Default for SequentialIds {
 impl IdGen for SequentialIds {
     fn new_id(&self) -> Uuid {
         let n = self.next.fetch_add(1, Ordering::SeqCst);
-        let noise = (u128::from(n) * 0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835).to_be_bytes();
+        let noise = u128::from(n)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+            .to_be_bytes();
         let mut tail = [0u8; 10];
         tail.copy_from_slice(&noise[..10]);
         uuid::Builder::from_unix_timestamp_millis(self.base_ms + n, &tail).into_uuid()

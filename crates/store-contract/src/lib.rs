@@ -35,21 +35,30 @@ pub mod tokens;
 pub use concurrency::OverlapCount;
 use std::sync::Arc;
 
-/// What a factory may yield: a store, or `None` to skip the test (the factory has already said
-/// why, loudly).
+/// Something a test keeps alive until it ends (e.g. a temporary directory removed on drop).
+pub type Guard = Box<dyn std::any::Any + Send>;
+
+/// What a factory may yield: a store; a store and a [`Guard`] to drop when the test ends; or
+/// `None` to skip the test (the factory has already said why, loudly).
 pub trait FreshStore<S: ?Sized> {
-    fn into_fresh(self) -> Option<Arc<S>>;
+    fn into_fresh(self) -> Option<(Arc<S>, Guard)>;
 }
 
 impl<S: ?Sized> FreshStore<S> for Arc<S> {
-    fn into_fresh(self) -> Option<Arc<S>> {
-        Some(self)
+    fn into_fresh(self) -> Option<(Arc<S>, Guard)> {
+        Some((self, Box::new(())))
     }
 }
 
-impl<S: ?Sized> FreshStore<S> for Option<Arc<S>> {
-    fn into_fresh(self) -> Option<Arc<S>> {
-        self
+impl<S: ?Sized, G: Send + 'static> FreshStore<S> for (Arc<S>, G) {
+    fn into_fresh(self) -> Option<(Arc<S>, Guard)> {
+        Some((self.0, Box::new(self.1)))
+    }
+}
+
+impl<S: ?Sized, T: FreshStore<S>> FreshStore<S> for Option<T> {
+    fn into_fresh(self) -> Option<(Arc<S>, Guard)> {
+        self.and_then(FreshStore::into_fresh)
     }
 }
 
@@ -57,8 +66,8 @@ impl<S: ?Sized> FreshStore<S> for Option<Arc<S>> {
 /// named after this crate's modules.
 ///
 /// The first argument is an expression evaluating to a future (e.g. `fresh()` or an `async`
-/// block) that yields a fresh store as `Arc<S>` (or `Option<Arc<S>>`, `None` skipping the test);
-/// it is evaluated once per test. Paths in it resolve as in the invoking module.
+/// block) that yields a fresh store as `Arc<S>`, `(Arc<S>, guard)` or an `Option` of either
+/// (`None` skips the test); it is evaluated once per test. Paths in it resolve as in the invoking module.
 ///
 /// With `overlap_count = |s| expr`, the storm behaviour also asks the database: `s` is the
 /// store as `Arc<S>` and `expr` a future of `anyhow::Result<i64>` counting overlapping
@@ -69,7 +78,7 @@ macro_rules! contract_tests {
         $crate::__contract_behaviours!($factory);
         #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn concurrency_storm_never_overlaps() {
-            let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+            let Some((store, _guard)) = $crate::FreshStore::into_fresh($factory.await) else {
                 return;
             };
             $crate::concurrency::storm_never_overlaps(store, None).await;
@@ -79,7 +88,7 @@ macro_rules! contract_tests {
         $crate::__contract_behaviours!($factory);
         #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn concurrency_storm_never_overlaps() {
-            let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+            let Some((store, _guard)) = $crate::FreshStore::into_fresh($factory.await) else {
                 return;
             };
             let probe = store.clone();
@@ -177,7 +186,7 @@ macro_rules! __contract_behaviours {
                 $(
                     #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
                     async fn $name() {
-                        let Some(store) = $crate::FreshStore::into_fresh($factory.await) else {
+                        let Some((store, _guard)) = $crate::FreshStore::into_fresh($factory.await) else {
                             return;
                         };
                         $crate::$module::$name(store).await;
