@@ -1,1 +1,23 @@
-mod ping {}
+//! Black-box tests of the v1 API through real HTTP: one binary, one module per resource. Every
+//! test runs twice, on SQLite and on Postgres (`both_backends!`), against a fresh database, and
+//! asserts the contract (`api-v1.md`), not the implementation.
+
+// Tests abort with a message on the first broken expectation.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod auth;
+mod booking_changes;
+mod booking_list;
+mod bookings;
+mod errors;
+mod event_types;
+mod idempotency;
+mod locking;
+mod me;
+mod ops;
+mod ping;
+mod rate_limits;
+mod schedules;
+mod scopes;
+mod slots;
+mod tenancy;

@@ -1,0 +1,336 @@
+//! [`spawn_app`]: the real server on port 0 over a fresh database, a settable clock and two
+//! seeded organizations; [`TestApp`] carries clients and fixture helpers.
+
+use crate::client::{ApiClient, Resp};
+use crate::clock::TestClock;
+use crate::seed;
+use domain::ports::Storage;
+use http_api::ApiConfig;
+use jiff::Timestamp;
+use serde_json::{Value, json};
+use server::admin::AdminContext;
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// Which store the app runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A minted personal access token.
+#[derive(Debug, Clone)]
+pub struct Minted {
+    pub id: Uuid,
+    /// The full `42min_pat_…` secret.
+    pub token: String,
+}
+
+/// A user able to host, with both fixture schedules.
+#[derive(Debug, Clone)]
+pub struct Host {
+    pub user_id: Uuid,
+    pub username: String,
+    /// Mon–Sun 00:00–24:00, Europe/Berlin.
+    pub schedule_all_day: Uuid,
+    /// Mon–Fri 09:00–17:00, Europe/Berlin.
+    pub schedule_workdays: Uuid,
+}
+
+/// One seeded organization: its owner (a host), an individual 30-minute event type on the
+/// all-day schedule and a token holding every active and reserved scope.
+#[derive(Debug, Clone)]
+pub struct OrgFixture {
+    pub org_id: Uuid,
+    pub name: String,
+    pub owner: Host,
+    pub email: String,
+    /// `intro-call`, 30 minutes, individual, all-day schedule, no notice, 60-day horizon.
+    pub event_type_id: Uuid,
+    pub event_type_slug: String,
+    /// Mon–Fri 09:00–17:00 variant: `workday-call`, 30 minutes.
+    pub workday_event_type_id: Uuid,
+    pub token: Minted,
+    /// A client sending `token`.
+    pub api: ApiClient,
+}
+
+impl OrgFixture {
+    /// `username%2Fslug` for the fixture event type.
+    pub fn event_type_path_slug(&self) -> String {
+        format!("{}%2F{}", self.owner.username, self.event_type_slug)
+    }
+}
+
+/// What a test event type looks like. Start from [`EventTypeSpec::individual`].
+#[derive(Debug, Clone)]
+pub struct EventTypeSpec {
+    pub slug: String,
+    pub title: String,
+    pub duration_minutes: u32,
+    /// `individual`, `group` or `collective`.
+    pub scheduling_type: &'static str,
+    /// `(user_id, schedule_id)` in order; empty = the organization owner on the all-day schedule.
+    pub hosts: Vec<(Uuid, Uuid)>,
+    pub seats: u32,
+    pub minimum_notice_hours: u32,
+    pub future_limit_days: u32,
+    pub buffer_before_minutes: u32,
+    pub buffer_after_minutes: u32,
+    pub active: bool,
+    pub allow_reschedule: bool,
+}
+
+impl EventTypeSpec {
+    /// A 30-minute individual event type, active, no notice, 60-day horizon, no buffers.
+    pub fn individual(slug: &str) -> Self {
+        Self {
+            slug: slug.to_owned(),
+            title: format!("Title {slug}"),
+            duration_minutes: 30,
+            scheduling_type: "individual",
+            hosts: Vec::new(),
+            seats: 1,
+            minimum_notice_hours: 0,
+            future_limit_days: 60,
+            buffer_before_minutes: 0,
+            buffer_after_minutes: 0,
+            active: true,
+            allow_reschedule: true,
+        }
+    }
+
+    /// A group event type with `seats` per slot.
+    pub fn group(slug: &str, seats: u32) -> Self {
+        Self {
+            scheduling_type: "group",
+            seats,
+            ..Self::individual(slug)
+        }
+    }
+
+    /// A round-robin (`collective`) event type over `hosts`.
+    pub fn collective(slug: &str, hosts: &[&Host]) -> Self {
+        Self {
+            scheduling_type: "collective",
+            hosts: hosts
+                .iter()
+                .map(|h| (h.user_id, h.schedule_all_day))
+                .collect(),
+            ..Self::individual(slug)
+        }
+    }
+}
+
+/// A running server with its database, clock and fixtures.
+pub struct TestApp {
+    pub backend: Backend,
+    pub base_url: String,
+    pub clock: TestClock,
+    pub store: Arc<dyn Storage>,
+    pub admin: AdminContext,
+    pub a: OrgFixture,
+    pub b: OrgFixture,
+    anon: ApiClient,
+}
+
+/// Spawns the app with the default configuration (`None`: Postgres skipped).
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, ApiConfig::default()).await
+}
+
+/// The instant the test clock starts at: today 06:00 UTC (07:00 or 08:00 in Berlin), so that
+/// the rest of the local day is bookable and rate-limit windows start on a minute boundary.
+fn clock_start() -> Timestamp {
+    let now = Timestamp::now();
+    let day = now.as_second() - now.as_second().rem_euclid(86_400);
+    Timestamp::from_second(day + 6 * 3600).expect("valid instant")
+}
+
+/// Spawns the app with `config` (its `public_base_url` is replaced by the real address).
+pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<TestApp> {
+    let (storage, shared_counter) = match backend {
+        Backend::Sqlite => {
+            let opened = server::wiring::open_store("sqlite::memory:")
+                .await
+                .expect("opening a scratch SQLite database");
+            (opened.storage, opened.shared_counter)
+        }
+        Backend::Postgres => match store_postgres::testing::fresh_database().await {
+            Ok((store, _url)) => {
+                let store = Arc::new(store);
+                let storage: Arc<dyn Storage> = store.clone();
+                let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
+                (storage, Some(counter))
+            }
+            Err(e) if std::env::var("SLOTBOOK_SKIP_POSTGRES").as_deref() == Ok("1") => {
+                eprintln!(
+                    "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+                     !! WARNING: SLOTBOOK_SKIP_POSTGRES=1 — this Postgres test did NOT run:\n\
+                     !! {e:#}\n\
+                     !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+                );
+                return None;
+            }
+            Err(e) => panic!(
+                "Postgres is unreachable ({e:#}). Start it, or set SLOTBOOK_SKIP_POSTGRES=1 to \
+                 skip the Postgres variants (loudly)."
+            ),
+        },
+    };
+    let clock = TestClock::new(clock_start());
+    let pepper = auth::Pepper::new(b"testkit-pepper-0123456789abcdef-0123456789".to_vec());
+    let ids: Arc<dyn domain::ports::IdGen> = Arc::new(server::wiring::UuidV7);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local address");
+    let base_url = format!("http://{addr}");
+    config.public_base_url = base_url.clone();
+    let mut state = server::wiring::app_state(
+        storage.clone(),
+        shared_counter,
+        config,
+        pepper.clone(),
+        Arc::new(clock.clone()),
+        ids.clone(),
+    );
+    state.metrics = server::wiring::install_metrics().ok();
+    tokio::spawn(async move {
+        if let Err(e) = server::wiring::serve(state, listener, std::future::pending()).await {
+            eprintln!("test server stopped: {e:#}");
+        }
+    });
+    let admin = AdminContext {
+        store: storage.clone(),
+        clock: Arc::new(clock.clone()),
+        ids,
+        pepper,
+    };
+    let anon = ApiClient::new(base_url.clone(), None);
+    let a = seed::organization(&admin, &clock, &anon, "Org A", "alice").await;
+    let b = seed::organization(&admin, &clock, &anon, "Org B", "bob").await;
+    Some(TestApp {
+        backend,
+        base_url,
+        clock,
+        store: storage,
+        admin,
+        a,
+        b,
+        anon,
+    })
+}
+
+impl TestApp {
+    /// A client without a token.
+    pub fn anon(&self) -> ApiClient {
+        self.anon.clone()
+    }
+
+    /// A client sending `token`.
+    pub fn client(&self, token: &str) -> ApiClient {
+        self.anon.with_token(Some(token))
+    }
+
+    /// The test clock's "now".
+    pub fn now(&self) -> Timestamp {
+        self.clock.get()
+    }
+
+    /// Mints a token for the owner of `org` with exactly `scopes` (aliases allowed) and an
+    /// optional expiry in days (42, 90, 180 or 365).
+    pub async fn mint_token(
+        &self,
+        org: &OrgFixture,
+        scopes: &[&str],
+        expires_in_days: Option<u32>,
+    ) -> Minted {
+        seed::token(
+            &self.admin,
+            org.org_id,
+            org.owner.user_id,
+            scopes,
+            expires_in_days,
+        )
+        .await
+    }
+
+    /// As [`TestApp::mint_token`] for another user of `org` (who must be an owner or admin).
+    pub async fn mint_token_for(
+        &self,
+        org: &OrgFixture,
+        user_id: Uuid,
+        scopes: &[&str],
+        expires_in_days: Option<u32>,
+    ) -> Minted {
+        seed::token(&self.admin, org.org_id, user_id, scopes, expires_in_days).await
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, org: &OrgFixture, token: &Minted) {
+        seed::revoke(&self.admin, org, token).await;
+    }
+
+    /// Creates another owner-role user in `org` with both fixture schedules.
+    pub async fn create_host(&self, org: &OrgFixture, username: &str) -> Host {
+        seed::host(&self.admin, domain::OrganizationId(org.org_id), username).await
+    }
+
+    /// Creates an event type in `org`.
+    pub async fn create_event_type(&self, org: &OrgFixture, spec: EventTypeSpec) -> Uuid {
+        seed::event_type(&self.admin, &self.clock, org, spec).await
+    }
+
+    /// Switches an event type on or off (a dashboard edit, through the store port).
+    pub async fn set_event_type_active(&self, org: &OrgFixture, id: Uuid, active: bool) {
+        seed::set_active(&self.admin, org, id, active).await;
+    }
+
+    /// `POST /v1/bookings` for `event_type_id` at `start` with `org`'s token; asserts 201 and
+    /// returns `data`.
+    pub async fn book(&self, org: &OrgFixture, event_type_id: Uuid, start: Timestamp) -> Value {
+        self.book_as(org, event_type_id, start, "ann@example.com")
+            .await
+    }
+
+    /// As [`TestApp::book`] with a given attendee e-mail.
+    pub async fn book_as(
+        &self,
+        org: &OrgFixture,
+        event_type_id: Uuid,
+        start: Timestamp,
+        email: &str,
+    ) -> Value {
+        let r = self.try_book(org, event_type_id, start, email).await;
+        r.ok(201).clone()
+    }
+
+    /// `POST /v1/bookings` without asserting the outcome.
+    pub async fn try_book(
+        &self,
+        org: &OrgFixture,
+        event_type_id: Uuid,
+        start: Timestamp,
+        email: &str,
+    ) -> Resp {
+        let body = json!({
+            "event_type_id": event_type_id,
+            "start": crate::time::wire(start),
+            "attendee": {"email": email, "name": "Ann Attendee", "timezone": "Europe/Berlin"},
+        });
+        org.api
+            .post_json("/v1/bookings", &body, Some(&crate::key()))
+            .await
+    }
+
+    /// `GET /v1/bookings/{uid}` with `org`'s token; asserts 200 and returns `data`.
+    pub async fn get_booking(&self, org: &OrgFixture, uid: &str) -> Value {
+        org.api
+            .get(&format!("/v1/bookings/{uid}"))
+            .await
+            .ok(200)
+            .clone()
+    }
+}
