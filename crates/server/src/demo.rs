@@ -168,7 +168,7 @@ Personal access token "{token_name}" (shown once; expires {expires}):
 
     export TOKEN={token}
 
-Try it (with `slotbook serve` running):
+Try it while the server runs (`slotbook serve`):
 
     curl -H "Authorization: Bearer $TOKEN" {base}/v1/_ping
     curl -H "Authorization: Bearer $TOKEN" "{base}/v1/slots?event_type_id={et}&start={today}&end={week_later}&timezone={tz}"

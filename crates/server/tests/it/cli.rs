@@ -1,0 +1,301 @@
+//! The real `slotbook` binary: `demo` with zero configuration, and `admin …` commands.
+
+use crate::support::{TempDir, find_pat, is_pat, paren_uuid, run, slotbook};
+
+fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn demo_with_zero_configuration_prints_a_token_once_per_run() {
+    let dir = TempDir::new();
+    let mut cmd = slotbook(&dir);
+    cmd.arg("demo");
+    let out = run(cmd, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let token = find_pat(&text).unwrap();
+    assert!(is_pat(&token), "{token}");
+    assert_eq!(text.matches(&token).count(), 1, "the token is printed once");
+    assert!(
+        text.contains("curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/v1/_ping")
+    );
+    assert!(!stderr(&out).contains(&token), "logs never carry the token");
+
+    // The default database and a private pepper file live in the working directory.
+    assert!(dir.path().join("slotbook.db").is_file());
+    let pepper = dir.path().join("slotbook.pepper");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&pepper).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let pepper_text = std::fs::read_to_string(&pepper).unwrap();
+    assert!(!stderr(&out).contains(pepper_text.trim()));
+
+    // A second run mints a new token for the same demo user.
+    let mut cmd = slotbook(&dir);
+    cmd.arg("demo");
+    let again = run(cmd, None);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let second = find_pat(&stdout(&again)).unwrap();
+    assert!(is_pat(&second));
+    assert_ne!(second, token);
+    assert_eq!(
+        std::fs::read_to_string(&pepper).unwrap(),
+        pepper_text,
+        "pepper kept"
+    );
+
+    // `admin token list` shows only the last four characters.
+    let org = paren_uuid(
+        text.lines()
+            .find(|l| l.starts_with("Demo organization"))
+            .unwrap(),
+    );
+    let mut cmd = slotbook(&dir);
+    cmd.args(["admin", "token", "list", "--org", &org.to_string()]);
+    let list = run(cmd, None);
+    assert!(list.status.success(), "{}", stderr(&list));
+    let listed = stdout(&list);
+    assert!(!listed.contains(&token) && !listed.contains(&second));
+    assert!(
+        listed.contains(&format!("…{}", &token[token.len() - 4..])),
+        "{listed}"
+    );
+    assert!(
+        listed.contains(&format!("…{}", &second[second.len() - 4..])),
+        "{listed}"
+    );
+    assert_eq!(listed.matches("\tactive\t").count(), 2, "{listed}");
+}
+
+#[test]
+fn admin_commands_end_to_end() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    let admin = |args: &[&str], stdin: Option<&str>| {
+        let mut cmd = slotbook(&dir);
+        cmd.arg("--database-url").arg(&db).arg("admin").args(args);
+        run(cmd, stdin)
+    };
+
+    let out = admin(&["org", "create", "--name", "Acme"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let org = paren_uuid(&stdout(&out)).to_string();
+
+    let out = admin(
+        &[
+            "user",
+            "create",
+            "--org",
+            &org,
+            "--email",
+            "bob@example.com",
+            "--username",
+            "bob",
+            "--role",
+            "member",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let member = paren_uuid(&stdout(&out)).to_string();
+
+    let out = admin(
+        &[
+            "token",
+            "create",
+            "--org",
+            &org,
+            "--user",
+            &member,
+            "--name",
+            "x",
+            "--scopes",
+            "slots:read",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("only owners and admins"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(find_pat(&stdout(&out)).is_none());
+
+    let out = admin(
+        &[
+            "user",
+            "create",
+            "--org",
+            &org,
+            "--email",
+            "ada@example.com",
+            "--username",
+            "ada",
+            "--role",
+            "owner",
+            "--timezone",
+            "Europe/Berlin",
+            "--password-stdin",
+        ],
+        Some("correct horse battery\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let owner = paren_uuid(&stdout(&out)).to_string();
+
+    let out = admin(&["user", "list", "--org", &org], None);
+    let users = stdout(&out);
+    assert!(users.contains("ada@example.com") && users.contains("bob@example.com"));
+    assert!(
+        users
+            .lines()
+            .any(|l| l.contains("\tada\t") && l.ends_with("\tset")),
+        "{users}"
+    );
+
+    let out = admin(
+        &[
+            "schedule",
+            "create",
+            "--org",
+            &org,
+            "--user",
+            &owner,
+            "--name",
+            "Work",
+            "--timezone",
+            "Europe/Berlin",
+            "--rule",
+            "mon-fri 09:00-17:00",
+            "--rule",
+            "sat 10:00-12:00",
+            "--override",
+            "2026-12-24 off",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = admin(&["schedule", "list", "--org", &org], None);
+    assert!(
+        stdout(&out).contains("mon,tue,wed,thu,fri 09:00-17:00; sat 10:00-12:00"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = admin(
+        &[
+            "event-type",
+            "create",
+            "--org",
+            &org,
+            "--owner",
+            &owner,
+            "--slug",
+            "intro",
+            "--title",
+            "Intro",
+            "--duration",
+            "30",
+            "--buffer-after",
+            "10",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = admin(&["event-type", "list", "--org", &org], None);
+    assert!(
+        stdout(&out).contains("\tintro\tIntro\t30\tindividual\ttrue\t"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = admin(
+        &[
+            "token",
+            "create",
+            "--org",
+            &org,
+            "--user",
+            &owner,
+            "--name",
+            "ci",
+            "--scopes",
+            "bookings:write slots:read",
+            "--expires",
+            "never",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = stdout(&out);
+    assert!(
+        is_pat(printed.trim()),
+        "stdout is exactly the token: {printed:?}"
+    );
+    assert!(
+        stderr(&out).contains("bookings:create"),
+        "aliases expanded: {}",
+        stderr(&out)
+    );
+
+    let out = admin(&["token", "list", "--org", &org], None);
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.contains("\tci\t"))
+        .unwrap()
+        .to_owned();
+    assert!(line.contains("\tnever\t"), "{line}");
+    let id = line.split('\t').next().unwrap().to_owned();
+    let out = admin(&["token", "revoke", "--org", &org, "--id", &id], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = admin(&["token", "list", "--org", &org], None);
+    assert!(stdout(&out).contains("\trevoked\t"));
+
+    let out = admin(
+        &[
+            "token",
+            "create",
+            "--org",
+            &org,
+            "--user",
+            &owner,
+            "--name",
+            "y",
+            "--scopes",
+            "slots:read",
+            "--expires",
+            "30",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("42, 90, 180, 365 or never"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn postgres_without_pepper_fails_naming_the_variable() {
+    let dir = TempDir::new();
+    let mut cmd = slotbook(&dir);
+    cmd.env(
+        "SLOTBOOK__DATABASE__URL",
+        "postgres://app:pw@127.0.0.1:1/slotbook",
+    )
+    .arg("migrate");
+    let out = run(cmd, None);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("SLOTBOOK__SECURITY__PEPPER"), "{err}");
+    assert!(!err.contains(":pw@"), "{err}");
+}
