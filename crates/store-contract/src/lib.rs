@@ -6,7 +6,7 @@
 //! tokens, tenancy, atomicity of booking writes and — under real concurrency — that no host is
 //! ever double-booked. A store runs the whole suite with [`contract_tests!`]:
 //!
-//! ```ignore
+//! ```text
 //! async fn fresh() -> std::sync::Arc<SqliteStore> { /* a new, migrated database */ }
 //! store_contract::contract_tests!(fresh(), overlap_count = |s| s.count_overlapping_bookings());
 //! ```
