@@ -205,15 +205,28 @@ impl NewBooking {
 }
 
 impl Deps {
-    async fn host_user(
+    /// The users who may host `event_type` (plus `extra`), read BEFORE a transaction opens:
+    /// a read through the pool while a `BookingTx` holds a connection (and the event type's
+    /// lock) could wait for a connection that the lock's other waiters hold.
+    async fn host_users(
         &self,
         org: OrganizationId,
-        booking: &Booking,
-    ) -> Result<Option<User>, anyhow::Error> {
-        self.store
-            .get_user(org, booking.host_user_id)
-            .await
-            .map_err(unknown)
+        event_type: Option<&EventType>,
+        extra: Option<crate::ids::UserId>,
+    ) -> Result<Vec<User>, anyhow::Error> {
+        let mut ids: Vec<crate::ids::UserId> = event_type
+            .map(|e| e.hosts.iter().map(|h| h.user_id).collect())
+            .unwrap_or_default();
+        ids.extend(extra);
+        ids.sort();
+        ids.dedup();
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(u) = self.store.get_user(org, id).await.map_err(unknown)? {
+                users.push(u);
+            }
+        }
+        Ok(users)
     }
 
     async fn event_type_of(
@@ -246,6 +259,7 @@ impl Deps {
     ) -> Result<Booking, CreateBookingError> {
         req.validate()?;
         let org = event_type.organization_id;
+        let hosts = self.host_users(org, Some(event_type), None).await?;
         let window = one_instant(req.start).ok_or(CreateBookingError::SlotUnavailable {
             reason: UnavailableReason::SlotBusy,
         })?;
@@ -343,13 +357,13 @@ impl Deps {
             BookingWriteError::LockTimeout => CreateBookingError::LockTimeout,
             other => CreateBookingError::Unknown(other.into()),
         })?;
-        let host = self.host_user(org, &booking).await?;
+        let host = hosts.iter().find(|u| u.id == booking.host_user_id);
         let msg = self.outbox(
             org,
             &DomainEvent::BookingCreated {
                 booking: &booking,
                 event_type,
-                host: host.as_ref(),
+                host,
             },
         );
         tx.enqueue(&msg).await.map_err(unknown)?;
@@ -383,6 +397,9 @@ impl Deps {
             .map_err(unknown)?
             .ok_or(CancelBookingError::NotFound)?;
         let event_type = self.event_type_of(org, &current).await?;
+        let hosts = self
+            .host_users(org, None, Some(current.host_user_id))
+            .await?;
         let mut tx = self
             .store
             .begin(org, current.event_type_id)
@@ -407,13 +424,13 @@ impl Deps {
                     other => CancelBookingError::Unknown(other.into()),
                 })?;
             if let Some(et) = &event_type {
-                let host = self.host_user(org, &booking).await?;
+                let host = hosts.iter().find(|u| u.id == booking.host_user_id);
                 let msg = self.outbox(
                     org,
                     &DomainEvent::BookingCanceled {
                         booking: &booking,
                         event_type: et,
-                        host: host.as_ref(),
+                        host,
                     },
                 );
                 tx.enqueue(&msg).await.map_err(unknown)?;
@@ -460,6 +477,9 @@ impl Deps {
                 RescheduleRuleError::Disallowed,
             ));
         };
+        let hosts = self
+            .host_users(org, Some(&event_type), Some(current.host_user_id))
+            .await?;
         let mut tx = self
             .store
             .begin(org, current.event_type_id)
@@ -536,14 +556,14 @@ impl Deps {
                 BookingWriteError::LockTimeout => RescheduleBookingError::LockTimeout,
                 other => RescheduleBookingError::Unknown(other.into()),
             })?;
-        let host = self.host_user(org, &new).await?;
+        let host = hosts.iter().find(|u| u.id == new.host_user_id);
         let msg = self.outbox(
             org,
             &DomainEvent::BookingRescheduled {
                 booking: &new,
                 previous: &previous,
                 event_type: &event_type,
-                host: host.as_ref(),
+                host,
             },
         );
         tx.enqueue(&msg).await.map_err(unknown)?;
@@ -572,6 +592,9 @@ impl Deps {
             .map_err(unknown)?
             .ok_or(UpdateBookingError::NotFound)?;
         let event_type = self.event_type_of(org, &current).await?;
+        let hosts = self
+            .host_users(org, None, Some(current.host_user_id))
+            .await?;
         let mut tx = self
             .store
             .begin(org, current.event_type_id)
@@ -603,13 +626,13 @@ impl Deps {
                 other => UpdateBookingError::Unknown(other.into()),
             })?;
         if let Some(et) = &event_type {
-            let host = self.host_user(org, &booking).await?;
+            let host = hosts.iter().find(|u| u.id == booking.host_user_id);
             let msg = self.outbox(
                 org,
                 &DomainEvent::BookingUpdated {
                     booking: &booking,
                     event_type: et,
-                    host: host.as_ref(),
+                    host,
                     changed_fields: &changed,
                 },
             );
