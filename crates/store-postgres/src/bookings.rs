@@ -42,18 +42,17 @@ pub(crate) async fn lock_event_type(
     id: EventTypeId,
     timeout: Duration,
 ) -> Result<(), BookingWriteError> {
+    // One round trip: the lock timeout (transaction-local) is set before the lock is taken.
     let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SET LOCAL lock_timeout = '{ms}ms'"
-    )))
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock($2) \
+         FROM (SELECT set_config('lock_timeout', $1, true)) AS timeout_set",
+    )
+    .bind(format!("{ms}ms"))
+    .bind(event_type_lock_key(org, id))
     .execute(&mut *conn)
     .await
-    .map_err(|e| BookingWriteError::Unknown(e.into()))?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(event_type_lock_key(org, id))
-        .execute(&mut *conn)
-        .await
-        .map_err(booking_rows::write_error)?;
+    .map_err(booking_rows::write_error)?;
     Ok(())
 }
 
