@@ -1,8 +1,245 @@
-//! Routes of this resource (being written).
+//! Availability schedules (§7.1, `availability:read` / `availability:write`): list, read (with
+//! `ETag`), create, PATCH (with `If-Match`) and delete (409 while an event type uses it).
 
+use crate::error::ApiError;
+use crate::extract::{ApiJson, Auth, QueryParams};
+use crate::routes::bookings::support::{
+    if_match, path_id, uuid_param, version_conflict, with_etag,
+};
 use crate::state::AppState;
-use utoipa_axum::router::OpenApiRouter;
+use api_types::envelope::{Data, DataList, ErrorBody};
+use api_types::schedule::{CreateScheduleRequest, PatchScheduleRequest, Schedule as ScheduleDto};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use domain::access::Operation;
+use domain::availability::Schedule;
+use domain::ids::{OrganizationId, ScheduleId, UserId};
+use domain::ports::{CreateError, DeleteError, UpdateError};
 
+/// `/v1/schedules`.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_schedules, create_schedule))
+        .routes(routes!(get_schedule, update_schedule, delete_schedule))
+}
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+fn not_found() -> ApiError {
+    ApiError::not_found("not_found", "Schedule not found")
+}
+
+const STALE: &str = "The If-Match version does not match the current schedule version";
+
+async fn load(state: &AppState, org: OrganizationId, id: ScheduleId) -> Result<Schedule, ApiError> {
+    state
+        .store
+        .get_schedule(org, id)
+        .await?
+        .ok_or_else(not_found)
+}
+
+fn one(status: StatusCode, s: &Schedule) -> Response {
+    with_etag(
+        crate::envelope::data(status, &ScheduleDto::from_domain(s)),
+        s.version,
+    )
+}
+
+/// Lists schedules, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/schedules",
+    tag = "schedules",
+    operation_id = "listSchedules",
+    params(("user_id" = Option<Uuid>, Query, description = "Only this user's schedules")),
+    responses(
+        (status = 200, description = "Schedules (not paginated)", body = DataList<ScheduleDto>),
+        (status = 400, description = "invalid_query_param", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn list_schedules(
+    State(state): State<AppState>,
+    auth: Auth,
+    q: QueryParams,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::ListSchedules)?;
+    let user: Option<UserId> = uuid_param(&q, "user_id")?;
+    let list = state.store.list_schedules(p.organization_id, user).await?;
+    let items: Vec<ScheduleDto> = list.iter().map(ScheduleDto::from_domain).collect();
+    Ok(crate::envelope::ok(&items))
+}
+
+/// Reads a schedule.
+#[utoipa::path(
+    get,
+    path = "/v1/schedules/{id}",
+    tag = "schedules",
+    operation_id = "getSchedule",
+    params(("id" = String, Path, description = "The schedule's UUID")),
+    responses(
+        (status = 200, description = "The schedule", body = Data<ScheduleDto>,
+            headers(("ETag" = String, description = "Quoted version"))),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn get_schedule(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::GetSchedule)?;
+    let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
+    let s = load(&state, p.organization_id, id).await?;
+    Ok(one(StatusCode::OK, &s))
+}
+
+/// Creates a schedule.
+#[utoipa::path(
+    post,
+    path = "/v1/schedules",
+    tag = "schedules",
+    operation_id = "createSchedule",
+    request_body = CreateScheduleRequest,
+    responses(
+        (status = 201, description = "The new schedule", body = Data<ScheduleDto>,
+            headers(("ETag" = String, description = "Quoted version"))),
+        (status = 400, description = "invalid_request", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 409, description = "conflict", body = ErrorBody),
+        (status = 422, description = "validation_error", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn create_schedule(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<CreateScheduleRequest>,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::CreateSchedule)?;
+    let org = p.organization_id;
+    let user = req.user_id.map_or(p.user_id, UserId);
+    if state.store.get_user(org, user).await?.is_none() {
+        return Err(ApiError::field(
+            "user_id",
+            "must be a user of this organization",
+        ));
+    }
+    let s = req
+        .into_domain(ScheduleId(state.ids.new_id()), org, user, state.clock.now())
+        .map_err(|e| ApiError::validation(&e))?;
+    state.store.create_schedule(&s).await.map_err(|e| match e {
+        CreateError::Duplicate { field } => {
+            ApiError::conflict("conflict", format!("{field} is already taken"))
+        }
+        CreateError::Unknown(e) => ApiError::internal(e),
+    })?;
+    Ok(one(StatusCode::CREATED, &s))
+}
+
+/// Updates a schedule.
+#[utoipa::path(
+    patch,
+    path = "/v1/schedules/{id}",
+    tag = "schedules",
+    operation_id = "updateSchedule",
+    params(
+        ("id" = String, Path, description = "The schedule's UUID"),
+        ("If-Match" = String, Header, description = "Required: the ETag, \"3\" or W/\"3\""),
+    ),
+    request_body = PatchScheduleRequest,
+    responses(
+        (status = 200, description = "The updated schedule", body = Data<ScheduleDto>,
+            headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "invalid_if_match, invalid_request", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "version_conflict", body = ErrorBody),
+        (status = 422, description = "validation_error", body = ErrorBody),
+        (status = 428, description = "missing_if_match", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn update_schedule(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PatchScheduleRequest>,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::UpdateSchedule)?;
+    let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
+    let expected = if_match(&headers)?;
+    let mut s = load(&state, p.organization_id, id).await?;
+    if s.version != expected {
+        return Err(version_conflict(STALE));
+    }
+    req.apply(&mut s, state.clock.now())
+        .map_err(|e| ApiError::validation(&e))?;
+    state
+        .store
+        .update_schedule(&s, expected)
+        .await
+        .map_err(|e| match e {
+            UpdateError::NotFound => not_found(),
+            UpdateError::VersionConflict => version_conflict(STALE),
+            UpdateError::Duplicate { field } => {
+                ApiError::conflict("conflict", format!("{field} is already taken"))
+            }
+            UpdateError::Unknown(e) => ApiError::internal(e),
+        })?;
+    Ok(one(StatusCode::OK, &s))
+}
+
+/// Deletes a schedule that no event type uses.
+#[utoipa::path(
+    delete,
+    path = "/v1/schedules/{id}",
+    tag = "schedules",
+    operation_id = "deleteSchedule",
+    params(("id" = String, Path, description = "The schedule's UUID")),
+    responses(
+        (status = 204, description = "Deleted; no body"),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "not_found", body = ErrorBody),
+        (status = 409, description = "conflict (an event type uses it)", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::DeleteSchedule)?;
+    let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
+    state
+        .store
+        .delete_schedule(p.organization_id, id)
+        .await
+        .map_err(|e| match e {
+            DeleteError::NotFound => not_found(),
+            DeleteError::InUse(what) => {
+                ApiError::conflict("conflict", format!("The schedule is still in use: {what}"))
+            }
+            DeleteError::Unknown(e) => ApiError::internal(e),
+        })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

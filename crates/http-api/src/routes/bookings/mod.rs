@@ -1,0 +1,25 @@
+//! Bookings (§3.7–§3.12): list and read ([`read`]), create, PATCH, cancel and reschedule
+//! ([`write`]). Every write takes an `Idempotency-Key` and commits its response in the booking
+//! transaction; `PATCH` also takes `If-Match`. Other organizations' bookings are 404.
+
+pub mod read;
+pub mod support;
+pub mod write;
+
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// `/v1/bookings` and its sub-resources.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read::list_bookings, write::create_booking))
+        .routes(routes!(read::get_booking, write::update_booking))
+        .routes(routes!(write::cancel_booking))
+        .routes(routes!(write::reschedule_booking))
+}
+
+/// `booking_not_found`, also for any non-UUID uid.
+pub(crate) fn not_found() -> crate::error::ApiError {
+    crate::error::ApiError::not_found("booking_not_found", "Booking not found")
+}

@@ -1,0 +1,521 @@
+//! The four booking writes. Each one: scope check, body parse, `Idempotency-Key` reservation
+//! (replays return the stored response), then the domain service, which stores the response
+//! rendered by the same closure that renders the live one. Any failure releases the key.
+
+use super::not_found;
+use super::support::{RawBody, if_match, path_id, users_by_id, with_etag};
+use crate::envelope;
+use crate::error::ApiError;
+use crate::extract::{Auth, parse_body};
+use crate::idempotency::{self, IdemGuard, IdemStart, stored_response};
+use crate::state::AppState;
+use api_types::booking::Booking as BookingDto;
+use api_types::booking_request::{
+    CancelRequest, CreateBookingRequest, EventTypeRef, PatchBookingRequest, RescheduleRequest,
+    immutable_fields_in,
+};
+use api_types::envelope::{Data, ErrorBody};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+use domain::access::{Operation, Principal};
+use domain::booking::{Booking, CancelRuleError, RescheduleRuleError};
+use domain::event_type::EventType;
+use domain::ids::{BookingUid, OrganizationId};
+use domain::organization::User;
+use domain::service::{
+    CancelBookingError, CreateBookingError, Idempotent, RescheduleBookingError, UpdateBookingError,
+};
+use domain::slots::UnavailableReason;
+use serde_json::{Value, json};
+
+/// Renders a booking the way every write answers: the envelope, the status and `ETag`.
+struct Render {
+    users: Vec<User>,
+    status: StatusCode,
+}
+
+impl Render {
+    fn dto(&self, b: &Booking) -> BookingDto {
+        let host = self.users.iter().find(|u| u.id == b.host_user_id);
+        BookingDto::from_domain(b, host, true)
+    }
+
+    fn stored(&self, b: &Booking) -> domain::ports::StoredResponse {
+        stored_response(
+            self.status,
+            Some(b.version),
+            &envelope::data_value(&self.dto(b)),
+        )
+    }
+
+    fn live(&self, b: &Booking) -> Response {
+        with_etag(envelope::data(self.status, &self.dto(b)), b.version)
+    }
+}
+
+/// Finishes a write under a reserved key: a failed attempt releases it for retries.
+async fn finish(
+    state: &AppState,
+    guard: IdemGuard,
+    result: Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    if result.is_err() {
+        guard.release(state).await;
+    }
+    result
+}
+
+fn slot_unavailable(reason: UnavailableReason) -> ApiError {
+    ApiError::conflict("slot_unavailable", "That time is no longer available")
+        .with_details(json!({ "reason": reason.as_str() }))
+}
+
+fn lock_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "slot_lock_timeout",
+        "Could not take the slot lock in time; retry with the same Idempotency-Key",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+}
+
+fn field_error(code: &'static str, field: &str, message: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        format!("{field} {message}"),
+    )
+    .with_details(json!({ "fields": { field: [message] } }))
+}
+
+fn create_error(e: CreateBookingError) -> ApiError {
+    match e {
+        CreateBookingError::Invalid(f) => ApiError::validation(&f),
+        CreateBookingError::AttendeeEmailInvalid(m) => {
+            field_error("attendee_email_invalid", "attendee.email", m)
+        }
+        CreateBookingError::AttendeePhoneRequired => field_error(
+            "attendee_phone_required",
+            "attendee.phone",
+            "is required when attendee.sms_opt_in is true".into(),
+        ),
+        CreateBookingError::AttendeePhoneInvalid(m) => {
+            field_error("attendee_phone_invalid", "attendee.phone", m)
+        }
+        CreateBookingError::EventTypeInactive => event_type_inactive(),
+        CreateBookingError::SlotInPast => slot_in_past(),
+        CreateBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
+        CreateBookingError::LockTimeout => lock_timeout(),
+        CreateBookingError::Unknown(e) => ApiError::internal(e),
+    }
+}
+
+fn event_type_inactive() -> ApiError {
+    ApiError::conflict("event_type_inactive", "This event type is not active")
+}
+
+fn slot_in_past() -> ApiError {
+    ApiError::conflict("slot_in_past", "That time is in the past")
+}
+
+/// Resolves an event type named by id or `username/slug` inside `org`.
+pub(crate) async fn resolve_event_type(
+    state: &AppState,
+    org: OrganizationId,
+    r: &EventTypeRef,
+) -> Result<EventType, ApiError> {
+    let found = match r {
+        EventTypeRef::Id(id) => state.store.get_event_type(org, *id).await?,
+        EventTypeRef::Slug { username, slug } => {
+            state.store.find_event_type(org, username, slug).await?
+        }
+    };
+    found.ok_or_else(crate::routes::event_types::not_found)
+}
+
+/// Creates a booking.
+#[utoipa::path(
+    post,
+    path = "/v1/bookings",
+    tag = "bookings",
+    operation_id = "createBooking",
+    params(("Idempotency-Key" = String, Header, description = "Required; ≤ 255 characters, e.g. a UUID")),
+    request_body = CreateBookingRequest,
+    responses(
+        (status = 201, description = "The new booking (version 1)", body = Data<BookingDto>,
+            headers(("ETag" = String, description = "Quoted version"))),
+        (status = 400, description = "missing_idempotency_key, invalid_request", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "event_type_not_found", body = ErrorBody),
+        (status = 409, description = "slot_unavailable, slot_in_past, event_type_inactive, idempotency_key_conflict, idempotency_in_progress", body = ErrorBody),
+        (status = 422, description = "validation_error, attendee_email_invalid, attendee_phone_required, attendee_phone_invalid", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+        (status = 503, description = "slot_lock_timeout (Retry-After: 1)", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn create_booking(
+    State(state): State<AppState>,
+    auth: Auth,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::CreateBooking)?;
+    let (req, raw) = parse_body::<CreateBookingRequest>(&bytes)?;
+    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
+    let guard = match start {
+        IdemStart::Replay(r) => return Ok(r),
+        IdemStart::Fresh(g) => g,
+    };
+    let result = create(&state, p, req, &guard).await;
+    finish(&state, guard, result).await
+}
+
+async fn create(
+    state: &AppState,
+    p: &Principal,
+    req: CreateBookingRequest,
+    guard: &IdemGuard,
+) -> Result<Response, ApiError> {
+    let org = p.organization_id;
+    let r = req.event_type_ref().map_err(|e| ApiError::validation(&e))?;
+    let et = resolve_event_type(state, org, &r).await?;
+    let nb = req
+        .into_new_booking()
+        .map_err(|e| ApiError::validation(&e))?;
+    let render = Render {
+        users: users_by_id(state, org, et.hosts.iter().map(|h| h.user_id).collect()).await?,
+        status: StatusCode::CREATED,
+    };
+    let respond = |b: &Booking| render.stored(b);
+    let booking = state
+        .deps
+        .create_booking(
+            &et,
+            nb,
+            Some(Idempotent {
+                key: guard.key(),
+                respond: &respond,
+            }),
+        )
+        .await
+        .map_err(create_error)?;
+    Ok(render.live(&booking))
+}
+
+/// Current booking and its host, read before a write so the response can be rendered inside
+/// the write transaction.
+async fn current(
+    state: &AppState,
+    org: OrganizationId,
+    uid: BookingUid,
+) -> Result<(Booking, Vec<User>), ApiError> {
+    let b = state
+        .store
+        .get_booking(org, uid)
+        .await?
+        .ok_or_else(not_found)?;
+    let mut ids = vec![b.host_user_id];
+    if let Some(et) = state.store.get_event_type(org, b.event_type_id).await? {
+        ids.extend(et.hosts.iter().map(|h| h.user_id));
+    }
+    let users = users_by_id(state, org, ids).await?;
+    Ok((b, users))
+}
+
+/// Updates `metadata`, `responses` or `attendee_name`.
+#[utoipa::path(
+    patch,
+    path = "/v1/bookings/{uid}",
+    tag = "bookings",
+    operation_id = "updateBooking",
+    params(
+        ("uid" = String, Path, description = "The booking's UUID"),
+        ("Idempotency-Key" = String, Header, description = "Required"),
+        ("If-Match" = String, Header, description = "Required: the ETag, \"3\" or W/\"3\""),
+    ),
+    request_body = PatchBookingRequest,
+    responses(
+        (status = 200, description = "The updated booking", body = Data<BookingDto>,
+            headers(("ETag" = String, description = "The new version"))),
+        (status = 400, description = "invalid_if_match, missing_idempotency_key", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "booking_not_found", body = ErrorBody),
+        (status = 409, description = "version_conflict", body = ErrorBody),
+        (status = 422, description = "field_immutable, validation_error", body = ErrorBody),
+        (status = 428, description = "missing_if_match", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn update_booking(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::UpdateBooking)?;
+    let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
+    let expected = if_match(&headers)?;
+    if let Ok(raw) = serde_json::from_slice::<Value>(&bytes) {
+        let immutable = immutable_fields_in(&raw);
+        if !immutable.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "field_immutable",
+                format!(
+                    "These fields cannot be changed with PATCH: {}",
+                    immutable.join(", ")
+                ),
+            )
+            .with_details(json!({ "fields": immutable })));
+        }
+    }
+    let (req, raw) = parse_body::<PatchBookingRequest>(&bytes)?;
+    let start = idempotency::begin(&state, p, &headers, "PATCH", uri.path(), &raw).await?;
+    let guard = match start {
+        IdemStart::Replay(r) => return Ok(r),
+        IdemStart::Fresh(g) => g,
+    };
+    let result = update(&state, p.organization_id, uid, req, expected, &guard).await;
+    finish(&state, guard, result).await
+}
+
+async fn update(
+    state: &AppState,
+    org: OrganizationId,
+    uid: BookingUid,
+    req: PatchBookingRequest,
+    expected: i64,
+    guard: &IdemGuard,
+) -> Result<Response, ApiError> {
+    let (_, users) = current(state, org, uid).await?;
+    let render = Render {
+        users,
+        status: StatusCode::OK,
+    };
+    let respond = |b: &Booking| render.stored(b);
+    let patch = req.into_patch();
+    let idem = Idempotent {
+        key: guard.key(),
+        respond: &respond,
+    };
+    let b = state
+        .deps
+        .update_booking(org, uid, &patch, expected, Some(idem))
+        .await
+        .map_err(|e| match e {
+            UpdateBookingError::NotFound => not_found(),
+            UpdateBookingError::VersionConflict { current } => ApiError::conflict(
+                "version_conflict",
+                "The If-Match version does not match the current booking version",
+            )
+            .with_details(json!({ "current_version": current })),
+            UpdateBookingError::Invalid(f) => ApiError::validation(&f),
+            UpdateBookingError::LockTimeout => lock_timeout(),
+            UpdateBookingError::Unknown(e) => ApiError::internal(e),
+        })?;
+    Ok(render.live(&b))
+}
+
+/// Cancels a booking (idempotent: an already canceled booking is returned as it is).
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{uid}/cancel",
+    tag = "bookings",
+    operation_id = "cancelBooking",
+    params(
+        ("uid" = String, Path, description = "The booking's UUID"),
+        ("Idempotency-Key" = String, Header, description = "Required"),
+    ),
+    request_body(content = Option<CancelRequest>, description = "Optional"),
+    responses(
+        (status = 200, description = "The booking, canceled", body = Data<BookingDto>),
+        (status = 400, description = "missing_idempotency_key", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope, forbidden (event type disallows cancelling)", body = ErrorBody),
+        (status = 404, description = "booking_not_found", body = ErrorBody),
+        (status = 409, description = "conflict (booking was rescheduled)", body = ErrorBody),
+        (status = 422, description = "validation_error", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+        (status = 503, description = "slot_lock_timeout", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn cancel_booking(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::CancelBooking)?;
+    let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
+    let (req, raw) = parse_body::<CancelRequest>(&bytes)?;
+    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
+    let guard = match start {
+        IdemStart::Replay(r) => return Ok(r),
+        IdemStart::Fresh(g) => g,
+    };
+    let result = cancel(&state, p.organization_id, uid, req, &guard).await;
+    finish(&state, guard, result).await
+}
+
+async fn cancel(
+    state: &AppState,
+    org: OrganizationId,
+    uid: BookingUid,
+    req: CancelRequest,
+    guard: &IdemGuard,
+) -> Result<Response, ApiError> {
+    let (_, users) = current(state, org, uid).await?;
+    let render = Render {
+        users,
+        status: StatusCode::OK,
+    };
+    let respond = |b: &Booking| render.stored(b);
+    let idem = Idempotent {
+        key: guard.key(),
+        respond: &respond,
+    };
+    let b = state
+        .deps
+        .cancel_booking(org, uid, req.reason, Some(idem))
+        .await
+        .map_err(|e| match e {
+            CancelBookingError::NotFound => not_found(),
+            CancelBookingError::ReasonTooLong => ApiError::field(
+                "reason",
+                format!(
+                    "must be at most {} characters",
+                    domain::booking::MAX_REASON_CHARS
+                ),
+            ),
+            CancelBookingError::Rule(CancelRuleError::AlreadyRescheduled) => ApiError::conflict(
+                "conflict",
+                "This booking was rescheduled; cancel the booking that replaced it",
+            ),
+            CancelBookingError::Rule(CancelRuleError::CancelNotAllowed) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This event type does not allow cancellation",
+            ),
+            CancelBookingError::LockTimeout => lock_timeout(),
+            CancelBookingError::Conflict => {
+                ApiError::conflict("conflict", "The booking changed concurrently; retry")
+            }
+            CancelBookingError::Unknown(e) => ApiError::internal(e),
+        })?;
+    Ok(render.live(&b))
+}
+
+/// Moves a booking: returns the NEW booking (new uid, `rescheduled_from_uid` = old uid).
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{uid}/reschedule",
+    tag = "bookings",
+    operation_id = "rescheduleBooking",
+    params(
+        ("uid" = String, Path, description = "The booking's UUID"),
+        ("Idempotency-Key" = String, Header, description = "Required"),
+    ),
+    request_body = RescheduleRequest,
+    responses(
+        (status = 200, description = "The new booking", body = Data<BookingDto>),
+        (status = 400, description = "missing_idempotency_key", body = ErrorBody),
+        (status = 401, description = "invalid_token", body = ErrorBody),
+        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 404, description = "booking_not_found", body = ErrorBody),
+        (status = 409, description = "slot_unavailable, slot_in_past, booking_in_past, booking_already_cancelled, event_type_inactive, conflict", body = ErrorBody),
+        (status = 422, description = "validation_error, event_type_disallows_reschedule", body = ErrorBody),
+        (status = 429, description = "rate_limited", body = ErrorBody),
+        (status = 503, description = "slot_lock_timeout (Retry-After: 1)", body = ErrorBody),
+    ),
+    security(("bearerAuth" = []))
+)]
+pub async fn reschedule_booking(
+    State(state): State<AppState>,
+    auth: Auth,
+    path: Result<Path<String>, PathRejection>,
+    uri: Uri,
+    headers: HeaderMap,
+    RawBody(bytes): RawBody,
+) -> Result<Response, ApiError> {
+    let p = auth.authorize(Operation::RescheduleBooking)?;
+    let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
+    let (req, raw) = parse_body::<RescheduleRequest>(&bytes)?;
+    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
+    let guard = match start {
+        IdemStart::Replay(r) => return Ok(r),
+        IdemStart::Fresh(g) => g,
+    };
+    let result = reschedule(&state, p.organization_id, uid, req, &guard).await;
+    finish(&state, guard, result).await
+}
+
+fn reschedule_error(e: RescheduleBookingError) -> ApiError {
+    match e {
+        RescheduleBookingError::NotFound => not_found(),
+        RescheduleBookingError::Invalid(f) => ApiError::validation(&f),
+        RescheduleBookingError::Rule(RescheduleRuleError::AlreadyCancelled) => ApiError::conflict(
+            "booking_already_cancelled",
+            "This booking is already cancelled",
+        ),
+        RescheduleBookingError::Rule(RescheduleRuleError::AlreadyRescheduled) => {
+            ApiError::conflict(
+                "conflict",
+                "This booking was already rescheduled; reschedule the booking that replaced it",
+            )
+        }
+        RescheduleBookingError::Rule(RescheduleRuleError::InPast) => {
+            ApiError::conflict("booking_in_past", "This booking has already started")
+        }
+        RescheduleBookingError::Rule(RescheduleRuleError::Disallowed) => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "event_type_disallows_reschedule",
+            "This event type does not allow rescheduling",
+        ),
+        RescheduleBookingError::EventTypeInactive => event_type_inactive(),
+        RescheduleBookingError::SlotInPast => slot_in_past(),
+        RescheduleBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
+        RescheduleBookingError::LockTimeout => lock_timeout(),
+        RescheduleBookingError::Conflict => {
+            ApiError::conflict("conflict", "The booking changed concurrently; retry")
+        }
+        RescheduleBookingError::Unknown(e) => ApiError::internal(e),
+    }
+}
+
+async fn reschedule(
+    state: &AppState,
+    org: OrganizationId,
+    uid: BookingUid,
+    req: RescheduleRequest,
+    guard: &IdemGuard,
+) -> Result<Response, ApiError> {
+    let start = req.start().map_err(|e| ApiError::validation(&e))?;
+    let (_, users) = current(state, org, uid).await?;
+    let render = Render {
+        users,
+        status: StatusCode::OK,
+    };
+    let respond = |b: &Booking| render.stored(b);
+    let idem = Idempotent {
+        key: guard.key(),
+        respond: &respond,
+    };
+    let b = state
+        .deps
+        .reschedule_booking(org, uid, start, req.timezone, req.reason, Some(idem))
+        .await
+        .map_err(reschedule_error)?;
+    Ok(render.live(&b))
+}
