@@ -173,3 +173,58 @@ mod tests {
         assert_eq!(id_or_slug("a/b/c").unwrap(), IdOrSlug::Nothing);
     }
 }
+
+#[cfg(test)]
+mod routing_tests {
+    use axum::body::Body;
+    use axum::extract::Path;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn an_encoded_slash_stays_in_one_segment_and_is_decoded() {
+        let app = axum::Router::new().route(
+            "/v1/event-types/{id}",
+            axum::routing::get(|Path(id): Path<String>| async move { id }),
+        );
+        let resp = app
+            .oneshot(
+                Request::get("/v1/event-types/ada%2Fintro-call")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body = axum::body::to_bytes(resp.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], b"ada/intro-call");
+    }
+
+    #[test]
+    fn every_resource_route_is_in_the_document() {
+        let doc = serde_json::to_value(crate::routes::v1().into_openapi()).unwrap();
+        let paths = doc["paths"].as_object().unwrap();
+        for (path, methods) in [
+            ("/v1/event-types", &["get", "post"][..]),
+            ("/v1/event-types/{id}", &["get", "patch", "delete"]),
+            ("/v1/slots", &["get"]),
+            ("/v1/slots/check", &["get"]),
+            ("/v1/bookings", &["get", "post"]),
+            ("/v1/bookings/{uid}", &["get", "patch"]),
+            ("/v1/bookings/{uid}/cancel", &["post"]),
+            ("/v1/bookings/{uid}/reschedule", &["post"]),
+            ("/v1/schedules", &["get", "post"]),
+            ("/v1/schedules/{id}", &["get", "patch", "delete"]),
+        ] {
+            for m in methods {
+                let op = &paths[path][*m];
+                assert!(op.is_object(), "{m} {path}");
+                assert_eq!(
+                    op["security"],
+                    serde_json::json!([{"bearerAuth": []}]),
+                    "{m} {path}"
+                );
+            }
+        }
+    }
+}
