@@ -1,1 +1,110 @@
-//! (being written)
+//! Bearer authentication on `/v1/*` (§2.2, §6.2): missing, malformed, unknown, expired and
+//! revoked tokens are 401 with the contract's `WWW-Authenticate`; tokens are accepted only in
+//! the `Authorization` header.
+
+use reqwest::Method;
+use testkit::time::days;
+use testkit::{Resp, TestApp, both_backends};
+
+both_backends!(
+    missing_malformed_and_unknown_tokens_are_invalid_token,
+    wrong_secret_is_invalid_token,
+    expired_token_is_token_expired,
+    revoked_token_is_token_revoked,
+    token_in_query_is_not_accepted,
+    authentication_precedes_scope_and_lookup,
+);
+
+#[track_caller]
+fn assert_401(r: &Resp, code: &str) {
+    r.err(401, code);
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some(format!("Bearer realm=\"42min\", error=\"{code}\"").as_str()),
+        "{}",
+        r.describe()
+    );
+    r.rate_limit_headers();
+}
+
+async fn missing_malformed_and_unknown_tokens_are_invalid_token(app: TestApp) {
+    assert_401(&app.anon().get("/v1/_ping").await, "invalid_token");
+    let cases: &[&str] = &[
+        "Bearer",
+        "Bearer ",
+        "Bearer garbage",
+        "Basic YWxpY2U6c2VjcmV0",
+        "bearer-ish 42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJK",
+        "Bearer 42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJK",
+        "Bearer 42min_at_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJK",
+        "Bearer 42min_pat_short",
+    ];
+    for auth in cases {
+        let r = app
+            .anon()
+            .request(Method::GET, "/v1/_ping", &[("authorization", auth)], None)
+            .await;
+        assert_401(&r, "invalid_token");
+    }
+    // Every /v1 route is protected, writes included.
+    assert_401(&app.anon().get("/v1/bookings").await, "invalid_token");
+    assert_401(
+        &app.anon()
+            .post_json("/v1/bookings", &serde_json::json!({}), Some("k"))
+            .await,
+        "invalid_token",
+    );
+}
+
+async fn wrong_secret_is_invalid_token(app: TestApp) {
+    let t = &app.a.token.token;
+    // Same lookup id, different secret of the same length.
+    let (head, secret) = t.split_at(t.len() - 32);
+    let flipped: String = secret
+        .chars()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .collect();
+    let forged = format!("{head}{flipped}");
+    assert_401(&app.client(&forged).get("/v1/_ping").await, "invalid_token");
+    app.a.api.get("/v1/_ping").await.ok(200);
+}
+
+async fn expired_token_is_token_expired(app: TestApp) {
+    let t = app.mint_token(&app.a, &["user:read"], Some(42)).await;
+    let c = app.client(&t.token);
+    c.get("/v1/me").await.ok(200);
+    app.clock.advance(days(41));
+    c.get("/v1/me").await.ok(200);
+    app.clock.advance(days(2));
+    assert_401(&c.get("/v1/me").await, "token_expired");
+    assert_401(&c.get("/v1/_ping").await, "token_expired");
+    app.a.api.get("/v1/_ping").await.ok(200);
+}
+
+async fn revoked_token_is_token_revoked(app: TestApp) {
+    let t = app.mint_token(&app.a, &["user:read"], None).await;
+    let c = app.client(&t.token);
+    c.get("/v1/me").await.ok(200);
+    app.revoke_token(&app.a, &t).await;
+    assert_401(&c.get("/v1/me").await, "token_revoked");
+    assert_401(&c.get("/v1/_ping").await, "token_revoked");
+    app.a.api.get("/v1/me").await.ok(200);
+}
+
+async fn token_in_query_is_not_accepted(app: TestApp) {
+    let t = &app.a.token.token;
+    assert_401(
+        &app.anon().get(&format!("/v1/_ping?access_token={t}")).await,
+        "invalid_token",
+    );
+}
+
+async fn authentication_precedes_scope_and_lookup(app: TestApp) {
+    for path in [
+        "/v1/me".to_owned(),
+        format!("/v1/bookings/{}", uuid::Uuid::new_v4()),
+        format!("/v1/event-types/{}", uuid::Uuid::new_v4()),
+    ] {
+        assert_401(&app.anon().get(&path).await, "invalid_token");
+    }
+}

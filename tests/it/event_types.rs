@@ -283,7 +283,12 @@ async fn get_unknown_is_event_type_not_found(app: TestApp) {
 }
 
 async fn create_update_delete_event_type(app: TestApp) {
-    let body = json!({"slug": "new-call", "title": "New call", "duration_minutes": 45});
+    let body = json!({
+        "slug": "new-call",
+        "title": "New call",
+        "duration_minutes": 45,
+        "hosts": [{"user_id": app.a.owner.user_id}],
+    });
     let r = app.a.api.post_json("/v1/event-types", &body, None).await;
     let d = r.ok(201).clone();
     assert_eq!(d["slug"], "new-call");

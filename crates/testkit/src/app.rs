@@ -278,6 +278,25 @@ impl TestApp {
         seed::host(&self.admin, domain::OrganizationId(org.org_id), username).await
     }
 
+    /// Creates another Europe/Berlin schedule for `user_id` of `org` from a CLI rule spec such
+    /// as `mon-fri 09:00-17:00`.
+    pub async fn create_schedule(
+        &self,
+        org: &OrgFixture,
+        user_id: Uuid,
+        name: &str,
+        rule: &str,
+    ) -> Uuid {
+        seed::schedule(
+            &self.admin,
+            domain::OrganizationId(org.org_id),
+            domain::UserId(user_id),
+            name,
+            rule,
+        )
+        .await
+    }
+
     /// Creates an event type in `org`.
     pub async fn create_event_type(&self, org: &OrgFixture, spec: EventTypeSpec) -> Uuid {
         seed::event_type(&self.admin, &self.clock, org, spec).await

@@ -89,7 +89,8 @@ pub async fn host(ctx: &AdminContext, org: OrganizationId, username: &str) -> Ho
     }
 }
 
-async fn schedule(
+/// Creates a Europe/Berlin schedule from a CLI rule spec such as `mon-fri 09:00-17:00`.
+pub async fn schedule(
     ctx: &AdminContext,
     org: OrganizationId,
     user: UserId,
