@@ -93,8 +93,7 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .next_back();
+        .rfind(|s| !s.is_empty());
     Some(last_hop.and_then(|h| h.parse().ok()).unwrap_or(peer))
 }
 

@@ -178,10 +178,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             .cloned()
             .map(Auth)
             .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
+                crate::auth_layer::unauthorized(
                     "invalid_token",
-                    "Missing bearer token",
+                    "The access token is missing, malformed or unknown",
                 )
             })
     }
