@@ -142,7 +142,7 @@ async fn list_filters_and_sorts(app: TestApp) {
             .cloned()
             .collect::<Vec<_>>()
     );
-    let by_created = vec![&b1, &b2, &b3, &b4, &b5, &b6, &b7];
+    let by_created = [&b1, &b2, &b3, &b4, &b5, &b6, &b7];
     let asc = list(&app, "sort=created_at_asc").await;
     assert_eq!(
         asc,

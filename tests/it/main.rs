@@ -9,6 +9,7 @@ mod auth;
 mod booking_changes;
 mod booking_list;
 mod bookings;
+mod conventions;
 mod errors;
 mod event_types;
 mod idempotency;

@@ -25,6 +25,8 @@ both_backends!(
     check_available_and_reasons,
     check_slot_busy_suggests_next_available,
     check_rejects_bad_query_params,
+    default_timezone_is_the_schedule_zone,
+    booking_limits_per_day_close_the_day,
 );
 
 /// `(start, host_user_id)` of every listed slot.
@@ -398,7 +400,7 @@ async fn group_seats_share_a_slot(app: TestApp) {
     let w = window(et, ten, ten + mins(30));
     let first = app.book_as(&app.a, et, ten, "one@example.com").await;
     assert_eq!(starts(&slots(&app, &w).await), vec![ten], "one seat left");
-    app.book_as(&app.a, et, ten, "two@example.com").await;
+    let second = app.book_as(&app.a, et, ten, "two@example.com").await;
     assert!(slots(&app, &w).await.is_empty(), "full");
     app.try_book(&app.a, et, ten, "three@example.com")
         .await
@@ -535,4 +537,53 @@ async fn check_rejects_bad_query_params(app: TestApp) {
         ))
         .await
         .err(404, "event_type_not_found");
+}
+
+async fn default_timezone_is_the_schedule_zone(app: TestApp) {
+    let day = days_after(BERLIN, app.now(), 2);
+    let next = days_after(BERLIN, app.now(), 3);
+    let r = app
+        .a
+        .api
+        .get(&format!(
+            "/v1/slots?event_type_id={}&start={day}&end={next}",
+            app.a.event_type_id
+        ))
+        .await;
+    let d = r.ok(200);
+    assert_eq!(d["timezone"], "Europe/Berlin", "{}", r.describe());
+    assert_eq!(d["slots"][0]["start"], wire(at(BERLIN, day, "00:00")));
+}
+
+async fn booking_limits_per_day_close_the_day(app: TestApp) {
+    let et = app.a.event_type_id;
+    let r = app
+        .a
+        .api
+        .patch_json(
+            &format!("/v1/event-types/{et}"),
+            &serde_json::json!({"max_bookings_per_day": 1}),
+            Some("\"1\""),
+            None,
+        )
+        .await;
+    assert_eq!(r.ok(200)["max_bookings_per_day"], 1);
+    let day = days_after(BERLIN, app.now(), 2);
+    let from = at(BERLIN, day, "00:00");
+    app.book(&app.a, et, at(BERLIN, day, "10:00")).await;
+    assert!(
+        slots(&app, &window(et, from, from + hours(24)))
+            .await
+            .is_empty(),
+        "the day is full"
+    );
+    app.try_book(&app.a, et, at(BERLIN, day, "12:00"), "x@example.com")
+        .await
+        .err(409, "slot_unavailable");
+    let next = at(BERLIN, days_after(BERLIN, app.now(), 3), "00:00");
+    assert!(
+        !slots(&app, &window(et, next, next + hours(24)))
+            .await
+            .is_empty()
+    );
 }

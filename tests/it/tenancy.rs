@@ -12,6 +12,15 @@ both_backends!(
     lists_never_mix_organizations
 );
 
+/// A request of org A at a resource of org B and the 404 code it must get.
+type Case<'a> = (
+    Method,
+    String,
+    &'a [(&'a str, &'a str)],
+    Option<Value>,
+    &'static str,
+);
+
 /// B's state as B sees it.
 async fn snapshot_b(app: &TestApp, booking: &str) -> Value {
     let api = &app.b.api;
@@ -51,7 +60,7 @@ async fn org_a_cannot_see_or_touch_org_b(app: TestApp) {
     let book_b =
         json!({"event_type_id": et, "start": start, "attendee": {"email": "x@example.com"}});
     let book_b_slug = json!({"username": "bob", "event_slug": "intro-call", "start": start, "attendee": {"email": "x@example.com"}});
-    let cases: Vec<(Method, String, &[(&str, &str)], Option<Value>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Method::GET,
             format!("/v1/event-types/{et}"),
