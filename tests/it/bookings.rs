@@ -8,6 +8,7 @@ use testkit::{EventTypeSpec, TestApp, both_backends, key};
 both_backends!(
     create_returns_201_with_the_booking,
     create_by_username_and_slug,
+    create_accepts_offsets_and_answers_in_utc,
     create_requires_event_type_identification,
     create_in_a_taken_slot_is_slot_unavailable,
     create_outside_availability_is_slot_unavailable,
@@ -347,4 +348,36 @@ async fn twenty_concurrent_posts_one_slot_one_winner(app: TestApp) {
     assert_eq!(wins, 1, "exactly one winner");
     let list = app.a.api.get("/v1/bookings?limit=100").await;
     assert_eq!(list.ok(200).as_array().map(Vec::len), Some(1));
+}
+
+async fn create_accepts_offsets_and_answers_in_utc(app: TestApp) {
+    let start = tomorrow(&app, "10:00");
+    let offset = start
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(5)))
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string();
+    assert!(offset.ends_with("+05:00"), "{offset}");
+    let req = json!({
+        "event_type_id": app.a.event_type_id,
+        "start": offset,
+        "attendee": {"email": "ann@example.com"},
+    });
+    let r = app
+        .a
+        .api
+        .post_json("/v1/bookings", &req, Some(&key()))
+        .await;
+    let d = r.ok(201);
+    assert_eq!(d["start_at"], wire(start));
+    assert_eq!(d["end_at"], wire(start + mins(30)));
+    let slots = app
+        .a
+        .api
+        .get(&format!(
+            "/v1/slots/check?event_type_id={}&start={}",
+            app.a.event_type_id,
+            offset.replace('+', "%2B")
+        ))
+        .await;
+    assert_eq!(slots.ok(200)["reason"], "slot_busy", "{}", slots.describe());
 }

@@ -77,6 +77,13 @@ async fn list_has_contract_fields_and_default_sort(app: TestApp) {
     assert_eq!(et["hosts"][0]["name"], "Alice Tester");
     assert_eq!(et["future_limit_days"], 60);
     assert!(et["color"].as_str().is_some_and(|c| c.starts_with('#')));
+    assert!(
+        et["url"].is_null()
+            || et["url"]
+                .as_str()
+                .is_some_and(|u| u.ends_with("/alice/intro-call")),
+        "url is the public booking page: {et}"
+    );
     let created = et["created_at"].as_str().expect("created_at");
     assert!(
         created.ends_with('Z') && created.len() == 24,

@@ -237,6 +237,7 @@ async fn replays_cancel_patch_and_reschedule(app: TestApp) {
         .patch_json(&path, &body, Some("\"1\""), Some(&k))
         .await;
     assert_eq!(p2.ok(200), &d1, "replayed, not a version conflict");
+    assert_eq!(p2.etag(), "\"2\"", "the replay carries the original ETag");
     assert_eq!(app.get_booking(&app.a, u1).await["version"], 2);
 
     let k = key();
