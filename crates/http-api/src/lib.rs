@@ -3,9 +3,9 @@
 //! Layers, outermost first (see [`ops`]): request id (task-local, echoed as `X-Request-Id` and
 //! `meta.request_id`), tracing, metrics, then for `/v1/*` authentication and rate limits
 //! ([`auth_layer`], [`rate_limit`]), request timeout, 405 envelopes and the body limit, then
-//! the handlers in [`routes`] (booking writes use [`idempotency`]). Handlers parse and check wire input
-//! (`api-types`), call the domain (services and ports), and render envelopes; business rules
-//! live in `domain`, never here. This crate never names a concrete store.
+//! the handlers in [`routes`] (booking writes use [`idempotency`]). Handlers parse and check
+//! wire input (`api-types`), call the domain (services and ports), and render envelopes;
+//! business rules live in `domain`, never here. This crate never names a concrete store.
 
 // `ApiError` is the rendered response of a failed request (status, code, message, details,
 // headers): it is built once per failing request and turned into a response right away, so
