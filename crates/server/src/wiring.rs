@@ -7,7 +7,7 @@
 
 use crate::config::Backend;
 use anyhow::Context as _;
-use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
+use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
 use domain::service::Deps;
 use http_api::{ApiConfig, AppState};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -69,20 +69,6 @@ impl IdGen for UuidV7 {
     }
 }
 
-/// The webhook payload encoder.
-fn encoder() -> Arc<dyn EventEncoder> {
-    Arc::new(PlaceholderEncoder)
-}
-
-/// Renders every event as `{}` until the wire encoder in `api-types` lands.
-struct PlaceholderEncoder;
-
-impl EventEncoder for PlaceholderEncoder {
-    fn encode(&self, _event: &domain::ports::DomainEvent<'_>) -> String {
-        "{}".to_owned()
-    }
-}
-
 /// Builds the HTTP state. `metrics` is `None`; `serve` callers set it from [`install_metrics`].
 pub fn app_state(
     storage: Arc<dyn Storage>,
@@ -96,7 +82,9 @@ pub fn app_state(
         store: storage.clone(),
         clock: clock.clone(),
         ids: ids.clone(),
-        encoder: encoder(),
+        encoder: Arc::new(api_types::webhook::WebhookEncoder::new(
+            api_config.public_base_url.trim_end_matches('/'),
+        )),
     };
     AppState {
         config: Arc::new(api_config),

@@ -18,7 +18,7 @@ pub async fn create_org(ctx: &AdminContext, name: &str) -> anyhow::Result<Organi
         id: OrganizationId(ctx.ids.new_id()),
         name: name.to_owned(),
         plan: None,
-        created_at: ctx.clock.now(),
+        created_at: ctx.now(),
     };
     ctx.store.create_organization(&org).await?;
     Ok(org)
@@ -70,7 +70,7 @@ pub async fn create_user(ctx: &AdminContext, new: NewUser) -> anyhow::Result<Use
         avatar_url: None,
         role: new.role,
         password_hash,
-        created_at: ctx.clock.now(),
+        created_at: ctx.now(),
     };
     match ctx.store.create_user(&user).await {
         Ok(()) => Ok(user),

@@ -83,7 +83,7 @@ pub async fn create_event_type(ctx: &AdminContext, new: NewEventType) -> anyhow:
             schedule_id: schedule.id,
         });
     }
-    let now = ctx.clock.now();
+    let now = ctx.now();
     let event_type = EventType {
         id: EventTypeId(ctx.ids.new_id()),
         organization_id: new.org,

@@ -53,6 +53,13 @@ pub enum AdminError {
 }
 
 impl AdminContext {
+    /// The current instant truncated to milliseconds, the precision stores keep, so a created
+    /// object equals what a later read returns.
+    pub fn now(&self) -> jiff::Timestamp {
+        let now = self.clock.now();
+        jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
+    }
+
     /// The organization, or `OrganizationNotFound`.
     pub(crate) async fn organization(
         &self,

@@ -27,7 +27,7 @@ pub async fn create_schedule(ctx: &AdminContext, new: NewSchedule) -> anyhow::Re
     ctx.user(new.org, new.user).await?;
     let zone =
         Zone::parse(&new.timezone).map_err(|e| AdminError::Invalid(format!("--timezone {e}")))?;
-    let now = ctx.clock.now();
+    let now = ctx.now();
     let schedule = Schedule {
         id: ScheduleId(ctx.ids.new_id()),
         organization_id: new.org,

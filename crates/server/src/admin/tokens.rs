@@ -111,7 +111,7 @@ pub async fn create_token(
         ))
     })?;
     let minted = auth::pat::generate(&ctx.pepper)?;
-    let now = ctx.clock.now();
+    let now = ctx.now();
     let pat = PersonalAccessToken {
         id: TokenId(ctx.ids.new_id()),
         organization_id: new.org,
@@ -179,7 +179,7 @@ pub async fn revoke_token(
     id: TokenId,
 ) -> anyhow::Result<()> {
     ctx.organization(org).await?;
-    if ctx.store.revoke_pat(org, id, ctx.clock.now()).await? {
+    if ctx.store.revoke_pat(org, id, ctx.now()).await? {
         Ok(())
     } else {
         Err(AdminError::TokenNotFound(id).into())

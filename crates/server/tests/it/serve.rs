@@ -25,6 +25,7 @@ impl Server {
     fn start(dir: &TempDir, args: &[&str]) -> Self {
         let mut cmd = slotbook(dir);
         cmd.env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
+            .env("SLOTBOOK__LOG__LEVEL", "warn")
             .env("SLOTBOOK__DATABASE__URL", dir.sqlite_url())
             .arg("serve")
             .args(args)

@@ -69,16 +69,16 @@ pub fn is_pat(s: &str) -> bool {
 #[test]
 fn pat_shape_check_rejects_near_misses() {
     assert!(is_pat(
-        "42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMN"
+        "42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMNPQ"
     ));
     assert!(!is_pat(
-        "42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKM"
+        "42min_pat_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMNP"
     ));
     assert!(!is_pat(
-        "42min_pat_ABCDEFGHIKMN_PQRSTVWXYZ23456789ABCDEFGHJKMN"
+        "42min_pat_ABCDEFGHIKMN_PQRSTVWXYZ23456789ABCDEFGHJKMNPQ"
     ));
     assert!(!is_pat(
-        "42min_at_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMN"
+        "42min_at_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJKMNPQ"
     ));
 }
 
