@@ -420,6 +420,13 @@ async fn group_seats_share_a_slot(app: TestApp) {
         vec![ten],
         "a seat was released"
     );
+    let other = app
+        .get_booking(&app.a, second["uid"].as_str().expect("uid"))
+        .await;
+    assert_eq!(
+        other["status"], "confirmed",
+        "only one registration is canceled"
+    );
     app.book_as(&app.a, et, ten, "three@example.com").await;
 }
 
