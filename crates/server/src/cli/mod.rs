@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 /// Slotbook: a self-hostable scheduling server speaking the 42min REST API v1.
 #[derive(Debug, Parser)]
-#[command(name = "slotbook", version, about)]
+#[command(name = "slotbook", version)]
 pub struct Cli {
     /// TOML configuration file (default: slotbook.toml in the working directory, if present).
     #[arg(long, global = true, env = "SLOTBOOK_CONFIG", value_name = "PATH")]
