@@ -4,7 +4,8 @@
 -- includes it (except the deployment-wide ones the ports name: users.username and
 -- personal_access_tokens.lookup). Identifiers are 16-byte UUID blobs. Instants are INTEGER
 -- milliseconds since the Unix epoch (text timestamps of varying precision sort wrongly).
--- Nested values are JSON text. Forward-only: never edit a migration once released.
+-- Nested values are JSON text. Small, append-mostly tables are WITHOUT ROWID: one b-tree page
+-- less to write per row. Forward-only: never edit a migration once released.
 
 CREATE TABLE organizations (
     id          BLOB    NOT NULL PRIMARY KEY,
@@ -159,7 +160,7 @@ CREATE TABLE booking_attendees (
     PRIMARY KEY (organization_id, booking_uid, position),
     FOREIGN KEY (organization_id, booking_uid)
         REFERENCES bookings (organization_id, uid) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX booking_attendees_email ON booking_attendees (organization_id, email);
 
 CREATE TRIGGER bookings_attendees_insert AFTER INSERT ON bookings
@@ -202,7 +203,7 @@ CREATE TABLE outbox (
     lease_until     INTEGER,
     done_at         INTEGER,
     PRIMARY KEY (organization_id, id)
-);
+) WITHOUT ROWID;
 CREATE INDEX outbox_undone ON outbox (created_at, id) WHERE done_at IS NULL;
 
 CREATE TABLE personal_access_tokens (

@@ -114,9 +114,14 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(synchronous)
             .foreign_keys(true)
-            .busy_timeout(lock_timeout);
+            .busy_timeout(lock_timeout)
+            .pragma("wal_autocheckpoint", "10000")
+            .pragma("cache_size", "-16000");
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
+            // A local file cannot drop a connection: pinging before every acquire would only
+            // add a round trip to the connection's worker thread.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
             .await
