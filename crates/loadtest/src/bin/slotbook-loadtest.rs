@@ -1,0 +1,379 @@
+//! `slotbook-loadtest`: the bounded loopback HTTP benchmark (`just bench-http`).
+//!
+//! Needs the release `slotbook` and `bare-hello` binaries next to itself (same target
+//! directory), so build them together first:
+//!
+//! ```text
+//! cargo build --release -p server -p loadtest --bins
+//! target/release/slotbook-loadtest --seconds 5 --connections 32
+//! ```
+//!
+//! It seeds a fresh SQLite database in a temporary directory through `server::admin`, starts
+//! `slotbook serve` on it (port 0, fixed pepper, rate limits raised to 10⁹ per minute, log level
+//! from the built-in defaults) and `bare-hello`, runs each scenario for `--seconds` with
+//! `--connections` keep-alive connections (at most `--max-requests` requests), prints a
+//! Markdown table and the slotbook process's resident memory, and stops both children (they are
+//! killed on drop as well, so an error leaves nothing running).
+
+use anyhow::{Context as _, bail, ensure};
+use clap::Parser;
+use jiff::civil::Weekday;
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use loadtest::children::Server;
+use loadtest::load::{self, BookingWalk, LoadConfig, Outcome, Scenario, Target};
+use loadtest::{report, seed};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::process::Command;
+
+/// The token-hash pepper given to both the seeding code and the server.
+const PEPPER: &str = "loadtest-pepper-0123456789abcdef0123456789abcdef";
+/// Requests per minute the rate limits are raised to.
+const RATE_LIMIT: u64 = 1_000_000_000;
+/// Ratio targets.
+const PING_TARGET: f64 = 0.5;
+const SLOTS_TARGET: f64 = 0.2;
+
+/// Bounded loopback HTTP benchmark of `slotbook serve` against a bare hyper server.
+#[derive(Debug, Parser)]
+#[command(name = "slotbook-loadtest")]
+struct Args {
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=120))]
+    seconds: u64,
+    /// Concurrent keep-alive connections.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    connections: u64,
+    /// Hard cap on requests per scenario.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// Unmeasured warm-up per scenario, in milliseconds.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    warmup_ms: u64,
+    /// The slotbook binary (default: `slotbook` next to this binary).
+    #[arg(long)]
+    slotbook: Option<PathBuf>,
+    /// The bare-hello binary (default: `bare-hello` next to this binary).
+    #[arg(long)]
+    bare_hello: Option<PathBuf>,
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let result = tokio::select! {
+        r = run(args) => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A temporary directory removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> anyhow::Result<Self> {
+        let nanos = Timestamp::now().as_nanosecond();
+        let dir =
+            std::env::temp_dir().join(format!("slotbook-loadtest-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn sibling(explicit: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
+    let path = match explicit {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name(name),
+    };
+    ensure!(
+        path.is_file(),
+        "{} not found; build it first: cargo build --release -p server -p loadtest --bins",
+        path.display()
+    );
+    Ok(path)
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let slotbook_bin = sibling(args.slotbook.clone(), "slotbook")?;
+    let hello_bin = sibling(args.bare_hello.clone(), "bare-hello")?;
+    let tmp = TempDir::new()?;
+    let db = tmp.0.join("bench.db");
+    let db_url = format!("sqlite://{}?mode=rwc", db.display());
+
+    eprintln!("seeding {}", db.display());
+    let seeded = seed::seed(&db_url, PEPPER).await.context("seeding")?;
+
+    let slotbook = spawn_slotbook(&slotbook_bin, &tmp.0, &db_url).await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle_rss = slotbook.rss_kib();
+    let max_seconds = 60 + 8 * (args.seconds + args.warmup_ms.div_ceil(1000) + 5);
+    let mut hello_cmd = Command::new(&hello_bin);
+    hello_cmd
+        .arg("127.0.0.1:0")
+        .arg(max_seconds.to_string())
+        .stderr(std::process::Stdio::null());
+    let hello = Server::spawn("bare-hello", hello_cmd, Duration::from_secs(10)).await?;
+
+    let outcome = bench(&args, &seeded, &slotbook, &hello).await;
+    let stopped = (slotbook.stop().await, hello.stop().await);
+    let (outcomes, checks) = outcome?;
+    stopped.0?;
+    stopped.1?;
+
+    print_report(&args, &outcomes, &checks, idle_rss);
+    Ok(())
+}
+
+async fn spawn_slotbook(bin: &Path, dir: &Path, db_url: &str) -> anyhow::Result<Server> {
+    let log = std::fs::File::create(dir.join("slotbook.log"))?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .current_dir(dir)
+        .env_remove("SLOTBOOK_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("SLOTBOOK__DATABASE__URL", db_url)
+        .env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
+        .env("SLOTBOOK__SECURITY__PEPPER", PEPPER)
+        .env(
+            "SLOTBOOK__RATE_LIMIT__AUTHENTICATED_PER_MINUTE",
+            RATE_LIMIT.to_string(),
+        )
+        .env(
+            "SLOTBOOK__RATE_LIMIT__ANONYMOUS_PER_MINUTE",
+            RATE_LIMIT.to_string(),
+        )
+        .stderr(log);
+    Server::spawn("slotbook serve", cmd, Duration::from_secs(60))
+        .await
+        .with_context(|| format!("see {}", dir.join("slotbook.log").display()))
+}
+
+/// What the checks before the load found.
+struct Checks {
+    slots: usize,
+    slot_hosts: usize,
+    slots_path: String,
+    first_booking: String,
+    bookings_taken: u64,
+}
+
+async fn bench(
+    args: &Args,
+    seeded: &seed::Seeded,
+    slotbook: &Server,
+    hello: &Server,
+) -> anyhow::Result<(Vec<Outcome>, Checks)> {
+    let berlin = TimeZone::get(seed::ZONE)?;
+    let today = Timestamp::now().to_zoned(berlin.clone()).date();
+    let monday = today.nth_weekday(1, Weekday::Monday)?;
+    let slots_start = monday.to_zoned(berlin.clone())?.timestamp();
+    let slots_end = slots_start.checked_add(SignedDuration::from_hours(31 * 24))?;
+    let slots_path = format!(
+        "/v1/slots?event_type_id={}&start={slots_start}&end={slots_end}",
+        seeded.round_robin_event_type
+    );
+    let first_booking = today.tomorrow()?.to_zoned(berlin)?.timestamp();
+    let run_id = format!("{}-{}", std::process::id(), Timestamp::now().as_second());
+
+    let bearer = Some(seeded.token.clone());
+    let scenarios = [
+        Scenario {
+            name: "bare hello `GET /`".into(),
+            addr: hello.addr,
+            bearer: None,
+            target: Target::Get { path: "/".into() },
+        },
+        Scenario {
+            name: "`GET /v1/_ping`".into(),
+            addr: slotbook.addr,
+            bearer: bearer.clone(),
+            target: Target::Get {
+                path: "/v1/_ping".into(),
+            },
+        },
+        Scenario {
+            name: "`GET /v1/slots` (RR 5 hosts, 31 d)".into(),
+            addr: slotbook.addr,
+            bearer: bearer.clone(),
+            target: Target::Get {
+                path: slots_path.clone(),
+            },
+        },
+        Scenario {
+            name: "`POST /v1/bookings` (5-min, new slot each)".into(),
+            addr: slotbook.addr,
+            bearer,
+            target: Target::Bookings(BookingWalk::new(
+                seeded.booking_event_type.clone(),
+                first_booking,
+                SignedDuration::from_mins(5),
+                run_id,
+            )),
+        },
+    ];
+    let [bare, ping, slots, bookings] = scenarios.map(Arc::new);
+
+    // Checks before the load.
+    let (status, body) = load::probe(&bare).await?;
+    ensure!(
+        status == 200 && body.as_ref() == b"hello",
+        "bare-hello answered {status}"
+    );
+    let (status, body) = load::probe(&ping).await?;
+    ensure!(
+        status == 200,
+        "_ping answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, body) = load::probe(&slots).await?;
+    ensure!(
+        status == 200,
+        "slots answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (slot_count, slot_hosts) = check_slots(&body, &seeded.hosts)?;
+    let (status, body) = load::probe(&bookings).await?;
+    ensure!(
+        status == 201,
+        "the first booking answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+
+    let config = LoadConfig {
+        connections: usize::try_from(args.connections)?,
+        duration: Duration::from_secs(args.seconds),
+        max_requests: args.max_requests,
+    };
+    let warmup = LoadConfig {
+        duration: Duration::from_millis(args.warmup_ms),
+        ..config
+    };
+    let mut outcomes = Vec::new();
+    for (scenario, pid) in [
+        (bare, None),
+        (ping, Some(slotbook.pid)),
+        (slots, Some(slotbook.pid)),
+        (bookings.clone(), Some(slotbook.pid)),
+    ] {
+        eprintln!("running {} for {} s", scenario.name, args.seconds);
+        if args.warmup_ms > 0 {
+            load::run(scenario.clone(), warmup, None).await?;
+        }
+        outcomes.push(load::run(scenario, config, pid).await?);
+    }
+    let Target::Bookings(walk) = &bookings.target else {
+        bail!("the booking scenario lost its walk")
+    };
+    Ok((
+        outcomes,
+        Checks {
+            slots: slot_count,
+            slot_hosts,
+            slots_path,
+            first_booking: first_booking.to_string(),
+            bookings_taken: walk.taken(),
+        },
+    ))
+}
+
+/// Counts the slots and the distinct `host_user_id`s among them; every slot must name one of
+/// the hosts.
+fn check_slots(body: &[u8], hosts: &[String]) -> anyhow::Result<(usize, usize)> {
+    let v: serde_json::Value = serde_json::from_slice(body).context("slots: not JSON")?;
+    let slots = v["data"]["slots"]
+        .as_array()
+        .context("slots: no data.slots array")?;
+    let mut seen = std::collections::BTreeSet::new();
+    for slot in slots {
+        let host = slot["host_user_id"]
+            .as_str()
+            .context("slots: a slot without host_user_id")?;
+        ensure!(
+            hosts.iter().any(|h| h == host),
+            "slots: unknown host {host}"
+        );
+        seen.insert(host.to_owned());
+    }
+    ensure!(
+        slots.len() >= 1000,
+        "slots: only {} slots (truncated: {})",
+        slots.len(),
+        v["data"]["truncated"]
+    );
+    Ok((slots.len(), seen.len()))
+}
+
+fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Option<u64>) {
+    let baseline = outcomes
+        .first()
+        .map(Outcome::requests_per_second)
+        .unwrap_or(0.0);
+    let ratio = |i: usize| {
+        outcomes
+            .get(i)
+            .map(|o| {
+                if baseline > 0.0 {
+                    o.requests_per_second() / baseline
+                } else {
+                    0.0
+                }
+            })
+            .unwrap_or(0.0)
+    };
+    println!(
+        "\n## bench-http: {} s per scenario (+{} ms warm-up), {} keep-alive HTTP/1.1 connections, loopback, {} CPUs\n",
+        args.seconds,
+        args.warmup_ms,
+        args.connections,
+        std::thread::available_parallelism().map_or(0, usize::from),
+    );
+    println!(
+        "slotbook: release `slotbook serve`, fresh SQLite file, rate limits raised to {RATE_LIMIT}/min (SLOTBOOK__RATE_LIMIT__AUTHENTICATED_PER_MINUTE and …ANONYMOUS_PER_MINUTE), default log level (info).\n"
+    );
+    print!("{}", report::table(outcomes, baseline));
+    println!();
+    println!("Targets:");
+    println!("{}", report::verdict("`_ping`", ratio(1), PING_TARGET));
+    println!("{}", report::verdict("slots", ratio(2), SLOTS_TARGET));
+    println!();
+    println!(
+        "Slots check: {} slots over {} distinct host_user_ids (request `{}`).",
+        checks.slots, checks.slot_hosts, checks.slots_path
+    );
+    if let Some(b) = outcomes.get(3) {
+        println!(
+            "Bookings: {} × 201 created, {} other responses, {} connection errors; {} distinct starts walked from {} (5-minute steps, incl. warm-up and the probe).",
+            b.count(201),
+            b.requests - b.count(201),
+            b.errors,
+            checks.bookings_taken,
+            checks.first_booking,
+        );
+    }
+    let peak = outcomes.iter().filter_map(|o| o.peak_rss_kib).max();
+    println!(
+        "slotbook RSS: idle after start {}; peak during load {}.",
+        idle_rss.map_or("n/a".to_owned(), report::mib),
+        peak.map_or("n/a".to_owned(), report::mib),
+    );
+    for o in outcomes.iter().skip(1) {
+        if let Some(kib) = o.peak_rss_kib {
+            println!("  - peak during {}: {}", o.name, report::mib(kib));
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! The HTTP benchmark behind `just bench-http`: seeds a fresh SQLite database through the
+//! administrative functions the CLI uses, runs the real release `slotbook serve` binary and a bare
+//! hyper "hello" server as child processes on free loopback ports, drives both with a bounded
+//! closed-loop load generator (N keep-alive HTTP/1.1 connections sending requests back to back
+//! for D seconds, with a hard request cap), and reports requests/s, p50 and p99 (HDR histogram)
+//! per scenario, each relative to the bare server measured in the same run, plus the resident
+//! memory of the slotbook process.
+//!
+//! Modules: [`children`] (child processes, killed on drop; `/proc` RSS), [`seed`] (the
+//! benchmark organization), [`load`] (the load generator), [`report`] (the Markdown table).
+//! Only loopback addresses are ever contacted.
+
+pub mod children;
+pub mod load;
+pub mod report;
+pub mod seed;
