@@ -167,6 +167,8 @@ async fn spawn_slotbook(bin: &Path, dir: &Path, db_url: &str) -> anyhow::Result<
 struct Checks {
     slots: usize,
     slot_hosts: usize,
+    truncated: bool,
+    slots_bytes: usize,
     slots_path: String,
     first_booking: String,
     bookings_taken: u64,
@@ -199,6 +201,14 @@ async fn bench(
             target: Target::Get { path: "/".into() },
         },
         Scenario {
+            name: "`GET /healthz` (no auth, no DB; diagnostic)".into(),
+            addr: slotbook.addr,
+            bearer: None,
+            target: Target::Get {
+                path: "/healthz".into(),
+            },
+        },
+        Scenario {
             name: "`GET /v1/_ping`".into(),
             addr: slotbook.addr,
             bearer: bearer.clone(),
@@ -226,7 +236,7 @@ async fn bench(
             )),
         },
     ];
-    let [bare, ping, slots, bookings] = scenarios.map(Arc::new);
+    let [bare, healthz, ping, slots, bookings] = scenarios.map(Arc::new);
 
     // Checks before the load.
     let (status, body) = load::probe(&bare).await?;
@@ -234,6 +244,8 @@ async fn bench(
         status == 200 && body.as_ref() == b"hello",
         "bare-hello answered {status}"
     );
+    let (status, _) = load::probe(&healthz).await?;
+    ensure!(status == 200, "/healthz answered {status}");
     let (status, body) = load::probe(&ping).await?;
     ensure!(
         status == 200,
@@ -246,7 +258,8 @@ async fn bench(
         "slots answered {status}: {}",
         String::from_utf8_lossy(&body)
     );
-    let (slot_count, slot_hosts) = check_slots(&body, &seeded.hosts)?;
+    let (slot_count, slot_hosts, truncated) = check_slots(&body, &seeded.hosts)?;
+    let slots_bytes = body.len();
     let (status, body) = load::probe(&bookings).await?;
     ensure!(
         status == 201,
@@ -266,6 +279,7 @@ async fn bench(
     let mut outcomes = Vec::new();
     for (scenario, pid) in [
         (bare, None),
+        (healthz, Some(slotbook.pid)),
         (ping, Some(slotbook.pid)),
         (slots, Some(slotbook.pid)),
         (bookings.clone(), Some(slotbook.pid)),
@@ -284,6 +298,8 @@ async fn bench(
         Checks {
             slots: slot_count,
             slot_hosts,
+            truncated,
+            slots_bytes,
             slots_path,
             first_booking: first_booking.to_string(),
             bookings_taken: walk.taken(),
@@ -291,9 +307,9 @@ async fn bench(
     ))
 }
 
-/// Counts the slots and the distinct `host_user_id`s among them; every slot must name one of
-/// the hosts.
-fn check_slots(body: &[u8], hosts: &[String]) -> anyhow::Result<(usize, usize)> {
+/// Counts the slots and the distinct `host_user_id`s among them (every slot must name one of
+/// the hosts), and tells whether the server marked the list `truncated`.
+fn check_slots(body: &[u8], hosts: &[String]) -> anyhow::Result<(usize, usize, bool)> {
     let v: serde_json::Value = serde_json::from_slice(body).context("slots: not JSON")?;
     let slots = v["data"]["slots"]
         .as_array()
@@ -315,7 +331,8 @@ fn check_slots(body: &[u8], hosts: &[String]) -> anyhow::Result<(usize, usize)> 
         slots.len(),
         v["data"]["truncated"]
     );
-    Ok((slots.len(), seen.len()))
+    let truncated = v["data"]["truncated"].as_bool().unwrap_or(false);
+    Ok((slots.len(), seen.len(), truncated))
 }
 
 fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Option<u64>) {
@@ -348,14 +365,18 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
     print!("{}", report::table(outcomes, baseline));
     println!();
     println!("Targets:");
-    println!("{}", report::verdict("`_ping`", ratio(1), PING_TARGET));
-    println!("{}", report::verdict("slots", ratio(2), SLOTS_TARGET));
+    println!("{}", report::verdict("`_ping`", ratio(2), PING_TARGET));
+    println!("{}", report::verdict("slots", ratio(3), SLOTS_TARGET));
     println!();
     println!(
-        "Slots check: {} slots over {} distinct host_user_ids (request `{}`).",
-        checks.slots, checks.slot_hosts, checks.slots_path
+        "Slots check: {} slots (truncated: {}), {} distinct host_user_ids, {} KiB per response (request `{}`).",
+        checks.slots,
+        checks.truncated,
+        checks.slot_hosts,
+        checks.slots_bytes / 1024,
+        checks.slots_path
     );
-    if let Some(b) = outcomes.get(3) {
+    if let Some(b) = outcomes.get(4) {
         println!(
             "Bookings: {} × 201 created, {} other responses, {} connection errors; {} distinct starts walked from {} (5-minute steps, incl. warm-up and the probe).",
             b.count(201),
