@@ -1,6 +1,9 @@
 //! Mechanical checks of the conventions in ARCHITECTURE.md, read from `cargo metadata` and the
 //! source tree, so that a layering mistake fails a test instead of waiting for review.
 
+// Helpers outside `#[test]` functions unwrap too: a tidy failure should panic loudly.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
