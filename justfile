@@ -24,6 +24,12 @@ bench:
     cargo bench -p store-sqlite --bench bookings -- --warm-up-time 1 --measurement-time 5
     cargo bench -p store-postgres --bench bookings -- --warm-up-time 1 --measurement-time 5
 
+# Loopback HTTP load test: the release server and a bare hyper "hello" server measured in the
+# same run (requests/s, p50, p99, ratios, resident memory). Bounded in time; 127.0.0.1 only.
+bench-http:
+    cargo build --release -p server -p loadtest --bins
+    ${CARGO_TARGET_DIR:-target}/release/slotbook-loadtest --seconds 5 --connections 32
+
 # What CI runs.
 ci:
     bash .ci/run
