@@ -2,15 +2,17 @@
 //! revoked tokens are 401 with the contract's `WWW-Authenticate`; tokens are accepted only in
 //! the `Authorization` header.
 
+use jiff::SignedDuration;
 use reqwest::Method;
 use testkit::time::days;
-use testkit::{Resp, TestApp, both_backends};
+use testkit::{AUTH_CACHE_TTL, Resp, TestApp, both_backends};
 
 both_backends!(
     missing_malformed_and_unknown_tokens_are_invalid_token,
     wrong_secret_is_invalid_token,
     expired_token_is_token_expired,
     revoked_token_is_token_revoked,
+    revocation_without_cache_invalidation_takes_effect_within_the_ttl,
     token_in_query_is_not_accepted,
     authentication_precedes_scope_and_lookup,
 );
@@ -87,6 +89,28 @@ async fn revoked_token_is_token_revoked(app: TestApp) {
     c.get("/v1/me").await.ok(200);
     app.revoke_token(&app.a, &t).await;
     assert_401(&c.get("/v1/me").await, "token_revoked");
+    assert_401(&c.get("/v1/_ping").await, "token_revoked");
+    app.a.api.get("/v1/me").await.ok(200);
+}
+
+/// The documented bound of the authentication cache: a revocation written to the store without
+/// invalidating the server's cache (the admin CLI, another process) is honoured once
+/// `AUTH_CACHE_TTL` of the server's clock has passed since the token last authenticated.
+async fn revocation_without_cache_invalidation_takes_effect_within_the_ttl(app: TestApp) {
+    let t = app.mint_token(&app.a, &["user:read"], None).await;
+    let c = app.client(&t.token);
+    c.get("/v1/_ping").await.ok(200);
+    app.revoke_token_without_invalidation(&app.a, &t).await;
+    // Still cached: accepted right after the revocation and until just before the TTL ends.
+    c.get("/v1/_ping").await.ok(200);
+    app.clock.advance(AUTH_CACHE_TTL - SignedDuration::from_millis(1));
+    c.get("/v1/me").await.ok(200);
+    // The TTL has passed: the store is read again and the revocation shows.
+    app.clock.advance(SignedDuration::from_millis(1));
+    assert_401(&c.get("/v1/_ping").await, "token_revoked");
+    assert_401(&c.get("/v1/me").await, "token_revoked");
+    // A failure is not cached in place of the row: it stays revoked, and other tokens work.
+    app.clock.advance(AUTH_CACHE_TTL);
     assert_401(&c.get("/v1/_ping").await, "token_revoked");
     app.a.api.get("/v1/me").await.ok(200);
 }

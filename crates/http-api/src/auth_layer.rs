@@ -13,8 +13,12 @@
 //! PAT checks, in order: format (`42min_pat_<lookup12>_<secret32>`), lookup, constant-time
 //! secret check, revoked (`token_revoked`), expired at `clock.now()` (`token_expired`), owner
 //! still a user of the organization. Any other failure is `invalid_token`, with one message, so
-//! a caller cannot tell an unknown lookup id from a wrong secret. Token rows are not cached:
-//! each request reads the row, so revocation and expiry take effect on the next request.
+//! a caller cannot tell an unknown lookup id from a wrong secret. Successful lookups are kept in
+//! [`AuthCache`](crate::auth_cache::AuthCache) for
+//! [`AUTH_CACHE_TTL`](crate::auth_cache::AUTH_CACHE_TTL) (10 s by `AppState::clock`): the secret and the expiry
+//! are still checked on every request, but a revocation or owner removal written straight to
+//! the store takes effect within that bound unless the writer invalidates the cache (see
+//! [`crate::auth_cache`]).
 //! OAuth access tokens (`42min_at_…`) are answered `invalid_token` until OAuth lands.
 //!
 //! Architecture Invariant: the token is never logged; only its public lookup id may be.
@@ -27,6 +31,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::access::{Credential, Principal};
+use domain::ports::PersonalAccessToken;
+use jiff::Timestamp;
 use std::net::{IpAddr, SocketAddr};
 
 /// Paths the guard covers: `/v1` and everything under it except the OAuth endpoints, which
@@ -105,6 +111,15 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         return Err(invalid_token());
     }
     let parsed = auth::pat::parse(token).map_err(|_| invalid_token())?;
+    let now = state.clock.now();
+    // A fresh cached success: only the secret and the expiry are checked again.
+    if let Some(hit) = state.auth_cache.get(&parsed.lookup, now).await
+        && auth::pat::verify(&state.pepper, &parsed, &hit.pat.secret_hash)
+    {
+        check_expiry(&hit.pat, now)?;
+        return Ok(principal(&hit.pat));
+    }
+    // A miss, a stale entry or a secret the cached hash rejects: read the store.
     let Some(pat) = state.store.find_pat_by_lookup(&parsed.lookup).await? else {
         return Err(invalid_token());
     };
@@ -117,12 +132,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             "The access token has been revoked",
         ));
     }
-    if pat.expires_at.is_some_and(|at| at <= state.clock.now()) {
-        return Err(unauthorized(
-            "token_expired",
-            "The access token has expired",
-        ));
-    }
+    check_expiry(&pat, now)?;
     if state
         .store
         .get_user(pat.organization_id, pat.user_id)
@@ -131,12 +141,29 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
     {
         return Err(invalid_token());
     }
-    Ok(Principal {
+    let principal = principal(&pat);
+    state.auth_cache.insert(pat, now).await;
+    Ok(principal)
+}
+
+/// 401 `token_expired` once `expires_at <= now`.
+fn check_expiry(pat: &PersonalAccessToken, now: Timestamp) -> Result<(), ApiError> {
+    if pat.expires_at.is_some_and(|at| at <= now) {
+        return Err(unauthorized(
+            "token_expired",
+            "The access token has expired",
+        ));
+    }
+    Ok(())
+}
+
+fn principal(pat: &PersonalAccessToken) -> Principal {
+    Principal {
         organization_id: pat.organization_id,
         user_id: pat.user_id,
         credential: Credential::Pat { token_id: pat.id },
-        scopes: pat.scopes,
-    })
+        scopes: pat.scopes.clone(),
+    }
 }
 
 /// Middleware for the whole application; acts on [`is_guarded`] paths only.

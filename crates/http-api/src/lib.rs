@@ -12,6 +12,7 @@
 // boxing it would only add an allocation and noise at every `?`.
 #![allow(clippy::result_large_err)]
 
+pub mod auth_cache;
 pub mod auth_layer;
 pub mod envelope;
 pub mod error;

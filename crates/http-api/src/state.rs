@@ -53,6 +53,22 @@ pub struct AppState {
     pub limiter: Arc<crate::rate_limit::RateLimiter>,
     /// Set when SIGTERM arrived: `/readyz` answers 503 while the server drains.
     pub draining: Arc<AtomicBool>,
+    /// Recently authenticated tokens (see [`crate::auth_cache`] for the staleness bound).
+    pub auth_cache: crate::auth_cache::AuthCache,
     /// Renders `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+impl AppState {
+    /// Forgets the cached authentication of one token (by public lookup id): call after
+    /// revoking it, or regenerating its secret, in this process.
+    pub async fn invalidate_token(&self, lookup: &str) {
+        self.auth_cache.invalidate_token(lookup).await;
+    }
+
+    /// Forgets every cached authentication: call after revoking tokens or removing users in
+    /// this process when the lookup ids are not at hand.
+    pub fn invalidate_all(&self) {
+        self.auth_cache.invalidate_all();
+    }
 }

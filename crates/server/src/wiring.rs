@@ -96,6 +96,7 @@ pub fn app_state(
         shared_counter,
         limiter: Arc::new(http_api::rate_limit::RateLimiter::default()),
         draining: Arc::new(AtomicBool::new(false)),
+        auth_cache: http_api::auth_cache::AuthCache::new(),
         metrics: None,
     }
 }

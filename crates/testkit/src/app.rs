@@ -130,6 +130,8 @@ pub struct TestApp {
     pub clock: TestClock,
     pub store: Arc<dyn Storage>,
     pub admin: AdminContext,
+    /// The running server's authentication cache (shared with its state).
+    pub auth_cache: http_api::auth_cache::AuthCache,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -197,6 +199,7 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         ids.clone(),
     );
     state.metrics = server::wiring::install_metrics().ok();
+    let auth_cache = state.auth_cache.clone();
     tokio::spawn(async move {
         if let Err(e) = server::wiring::serve(state, listener, std::future::pending()).await {
             eprintln!("test server stopped: {e:#}");
@@ -217,6 +220,7 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         clock,
         store: storage,
         admin,
+        auth_cache,
         a,
         b,
         anon,
@@ -268,8 +272,17 @@ impl TestApp {
         seed::token(&self.admin, org.org_id, user_id, scopes, expires_in_days).await
     }
 
-    /// Revokes a token.
+    /// Revokes a token through the store and empties the server's authentication cache, so the
+    /// revocation takes effect on the next request.
     pub async fn revoke_token(&self, org: &OrgFixture, token: &Minted) {
+        seed::revoke(&self.admin, org, token).await;
+        self.auth_cache.invalidate_all();
+    }
+
+    /// Revokes a token through the store only, as the admin CLI or another server process
+    /// would: the running server may keep accepting it for up to
+    /// [`AUTH_CACHE_TTL`](crate::AUTH_CACHE_TTL) of its clock.
+    pub async fn revoke_token_without_invalidation(&self, org: &OrgFixture, token: &Minted) {
         seed::revoke(&self.admin, org, token).await;
     }
 

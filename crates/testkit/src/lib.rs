@@ -24,6 +24,7 @@ pub use app::{
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
 pub use http_api::ApiConfig;
+pub use http_api::auth_cache::AUTH_CACHE_TTL;
 
 /// Every active and reserved scope (what the fixture tokens hold).
 pub const ALL_SCOPES: &[&str] = domain::access::ACTIVE_AND_RESERVED_SCOPES;

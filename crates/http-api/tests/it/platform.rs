@@ -128,6 +128,8 @@ async fn revoked_and_expired_tokens() {
             .await
             .unwrap()
     );
+    // Revoking in the serving process goes with an invalidation (see `auth_cache`).
+    h.state.invalidate_all();
     let r = h.send(req("GET", "/v1/_ping", Some(&token))).await;
     r.assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
     assert_eq!(
@@ -142,6 +144,40 @@ async fn revoked_and_expired_tokens() {
         StatusCode::OK
     );
     h.clock.advance(10);
+    let r = h.send(req("GET", "/v1/_ping", Some(&token))).await;
+    r.assert_error(StatusCode::UNAUTHORIZED, "token_expired");
+}
+
+#[tokio::test]
+async fn cached_tokens_still_check_secret_and_expiry_on_every_request() {
+    let h = Harness::new().await;
+    // Expires well inside the cache's time-to-live.
+    let expires = Timestamp::from_second(START + 3).unwrap();
+    let (_, token) = h.mint(&["user:read"], Some(expires)).await;
+    assert_eq!(
+        h.send(req("GET", "/v1/_ping", Some(&token))).await.status,
+        StatusCode::OK
+    );
+    let lookup = auth::pat::parse(&token).unwrap().lookup;
+    assert!(h.state.auth_cache.get(&lookup, h.state.clock.now()).await.is_some());
+    // Same lookup id, another secret: refused although the lookup id is cached.
+    let (head, secret) = token.split_at(token.len() - 32);
+    let forged: String = secret
+        .chars()
+        .map(|c| if c == 'A' { 'B' } else { 'A' })
+        .collect();
+    let r = h
+        .send(req("GET", "/v1/_ping", Some(&format!("{head}{forged}"))))
+        .await;
+    r.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
+    h.clock.advance(2);
+    assert_eq!(
+        h.send(req("GET", "/v1/_ping", Some(&token))).await.status,
+        StatusCode::OK
+    );
+    // Expiry is exact even while the entry is fresh.
+    h.clock.advance(1);
+    assert!(h.state.auth_cache.get(&lookup, h.state.clock.now()).await.is_some());
     let r = h.send(req("GET", "/v1/_ping", Some(&token))).await;
     r.assert_error(StatusCode::UNAUTHORIZED, "token_expired");
 }

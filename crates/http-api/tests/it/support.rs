@@ -162,6 +162,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         shared_counter: None,
         limiter: Arc::default(),
         draining: Arc::new(AtomicBool::new(false)),
+        auth_cache: http_api::auth_cache::AuthCache::new(),
         metrics: None,
     };
     (state, clock)

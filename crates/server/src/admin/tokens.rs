@@ -172,7 +172,8 @@ pub async fn list_tokens(
     Ok(ctx.store.list_pats(org, None).await?)
 }
 
-/// Revokes a token immediately.
+/// Revokes a token in the store. A running server sees it on the token's next request once its
+/// authentication cache entry is older than `http_api::auth_cache::AUTH_CACHE_TTL` (10 s).
 pub async fn revoke_token(
     ctx: &AdminContext,
     org: OrganizationId,
