@@ -6,13 +6,73 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-/// Formats an instant as `2026-05-20T10:00:00.000Z`: UTC, exactly three fractional digits.
-/// Every timestamp the API writes goes through this function.
+/// Formats an instant as `2026-05-20T10:00:00.000Z`: UTC, exactly three fractional digits
+/// (truncated, never rounded). Every timestamp the API writes goes through this function.
+///
+/// Hand-written because slot lists write thousands per response: the civil date comes from the
+/// day count (H. Hinnant's `civil_from_days`), and the output is byte-for-byte what
+/// `strftime("%Y-%m-%dT%H:%M:%S%.3fZ")` of the UTC datetime writes (the tests compare both).
+/// Years outside 0000–9999 (only reachable near jiff's range limits) use strftime itself.
 pub fn ts(t: Timestamp) -> String {
+    let mut secs = t.as_second();
+    let mut nanos = t.subsec_nanosecond();
+    if nanos < 0 {
+        // Before the epoch both parts are negative; floor to whole seconds.
+        secs -= 1;
+        nanos += 1_000_000_000;
+    }
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return strftime_ts(t);
+    }
+    let mut b = [0u8; 24];
+    put(&mut b[0..4], year);
+    b[4] = b'-';
+    put(&mut b[5..7], month);
+    b[7] = b'-';
+    put(&mut b[8..10], day);
+    b[10] = b'T';
+    put(&mut b[11..13], sod / 3600);
+    b[13] = b':';
+    put(&mut b[14..16], sod / 60 % 60);
+    b[16] = b':';
+    put(&mut b[17..19], sod % 60);
+    b[19] = b'.';
+    put(&mut b[20..23], i64::from(nanos / 1_000_000));
+    b[23] = b'Z';
+    b.iter().map(|&c| char::from(c)).collect()
+}
+
+/// The reference formatting [`ts`] reproduces.
+fn strftime_ts(t: Timestamp) -> String {
     TimeZone::UTC
         .to_datetime(t)
         .strftime("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+/// Writes `n` (non-negative, fitting) as zero-padded decimal filling `out`.
+fn put(out: &mut [u8], mut n: i64) {
+    for c in out.iter_mut().rev() {
+        *c = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// `(year, month, day)` of the proleptic Gregorian date `days` after 1970-01-01.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // [0, 146096]
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365; // [0, 399]
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // [0, 365]
+    let mp = (5 * doy + 2) / 153; // [0, 11], March-based
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// [`ts`] of an optional instant.
@@ -94,6 +154,63 @@ mod tests {
             ("1999-12-31T23:59:59.999Z", "1999-12-31T23:59:59.999Z"),
         ] {
             assert_eq!(ts(input.parse().unwrap()), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn matches_strftime_on_edges_and_many_random_instants() {
+        let mut edges = vec![
+            Timestamp::MIN,
+            Timestamp::MAX,
+            Timestamp::UNIX_EPOCH,
+            Timestamp::new(-1, 0).unwrap(),
+            Timestamp::new(0, -1).unwrap(),
+            Timestamp::new(0, 999_999_999).unwrap(),
+            Timestamp::new(-1, -999_999).unwrap(),
+            Timestamp::new(-1, -1_000_000).unwrap(),
+        ];
+        for s in [
+            "0000-01-01T00:00:00Z",
+            "-000001-12-31T23:59:59.999999999Z",
+            "0000-02-29T12:00:00Z",
+            "1600-02-29T23:59:59.9999Z",
+            "1900-02-28T23:59:59.999Z",
+            "1900-03-01T00:00:00Z",
+            "1969-12-31T23:59:59.999Z",
+            "2000-02-29T00:00:00.001Z",
+            "2100-03-01T00:00:00Z",
+            "9999-12-30T21:59:59.999999999Z",
+        ] {
+            edges.push(s.parse().unwrap_or_else(|e| panic!("{s}: {e}")));
+        }
+        for t in edges {
+            assert_eq!(ts(t), strftime_ts(t), "{t:?}");
+        }
+        // splitmix64 over the whole jiff range, nanosecond resolution.
+        let (lo, hi) = (
+            Timestamp::MIN.as_nanosecond(),
+            Timestamp::MAX.as_nanosecond(),
+        );
+        let span = u128::try_from(hi - lo).unwrap();
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for i in 0..200_000 {
+            let r = (u128::from(next()) << 64) | u128::from(next());
+            // Every other instant near today (1900–2100), where the API lives.
+            let t = if i % 2 == 0 {
+                Timestamp::from_nanosecond(lo + i128::try_from(r % span).unwrap()).unwrap()
+            } else {
+                let near = (r % (200 * 365 * 86_400 * 1_000_000_000_u128)) as i128;
+                Timestamp::from_nanosecond(near - 70 * 365 * 86_400 * 1_000_000_000_i128)
+                    .unwrap()
+            };
+            assert_eq!(ts(t), strftime_ts(t), "{t:?}");
         }
     }
 
