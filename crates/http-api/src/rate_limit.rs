@@ -146,10 +146,19 @@ impl Decision {
     /// Sets the `X-RateLimit-*`, `RateLimit-Policy` and `RateLimit` headers.
     pub fn apply(&self, headers: &mut HeaderMap) {
         let kind = self.kind.as_str();
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderValue::from(self.limit),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderValue::from(self.remaining()),
+        );
+        headers.insert(
+            HeaderName::from_static("x-ratelimit-reset"),
+            HeaderValue::from(self.reset),
+        );
         let values = [
-            ("x-ratelimit-limit", self.limit.to_string()),
-            ("x-ratelimit-remaining", self.remaining().to_string()),
-            ("x-ratelimit-reset", self.reset.to_string()),
             (
                 "ratelimit-policy",
                 format!("\"{kind}\";q={};w={WINDOW_SECONDS}", self.limit),
