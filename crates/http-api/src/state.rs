@@ -36,9 +36,17 @@ impl Default for ApiConfig {
     }
 }
 
-/// Everything handlers reach.
+/// Everything handlers reach, behind one `Arc`: axum clones the state for every layer built
+/// with `from_fn_with_state` and every handler call, so a clone must be one reference-count
+/// increment, not one per field (plus the authentication cache's internals). Fields are read
+/// through `Deref`; `DerefMut` copies on write ([`Arc::make_mut`]), so assigning a field of a
+/// clone never changes another clone — the value semantics of a plain struct.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+/// The fields of [`AppState`]; build one and convert it with [`AppState::new`] or `into()`.
+#[derive(Clone)]
+pub struct AppStateInner {
     pub config: Arc<ApiConfig>,
     pub store: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
@@ -60,6 +68,11 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Shares `inner`.
+    pub fn new(inner: AppStateInner) -> Self {
+        Self(Arc::new(inner))
+    }
+
     /// Forgets the cached authentication of one token (by public lookup id): call after
     /// revoking it, or regenerating its secret, in this process.
     pub async fn invalidate_token(&self, lookup: &str) {
@@ -70,5 +83,25 @@ impl AppState {
     /// this process when the lookup ids are not at hand.
     pub fn invalidate_all(&self) {
         self.auth_cache.invalidate_all();
+    }
+}
+
+impl From<AppStateInner> for AppState {
+    fn from(inner: AppStateInner) -> Self {
+        Self::new(inner)
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for AppState {
+    fn deref_mut(&mut self) -> &mut AppStateInner {
+        Arc::make_mut(&mut self.0)
     }
 }

@@ -9,6 +9,7 @@ use crate::config::Backend;
 use anyhow::Context as _;
 use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
 use domain::service::Deps;
+use http_api::state::AppStateInner;
 use http_api::{ApiConfig, AppState};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::future::Future;
@@ -86,7 +87,7 @@ pub fn app_state(
             api_config.public_base_url.trim_end_matches('/'),
         )),
     };
-    AppState {
+    AppState::new(AppStateInner {
         config: Arc::new(api_config),
         store: storage,
         clock,
@@ -98,7 +99,7 @@ pub fn app_state(
         draining: Arc::new(AtomicBool::new(false)),
         auth_cache: http_api::auth_cache::AuthCache::new(),
         metrics: None,
-    }
+    })
 }
 
 /// Installs the global Prometheus recorder on first call and returns its handle; later calls

@@ -7,6 +7,7 @@ use http_api::ApiConfig;
 use jiff::Timestamp;
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
+use std::sync::Arc;
 
 fn assert_rate_headers(r: &Resp, limit: u64, remaining: u64, kind: &str) {
     let reset = (START / 60) * 60 + 60;
@@ -416,4 +417,26 @@ async fn timeouts_and_body_limits_are_envelopes() {
         .body(Body::from("{\"x\":\"a\"}"))
         .unwrap();
     assert_eq!(send(&app, small).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn app_state_clones_share_until_written() {
+    let (state, _) = state(ApiConfig::default()).await;
+    let mut copy = state.clone();
+    // Clones share the fields...
+    assert!(Arc::ptr_eq(&state.config, &copy.config));
+    // ...and writing a field of one clone leaves the others as they were.
+    copy.config = Arc::new(ApiConfig {
+        anonymous_per_minute: 7,
+        ..ApiConfig::default()
+    });
+    copy.metrics = Some(
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .build_recorder()
+            .handle(),
+    );
+    assert_eq!(copy.config.anonymous_per_minute, 7);
+    assert_eq!(state.config.anonymous_per_minute, 30);
+    assert!(state.metrics.is_none());
+    assert!(Arc::ptr_eq(&state.store, &copy.store));
 }

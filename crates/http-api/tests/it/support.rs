@@ -152,7 +152,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
             config.public_base_url.clone(),
         )),
     };
-    let state = AppState {
+    let state = AppState::new(http_api::state::AppStateInner {
         config: Arc::new(config),
         store,
         clock: clock_dyn,
@@ -164,7 +164,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         draining: Arc::new(AtomicBool::new(false)),
         auth_cache: http_api::auth_cache::AuthCache::new(),
         metrics: None,
-    };
+    });
     (state, clock)
 }
 
