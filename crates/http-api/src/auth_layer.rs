@@ -26,13 +26,13 @@
 use crate::error::ApiError;
 use crate::rate_limit::{self, Bucket};
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use domain::access::{Credential, Principal};
 use domain::ports::PersonalAccessToken;
 use jiff::Timestamp;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
 /// Paths the guard covers: `/v1` and everything under it except the OAuth endpoints, which
@@ -166,12 +166,17 @@ fn principal(pat: &PersonalAccessToken) -> Principal {
     }
 }
 
-/// Middleware for the whole application; acts on [`is_guarded`] paths only.
-pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+/// The guard of the application middleware ([`crate::ops`]); acts on [`is_guarded`] paths
+/// only and runs the rest of the stack with `inner`.
+pub async fn guard<F, Fut>(state: &AppState, mut req: Request, inner: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if !is_guarded(req.uri().path()) {
-        return next.run(req).await;
+        return inner(req).await;
     }
-    let auth = authenticate(&state, req.headers()).await;
+    let auth = authenticate(state, req.headers()).await;
     let bucket = match &auth {
         Ok(p) => Bucket::for_principal(p),
         Err(_) => {
@@ -186,7 +191,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
             ))
         }
     };
-    let decision = rate_limit::check(&state, &bucket).await;
+    let decision = rate_limit::check(state, &bucket).await;
     if !decision.allowed {
         return decision.rejection().into_response();
     }
@@ -194,7 +199,7 @@ pub async fn guard(State(state): State<AppState>, mut req: Request, next: Next) 
         Err(e) => e.into_response(),
         Ok(principal) => {
             req.extensions_mut().insert(principal);
-            next.run(req).await
+            inner(req).await
         }
     };
     decision.apply(resp.headers_mut());

@@ -1,42 +1,87 @@
 //! The success envelope `{ "data": …, "meta": { "request_id": … } }` (§2.5) and the request id
 //! that ties a response body to its `X-Request-Id` header.
 //!
-//! The request id lives in a task-local set by [`request_id_layer`] around the whole request,
+//! The request id lives in a task-local set by [`crate::ops`]'s middleware around the whole request,
 //! so any response built inside the request (success or error) can read it.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static REQUEST_ID: RequestId;
+}
+
+/// A request id, `req_` + 32 lowercase hex characters, held inline (no allocation; `Copy`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct RequestId([u8; 36]);
+
+impl RequestId {
+    /// A fresh id: the simple form of a random (version 4) UUID from the thread-local CSPRNG.
+    pub fn new() -> Self {
+        let uuid = uuid::Builder::from_random_bytes(rand::random()).into_uuid();
+        let mut buf = *b"req_00000000000000000000000000000000";
+        uuid.simple().encode_lower(&mut buf[4..]);
+        Self(buf)
+    }
+
+    /// Parses `req_` + 32 lowercase hex characters.
+    pub fn parse(s: &str) -> Option<Self> {
+        let bytes: [u8; 36] = s.as_bytes().try_into().ok()?;
+        let hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
+        (bytes.starts_with(b"req_") && bytes[4..].iter().all(hex)).then_some(Self(bytes))
+    }
+
+    /// The id of the request being served (a fresh one outside any request).
+    pub fn current() -> Self {
+        REQUEST_ID.try_with(|id| *id).unwrap_or_else(|_| Self::new())
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Always ASCII: a literal prefix and hex digits.
+        std::str::from_utf8(&self.0).unwrap_or("req_")
+    }
+
+    /// The `X-Request-Id` header value.
+    pub fn header_value(&self) -> Option<HeaderValue> {
+        HeaderValue::from_bytes(&self.0).ok()
+    }
+
+    /// Runs `fut` with this id as the current request id.
+    pub async fn scope<F: std::future::Future>(self, fut: F) -> F::Output {
+        REQUEST_ID.scope(self, fut).await
+    }
+}
+
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// `req_` + 32 lowercase hex characters.
 pub fn new_request_id() -> String {
-    format!("req_{}", uuid::Uuid::new_v4().simple())
+    RequestId::new().as_str().to_owned()
 }
 
 /// The id of the request being served (a fresh one outside any request).
 pub fn current_request_id() -> String {
-    REQUEST_ID
-        .try_with(Clone::clone)
-        .unwrap_or_else(|_| new_request_id())
+    RequestId::current().as_str().to_owned()
 }
 
-/// Middleware: assigns the request id, runs the request inside its scope and sets
-/// `X-Request-Id` on the response.
-pub async fn request_id_layer(req: Request, next: Next) -> Response {
-    let id = new_request_id();
-    let mut resp = REQUEST_ID.scope(id.clone(), next.run(req)).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+/// Sets `X-Request-Id` on a response.
+pub fn set_request_id_header(resp: &mut Response, id: &RequestId) {
+    if let Some(v) = id.header_value() {
         resp.headers_mut().insert("x-request-id", v);
     }
-    resp
 }
 
 // The envelopes are written straight to bytes from these borrowing structs (no `Value` tree).
@@ -80,13 +125,13 @@ fn json_response<B: Serialize>(status: StatusCode, body: &B) -> Response {
 
 /// `{data, meta:{request_id}}` with the given status.
 pub fn data<T: Serialize>(status: StatusCode, value: &T) -> Response {
-    let request_id = current_request_id();
+    let request_id = RequestId::current();
     json_response(
         status,
         &Envelope {
             data: value,
             meta: Meta {
-                request_id: &request_id,
+                request_id: request_id.as_str(),
             },
         },
     )
@@ -99,7 +144,7 @@ pub fn ok<T: Serialize>(value: &T) -> Response {
 
 /// A list page: `{data: [...], meta: {request_id, next_cursor, has_more}}`.
 pub fn page<T: Serialize>(items: &[T], next_cursor: Option<&str>, has_more: bool) -> Response {
-    let request_id = current_request_id();
+    let request_id = RequestId::current();
     json_response(
         StatusCode::OK,
         &Envelope {
@@ -107,7 +152,7 @@ pub fn page<T: Serialize>(items: &[T], next_cursor: Option<&str>, has_more: bool
             meta: PageMeta {
                 has_more,
                 next_cursor,
-                request_id: &request_id,
+                request_id: request_id.as_str(),
             },
         },
     )
@@ -142,8 +187,9 @@ mod tests {
     #[tokio::test]
     async fn envelopes_carry_the_scoped_request_id_and_json_content_type() {
         let rid = "req_0123456789abcdef0123456789abcdef".to_owned();
+        let id = RequestId::parse(&rid).unwrap();
         let (status, ct, v) = REQUEST_ID
-            .scope(rid.clone(), async {
+            .scope(id, async {
                 body(data(StatusCode::CREATED, &Item { id: 7, name: "x" })).await
             })
             .await;
@@ -155,14 +201,14 @@ mod tests {
         );
         // The stored form of idempotent responses is the same document.
         let stored = REQUEST_ID
-            .scope(rid.clone(), async { data_value(&Item { id: 7, name: "x" }) })
+            .scope(id, async { data_value(&Item { id: 7, name: "x" }) })
             .await;
         assert_eq!(v, stored);
 
         let items = [Item { id: 1, name: "a" }, Item { id: 2, name: "b" }];
         for (cursor, more) in [(Some("c_1"), true), (None, false)] {
             let (status, ct, v) = REQUEST_ID
-                .scope(rid.clone(), async { body(page(&items, cursor, more)).await })
+                .scope(id, async { body(page(&items, cursor, more)).await })
                 .await;
             assert_eq!(status, StatusCode::OK);
             assert_eq!(ct, "application/json");
@@ -183,6 +229,29 @@ mod tests {
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(v["error"]["code"], "internal_error");
         assert!(is_request_id(v["error"]["request_id"].as_str().unwrap()));
+    }
+
+    #[test]
+    fn request_ids_are_fresh_v4_uuids_and_their_own_header() {
+        let a = RequestId::new();
+        let b = RequestId::new();
+        assert_ne!(a, b);
+        assert!(is_request_id(a.as_str()), "{a:?}");
+        let uuid = uuid::Uuid::parse_str(&a.as_str()[4..]).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_eq!(a.header_value().unwrap(), a.as_str());
+        assert_eq!(RequestId::parse(a.as_str()), Some(a));
+        assert_eq!(RequestId::parse("req_0123456789ABCDEF0123456789abcdef"), None);
+        assert_eq!(RequestId::parse("req_0123"), None);
+        // Outside a request every call is a new id; inside, the scoped one.
+        assert_ne!(current_request_id(), current_request_id());
+    }
+
+    #[tokio::test]
+    async fn the_scoped_id_is_current() {
+        let id = RequestId::new();
+        let seen = id.scope(async { (RequestId::current(), current_request_id()) }).await;
+        assert_eq!(seen, (id, id.as_str().to_owned()));
     }
 
     fn is_request_id(s: &str) -> bool {

@@ -85,10 +85,13 @@ impl Bucket {
 
     /// The bucket of an anonymous (or failed-auth) caller; `None` = address unknown.
     pub fn anonymous(ip: Option<IpAddr>) -> Self {
-        let ip = ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string());
+        let key = match ip {
+            Some(ip) => format!("anonymous:{ip}"),
+            None => "anonymous:unknown".to_owned(),
+        };
         Self {
             kind: BucketKind::Anonymous,
-            key: format!("anonymous:{ip}"),
+            key,
         }
     }
 
@@ -158,24 +161,23 @@ impl Decision {
             HeaderName::from_static("x-ratelimit-reset"),
             HeaderValue::from(self.reset),
         );
-        let values = [
-            (
-                "ratelimit-policy",
-                format!("\"{kind}\";q={};w={WINDOW_SECONDS}", self.limit),
+        // Written into a stack buffer: the values are short and built on every response.
+        let mut buf = [0u8; 96];
+        if let Some(v) = header_value(
+            &mut buf,
+            format_args!("\"{kind}\";q={};w={WINDOW_SECONDS}", self.limit),
+        ) {
+            headers.insert(HeaderName::from_static("ratelimit-policy"), v);
+        }
+        if let Some(v) = header_value(
+            &mut buf,
+            format_args!(
+                "\"{kind}\";r={};t={}",
+                self.remaining(),
+                self.seconds_to_reset()
             ),
-            (
-                "ratelimit",
-                format!(
-                    "\"{kind}\";r={};t={}",
-                    self.remaining(),
-                    self.seconds_to_reset()
-                ),
-            ),
-        ];
-        for (name, value) in values {
-            if let Ok(v) = HeaderValue::from_str(&value) {
-                headers.insert(HeaderName::from_static(name), v);
-            }
+        ) {
+            headers.insert(HeaderName::from_static("ratelimit"), v);
         }
     }
 
@@ -200,6 +202,15 @@ impl Decision {
     }
 }
 
+/// Formats `args` into `buf` and makes a header value of it (`None` if it does not fit).
+fn header_value(buf: &mut [u8], args: std::fmt::Arguments<'_>) -> Option<HeaderValue> {
+    use std::io::Write as _;
+    let mut cursor = std::io::Cursor::new(buf);
+    cursor.write_fmt(args).ok()?;
+    let len = usize::try_from(cursor.position()).ok()?;
+    HeaderValue::from_bytes(cursor.get_ref().get(..len)?).ok()
+}
+
 /// In-process fixed-window counters: (bucket, window start) → hits. Windows older than the
 /// previous one are evicted whenever a newer window is first seen.
 #[derive(Debug, Default)]
@@ -207,10 +218,19 @@ pub struct RateLimiter {
     inner: Mutex<Windows>,
 }
 
+/// Counters by window start, then bucket (at most the newest window and the one before it,
+/// plus any older window still being hit). Keyed by window first so a hit on a known bucket
+/// looks up a `&str` and allocates nothing.
 #[derive(Debug, Default)]
 struct Windows {
     newest: i64,
-    counts: HashMap<(String, i64), u64>,
+    windows: Vec<(i64, HashMap<Box<str>, u64>)>,
+}
+
+impl Windows {
+    fn len(&self) -> usize {
+        self.windows.iter().map(|(_, counts)| counts.len()).sum()
+    }
 }
 
 impl RateLimiter {
@@ -223,22 +243,32 @@ impl RateLimiter {
         };
         if window_start > w.newest {
             w.newest = window_start;
-            w.counts
-                .retain(|(_, start), _| *start >= window_start - WINDOW_SECONDS);
+            w.windows
+                .retain(|(start, _)| *start >= window_start - WINDOW_SECONDS);
         }
-        let c = w
-            .counts
-            .entry((bucket.to_owned(), window_start))
-            .or_insert(0);
-        *c += 1;
-        *c
+        let i = match w.windows.iter().position(|(start, _)| *start == window_start) {
+            Some(i) => i,
+            None => {
+                w.windows.push((window_start, HashMap::new()));
+                w.windows.len() - 1
+            }
+        };
+        let Some((_, counts)) = w.windows.get_mut(i) else {
+            return 1;
+        };
+        if let Some(c) = counts.get_mut(bucket) {
+            *c += 1;
+            return *c;
+        }
+        counts.insert(bucket.into(), 1);
+        1
     }
 
     /// Number of (bucket, window) counters held.
     pub fn len(&self) -> usize {
         match self.inner.lock() {
-            Ok(g) => g.counts.len(),
-            Err(poisoned) => poisoned.into_inner().counts.len(),
+            Ok(g) => g.len(),
+            Err(poisoned) => poisoned.into_inner().len(),
         }
     }
 
