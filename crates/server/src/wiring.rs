@@ -102,8 +102,13 @@ pub fn app_state(
     })
 }
 
+/// How often the recorder drains its histogram buffers when nobody scrapes `/metrics`.
+const METRICS_UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the global Prometheus recorder on first call and returns its handle; later calls
-/// return the same handle (a process has one global recorder).
+/// return the same handle (a process has one global recorder). Also starts the recorder's
+/// upkeep on a small background thread: without it every recorded latency stays buffered until
+/// the next scrape, so memory would grow with the request count on an unscraped server.
 pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     if let Some(h) = HANDLE.get() {
@@ -112,7 +117,18 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     let handle = PrometheusBuilder::new()
         .install_recorder()
         .context("installing the Prometheus metrics recorder")?;
-    Ok(HANDLE.get_or_init(|| handle).clone())
+    let handle = HANDLE.get_or_init(|| handle).clone();
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(METRICS_UPKEEP_EVERY);
+                upkeep.run_upkeep();
+            }
+        })
+        .context("starting the metrics upkeep thread")?;
+    Ok(handle)
 }
 
 /// How long in-flight requests may take to finish after the shutdown signal before the server
