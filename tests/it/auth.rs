@@ -103,7 +103,8 @@ async fn revocation_without_cache_invalidation_takes_effect_within_the_ttl(app: 
     app.revoke_token_without_invalidation(&app.a, &t).await;
     // Still cached: accepted right after the revocation and until just before the TTL ends.
     c.get("/v1/_ping").await.ok(200);
-    app.clock.advance(AUTH_CACHE_TTL - SignedDuration::from_millis(1));
+    app.clock
+        .advance(AUTH_CACHE_TTL - SignedDuration::from_millis(1));
     c.get("/v1/me").await.ok(200);
     // The TTL has passed: the store is read again and the revocation shows.
     app.clock.advance(SignedDuration::from_millis(1));

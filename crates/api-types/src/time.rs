@@ -207,8 +207,7 @@ mod tests {
                 Timestamp::from_nanosecond(lo + i128::try_from(r % span).unwrap()).unwrap()
             } else {
                 let near = (r % (200 * 365 * 86_400 * 1_000_000_000_u128)) as i128;
-                Timestamp::from_nanosecond(near - 70 * 365 * 86_400 * 1_000_000_000_i128)
-                    .unwrap()
+                Timestamp::from_nanosecond(near - 70 * 365 * 86_400 * 1_000_000_000_i128).unwrap()
             };
             assert_eq!(ts(t), strftime_ts(t), "{t:?}");
         }

@@ -159,7 +159,11 @@ mod tests {
         let t = Timestamp::from_second(1_000).unwrap();
         c.insert(pat("AAAAAAAAAAAA"), t).await;
         c.insert(pat("BBBBBBBBBBBB"), t).await;
-        assert!(c.get("AAAAAAAAAAAA", t + SignedDuration::from_secs(9)).await.is_some());
+        assert!(
+            c.get("AAAAAAAAAAAA", t + SignedDuration::from_secs(9))
+                .await
+                .is_some()
+        );
         assert!(c.get("AAAAAAAAAAAA", t + AUTH_CACHE_TTL).await.is_none());
         assert!(c.get("CCCCCCCCCCCC", t).await.is_none());
         c.invalidate_token("AAAAAAAAAAAA").await;

@@ -36,7 +36,9 @@ impl RequestId {
 
     /// The id of the request being served (a fresh one outside any request).
     pub fn current() -> Self {
-        REQUEST_ID.try_with(|id| *id).unwrap_or_else(|_| Self::new())
+        REQUEST_ID
+            .try_with(|id| *id)
+            .unwrap_or_else(|_| Self::new())
     }
 
     pub fn as_str(&self) -> &str {
@@ -241,7 +243,10 @@ mod tests {
         assert_eq!(uuid.get_version_num(), 4);
         assert_eq!(a.header_value().unwrap(), a.as_str());
         assert_eq!(RequestId::parse(a.as_str()), Some(a));
-        assert_eq!(RequestId::parse("req_0123456789ABCDEF0123456789abcdef"), None);
+        assert_eq!(
+            RequestId::parse("req_0123456789ABCDEF0123456789abcdef"),
+            None
+        );
         assert_eq!(RequestId::parse("req_0123"), None);
         // Outside a request every call is a new id; inside, the scoped one.
         assert_ne!(current_request_id(), current_request_id());
@@ -250,7 +255,9 @@ mod tests {
     #[tokio::test]
     async fn the_scoped_id_is_current() {
         let id = RequestId::new();
-        let seen = id.scope(async { (RequestId::current(), current_request_id()) }).await;
+        let seen = id
+            .scope(async { (RequestId::current(), current_request_id()) })
+            .await;
         assert_eq!(seen, (id, id.as_str().to_owned()));
     }
 

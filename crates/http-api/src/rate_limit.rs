@@ -246,7 +246,11 @@ impl RateLimiter {
             w.windows
                 .retain(|(start, _)| *start >= window_start - WINDOW_SECONDS);
         }
-        let i = match w.windows.iter().position(|(start, _)| *start == window_start) {
+        let i = match w
+            .windows
+            .iter()
+            .position(|(start, _)| *start == window_start)
+        {
             Some(i) => i,
             None => {
                 w.windows.push((window_start, HashMap::new()));

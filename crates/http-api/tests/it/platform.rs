@@ -6,8 +6,8 @@ use axum::http::{Request, StatusCode};
 use http_api::ApiConfig;
 use jiff::Timestamp;
 use serde_json::json;
-use utoipa_axum::router::OpenApiRouter;
 use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
 
 fn assert_rate_headers(r: &Resp, limit: u64, remaining: u64, kind: &str) {
     let reset = (START / 60) * 60 + 60;
@@ -160,7 +160,13 @@ async fn cached_tokens_still_check_secret_and_expiry_on_every_request() {
         StatusCode::OK
     );
     let lookup = auth::pat::parse(&token).unwrap().lookup;
-    assert!(h.state.auth_cache.get(&lookup, h.state.clock.now()).await.is_some());
+    assert!(
+        h.state
+            .auth_cache
+            .get(&lookup, h.state.clock.now())
+            .await
+            .is_some()
+    );
     // Same lookup id, another secret: refused although the lookup id is cached.
     let (head, secret) = token.split_at(token.len() - 32);
     let forged: String = secret
@@ -178,7 +184,13 @@ async fn cached_tokens_still_check_secret_and_expiry_on_every_request() {
     );
     // Expiry is exact even while the entry is fresh.
     h.clock.advance(1);
-    assert!(h.state.auth_cache.get(&lookup, h.state.clock.now()).await.is_some());
+    assert!(
+        h.state
+            .auth_cache
+            .get(&lookup, h.state.clock.now())
+            .await
+            .is_some()
+    );
     let r = h.send(req("GET", "/v1/_ping", Some(&token))).await;
     r.assert_error(StatusCode::UNAUTHORIZED, "token_expired");
 }
