@@ -10,5 +10,6 @@
 mod admin;
 mod cli;
 mod config;
+mod postgres;
 mod serve;
 mod support;
