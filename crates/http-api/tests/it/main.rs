@@ -7,4 +7,5 @@
 
 mod idempotency;
 mod platform;
+mod shared_limits;
 mod support;
