@@ -8,6 +8,7 @@ pub mod me;
 pub mod ping;
 pub mod schedules;
 pub mod slots;
+pub mod support;
 
 use crate::state::AppState;
 use axum::Router;

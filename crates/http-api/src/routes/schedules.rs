@@ -8,8 +8,8 @@
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, QueryParams};
-use crate::routes::bookings::support::{
-    if_match, path_id, uuid_param, version_conflict, with_etag,
+use crate::routes::support::{
+    check_version, delete_error, if_match, path_id, update_error, uuid_param, with_etag,
 };
 use crate::state::AppState;
 use api_types::envelope::{Data, DataList, ErrorBody};
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use domain::access::Operation;
 use domain::availability::Schedule;
 use domain::ids::{OrganizationId, ScheduleId, UserId};
-use domain::ports::{CreateError, DeleteError, UpdateError};
+use domain::ports::CreateError;
 
 /// `/v1/schedules`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -35,6 +35,11 @@ use utoipa_axum::routes;
 
 fn not_found() -> ApiError {
     ApiError::not_found("not_found", "Schedule not found")
+}
+
+/// 409 `conflict` for a unique field already in use.
+fn taken(field: &str) -> ApiError {
+    ApiError::conflict("conflict", format!("{field} is already taken"))
 }
 
 const STALE: &str = "The If-Match version does not match the current schedule version";
@@ -147,9 +152,7 @@ pub async fn create_schedule(
         .into_domain(ScheduleId(state.ids.new_id()), org, user, state.clock.now())
         .map_err(|e| ApiError::validation(&e))?;
     state.store.create_schedule(&s).await.map_err(|e| match e {
-        CreateError::Duplicate { field } => {
-            ApiError::conflict("conflict", format!("{field} is already taken"))
-        }
+        CreateError::Duplicate { field } => taken(field),
         CreateError::Unknown(e) => ApiError::internal(e),
     })?;
     Ok(one(StatusCode::CREATED, &s))
@@ -191,23 +194,14 @@ pub async fn update_schedule(
     let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
     let expected = if_match(&headers)?;
     let mut s = load(&state, p.organization_id, id).await?;
-    if s.version != expected {
-        return Err(version_conflict(STALE));
-    }
+    check_version(s.version, expected, STALE)?;
     req.apply(&mut s, state.clock.now())
         .map_err(|e| ApiError::validation(&e))?;
     state
         .store
         .update_schedule(&s, expected)
         .await
-        .map_err(|e| match e {
-            UpdateError::NotFound => not_found(),
-            UpdateError::VersionConflict => version_conflict(STALE),
-            UpdateError::Duplicate { field } => {
-                ApiError::conflict("conflict", format!("{field} is already taken"))
-            }
-            UpdateError::Unknown(e) => ApiError::internal(e),
-        })?;
+        .map_err(|e| update_error(e, not_found, STALE, taken))?;
     Ok(one(StatusCode::OK, &s))
 }
 
@@ -239,12 +233,6 @@ pub async fn delete_schedule(
         .store
         .delete_schedule(p.organization_id, id)
         .await
-        .map_err(|e| match e {
-            DeleteError::NotFound => not_found(),
-            DeleteError::InUse(what) => {
-                ApiError::conflict("conflict", format!("The schedule is still in use: {what}"))
-            }
-            DeleteError::Unknown(e) => ApiError::internal(e),
-        })?;
+        .map_err(|e| delete_error(e, not_found, "schedule"))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

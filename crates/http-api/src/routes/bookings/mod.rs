@@ -8,7 +8,6 @@
 )]
 
 pub mod read;
-pub mod support;
 pub mod write;
 
 use crate::state::AppState;

@@ -1,11 +1,11 @@
 //! `GET /v1/bookings` (every §3.7 filter, keyset pages, `Link`) and `GET /v1/bookings/{uid}`
 //! (with `responses` and `ETag`).
 
-use super::support::{
-    bool_param, page_request, paged, parsed_param, path_id, users_by_id, with_etag,
-};
 use crate::error::ApiError;
 use crate::extract::{Auth, QueryParams};
+use crate::routes::support::{
+    bool_param, page_request, paged, parsed_param, path_id, store_page, users_by_id, with_etag,
+};
 use crate::state::AppState;
 use api_types::booking::Booking as BookingDto;
 use api_types::envelope::{Data, ErrorBody, Paged};
@@ -161,14 +161,7 @@ pub async fn list_bookings(
             BookingDto::from_domain(b, host, false)
         })
         .collect();
-    Ok(paged(
-        &state,
-        "/v1/bookings",
-        &q,
-        &items,
-        page.next_cursor.as_deref(),
-        page.has_more,
-    ))
+    Ok(store_page(&state, "/v1/bookings", &q, &items, &page))
 }
 
 /// Reads one booking, with `responses`, and its `ETag`.

@@ -3,11 +3,11 @@
 //! rendered by the same closure that renders the live one. Any failure releases the key.
 
 use super::not_found;
-use super::support::{RawBody, if_match, path_id, users_by_id, with_etag};
 use crate::envelope;
 use crate::error::ApiError;
 use crate::extract::{Auth, parse_body};
 use crate::idempotency::{self, IdemGuard, IdemStart, stored_response};
+use crate::routes::support::{RawBody, if_match, path_id, users_by_id, with_etag};
 use crate::state::AppState;
 use api_types::booking::Booking as BookingDto;
 use api_types::booking_request::{
@@ -55,12 +55,22 @@ impl Render {
     }
 }
 
-/// Finishes a write under a reserved key: a failed attempt releases it for retries.
-async fn finish(
+/// Runs a write under the request's `Idempotency-Key`: a replay returns the stored response;
+/// otherwise `run` executes under the reservation, and a failed attempt releases it for retries.
+async fn idempotent(
     state: &AppState,
-    guard: IdemGuard,
-    result: Result<Response, ApiError>,
+    p: &Principal,
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    raw: &Value,
+    run: impl AsyncFnOnce(&IdemGuard) -> Result<Response, ApiError>,
 ) -> Result<Response, ApiError> {
+    let guard = match idempotency::begin(state, p, headers, method, path, raw).await? {
+        IdemStart::Replay(r) => return Ok(r),
+        IdemStart::Fresh(g) => g,
+    };
+    let result = run(&guard).await;
     if result.is_err() {
         guard.release(state).await;
     }
@@ -166,13 +176,11 @@ pub async fn create_booking(
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::CreateBooking)?;
     let (req, raw) = parse_body::<CreateBookingRequest>(&bytes)?;
-    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
-    let guard = match start {
-        IdemStart::Replay(r) => return Ok(r),
-        IdemStart::Fresh(g) => g,
-    };
-    let result = create(&state, p, req, &guard).await;
-    finish(&state, guard, result).await
+    let state = &state;
+    idempotent(state, p, &headers, "POST", uri.path(), &raw, async |g| {
+        create(state, p, req, g).await
+    })
+    .await
 }
 
 async fn create(
@@ -207,13 +215,13 @@ async fn create(
     Ok(render.live(&booking))
 }
 
-/// Current booking and its host, read before a write so the response can be rendered inside
-/// the write transaction.
-async fn current(
+/// The 200 renderer for a write to an existing booking: its host (and the event type's hosts)
+/// are read before the write so the response can be rendered inside the write transaction.
+async fn render_existing(
     state: &AppState,
     org: OrganizationId,
     uid: BookingUid,
-) -> Result<(Booking, Vec<User>), ApiError> {
+) -> Result<Render, ApiError> {
     let b = state
         .store
         .get_booking(org, uid)
@@ -223,8 +231,10 @@ async fn current(
     if let Some(et) = state.store.get_event_type(org, b.event_type_id).await? {
         ids.extend(et.hosts.iter().map(|h| h.user_id));
     }
-    let users = users_by_id(state, org, ids).await?;
-    Ok((b, users))
+    Ok(Render {
+        users: users_by_id(state, org, ids).await?,
+        status: StatusCode::OK,
+    })
 }
 
 /// Updates `metadata`, `responses` or `attendee_name`.
@@ -279,13 +289,11 @@ pub async fn update_booking(
         }
     }
     let (req, raw) = parse_body::<PatchBookingRequest>(&bytes)?;
-    let start = idempotency::begin(&state, p, &headers, "PATCH", uri.path(), &raw).await?;
-    let guard = match start {
-        IdemStart::Replay(r) => return Ok(r),
-        IdemStart::Fresh(g) => g,
-    };
-    let result = update(&state, p.organization_id, uid, req, expected, &guard).await;
-    finish(&state, guard, result).await
+    let state = &state;
+    idempotent(state, p, &headers, "PATCH", uri.path(), &raw, async |g| {
+        update(state, p.organization_id, uid, req, expected, g).await
+    })
+    .await
 }
 
 async fn update(
@@ -296,11 +304,7 @@ async fn update(
     expected: i64,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let (_, users) = current(state, org, uid).await?;
-    let render = Render {
-        users,
-        status: StatusCode::OK,
-    };
+    let render = render_existing(state, org, uid).await?;
     let respond = |b: &Booking| render.stored(b);
     let patch = req.into_patch();
     let idem = Idempotent {
@@ -360,13 +364,11 @@ pub async fn cancel_booking(
     let p = auth.authorize(Operation::CancelBooking)?;
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
     let (req, raw) = parse_body::<CancelRequest>(&bytes)?;
-    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
-    let guard = match start {
-        IdemStart::Replay(r) => return Ok(r),
-        IdemStart::Fresh(g) => g,
-    };
-    let result = cancel(&state, p.organization_id, uid, req, &guard).await;
-    finish(&state, guard, result).await
+    let state = &state;
+    idempotent(state, p, &headers, "POST", uri.path(), &raw, async |g| {
+        cancel(state, p.organization_id, uid, req, g).await
+    })
+    .await
 }
 
 async fn cancel(
@@ -376,11 +378,7 @@ async fn cancel(
     req: CancelRequest,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let (_, users) = current(state, org, uid).await?;
-    let render = Render {
-        users,
-        status: StatusCode::OK,
-    };
+    let render = render_existing(state, org, uid).await?;
     let respond = |b: &Booking| render.stored(b);
     let idem = Idempotent {
         key: guard.key(),
@@ -452,13 +450,11 @@ pub async fn reschedule_booking(
     let p = auth.authorize(Operation::RescheduleBooking)?;
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
     let (req, raw) = parse_body::<RescheduleRequest>(&bytes)?;
-    let start = idempotency::begin(&state, p, &headers, "POST", uri.path(), &raw).await?;
-    let guard = match start {
-        IdemStart::Replay(r) => return Ok(r),
-        IdemStart::Fresh(g) => g,
-    };
-    let result = reschedule(&state, p.organization_id, uid, req, &guard).await;
-    finish(&state, guard, result).await
+    let state = &state;
+    idempotent(state, p, &headers, "POST", uri.path(), &raw, async |g| {
+        reschedule(state, p.organization_id, uid, req, g).await
+    })
+    .await
 }
 
 fn reschedule_error(e: RescheduleBookingError) -> ApiError {
@@ -502,11 +498,7 @@ async fn reschedule(
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
     let start = req.start().map_err(|e| ApiError::validation(&e))?;
-    let (_, users) = current(state, org, uid).await?;
-    let render = Render {
-        users,
-        status: StatusCode::OK,
-    };
+    let render = render_existing(state, org, uid).await?;
     let respond = |b: &Booking| render.stored(b);
     let idem = Idempotent {
         key: guard.key(),

@@ -11,7 +11,7 @@ pub mod read;
 pub mod write;
 
 use crate::error::ApiError;
-use crate::routes::bookings::support::users_by_id;
+use crate::routes::support::users_by_id;
 use crate::state::AppState;
 use api_types::event_type::{EventType as EventTypeDto, EventTypeContext, EventTypeDetail};
 use domain::event_type::EventType;

@@ -3,8 +3,8 @@
 use super::{Renderer, not_found};
 use crate::error::ApiError;
 use crate::extract::{Auth, QueryParams};
-use crate::routes::bookings::support::{
-    bool_param, page_request, paged, parsed_param, uuid_param, with_etag,
+use crate::routes::support::{
+    bool_param, page_request, parsed_param, store_page, uuid_param, with_etag,
 };
 use crate::state::AppState;
 use api_types::envelope::{Data, ErrorBody, Paged};
@@ -68,14 +68,7 @@ pub async fn list_event_types(
         .await?;
     let r = Renderer::load(&state, p.organization_id, &page.items).await?;
     let items: Vec<EventTypeDto> = page.items.iter().map(|et| r.summary(et)).collect();
-    Ok(paged(
-        &state,
-        "/v1/event-types",
-        &q,
-        &items,
-        page.next_cursor.as_deref(),
-        page.has_more,
-    ))
+    Ok(store_page(&state, "/v1/event-types", &q, &items, &page))
 }
 
 /// How a path names an event type.

@@ -5,7 +5,9 @@
 use super::{Renderer, not_found};
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth};
-use crate::routes::bookings::support::{if_match, path_id, version_conflict, with_etag};
+use crate::routes::support::{
+    check_version, delete_error, if_match, path_id, update_error, with_etag,
+};
 use crate::state::AppState;
 use api_types::envelope::{Data, ErrorBody};
 use api_types::event_type::EventTypeDetail;
@@ -20,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use domain::access::Operation;
 use domain::event_type::{EventType, Host};
 use domain::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
-use domain::ports::{CreateError, DeleteError, OutboxMessage, UpdateError};
+use domain::ports::{CreateError, OutboxMessage};
 use domain::validate::FieldErrors;
 use serde_json::json;
 
@@ -208,9 +210,7 @@ pub async fn update_event_type(
     let id: EventTypeId = path_id(path, "event_type_not_found", "Event type")?;
     let expected = if_match(&headers)?;
     let mut et = load_by_id(&state, org, id).await?;
-    if et.version != expected {
-        return Err(version_conflict(STALE));
-    }
+    check_version(et.version, expected, STALE)?;
     let hosts = match &req.hosts {
         Some(h) => Some(resolve_hosts(&state, org, h).await?),
         None => None,
@@ -225,12 +225,7 @@ pub async fn update_event_type(
         .store
         .update_event_type(&et, expected, &[msg])
         .await
-        .map_err(|e| match e {
-            UpdateError::NotFound => not_found(),
-            UpdateError::VersionConflict => version_conflict(STALE),
-            UpdateError::Duplicate { field } => slug_taken(field),
-            UpdateError::Unknown(e) => ApiError::internal(e),
-        })?;
+        .map_err(|e| update_error(e, not_found, STALE, slug_taken))?;
     Ok(with_etag(crate::envelope::ok(&detail), et.version))
 }
 
@@ -266,13 +261,6 @@ pub async fn delete_event_type(
         .store
         .delete_event_type(org, id, &[msg])
         .await
-        .map_err(|e| match e {
-            DeleteError::NotFound => not_found(),
-            DeleteError::InUse(what) => ApiError::conflict(
-                "conflict",
-                format!("The event type is still in use: {what}"),
-            ),
-            DeleteError::Unknown(e) => ApiError::internal(e),
-        })?;
+        .map_err(|e| delete_error(e, not_found, "event type"))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

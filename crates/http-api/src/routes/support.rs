@@ -12,7 +12,8 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use domain::pagination::{Cursor, Limit, PageRequest};
+use domain::pagination::{Cursor, Limit, Page, PageRequest};
+use domain::ports::{DeleteError, UpdateError};
 use serde::Serialize;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -81,6 +82,44 @@ pub fn if_match(headers: &HeaderMap) -> Result<i64, ApiError> {
 /// 409 `version_conflict` for a stale `If-Match`.
 pub fn version_conflict(message: &str) -> ApiError {
     ApiError::conflict("version_conflict", message)
+}
+
+/// The optimistic-update check: the stored `current` version must be the `If-Match` one, else
+/// 409 `version_conflict` with `stale`.
+pub fn check_version(current: i64, expected: i64, stale: &str) -> Result<(), ApiError> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(version_conflict(stale))
+    }
+}
+
+/// A store failure of a versioned update: `not_found()`, 409 `version_conflict` with `stale`, or
+/// `duplicate(field)` for a taken unique field.
+pub fn update_error(
+    e: UpdateError,
+    not_found: fn() -> ApiError,
+    stale: &str,
+    duplicate: fn(&str) -> ApiError,
+) -> ApiError {
+    match e {
+        UpdateError::NotFound => not_found(),
+        UpdateError::VersionConflict => version_conflict(stale),
+        UpdateError::Duplicate { field } => duplicate(field),
+        UpdateError::Unknown(e) => ApiError::internal(e),
+    }
+}
+
+/// A store failure of a delete: `not_found()`, or 409 `conflict` ("The `noun` is still in use:
+/// …") while something refers to the row.
+pub fn delete_error(e: DeleteError, not_found: fn() -> ApiError, noun: &str) -> ApiError {
+    match e {
+        DeleteError::NotFound => not_found(),
+        DeleteError::InUse(what) => {
+            ApiError::conflict("conflict", format!("The {noun} is still in use: {what}"))
+        }
+        DeleteError::Unknown(e) => ApiError::internal(e),
+    }
 }
 
 /// Adds `ETag: "<version>"`.
@@ -178,6 +217,24 @@ pub fn paged<T: Serialize>(
         resp.headers_mut().insert(header::LINK, link);
     }
     resp
+}
+
+/// [`paged`] for a page read from the store, rendered as `items`.
+pub fn store_page<T: Serialize, R>(
+    state: &AppState,
+    path: &str,
+    q: &QueryParams,
+    items: &[T],
+    page: &Page<R>,
+) -> Response {
+    paged(
+        state,
+        path,
+        q,
+        items,
+        page.next_cursor.as_deref(),
+        page.has_more,
+    )
 }
 
 /// The users with these ids that exist in `org` (duplicates and unknown ids skipped).
