@@ -18,7 +18,8 @@ use domain::ports::{
     CreateError, DeleteError, EventTypeQuery, EventTypeSort, EventTypeStore, OutboxMessage,
     UpdateError,
 };
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 const COLUMNS: &str = "e.organization_id, e.id, e.owner_user_id, e.slug, e.title, e.description, \
@@ -114,24 +115,14 @@ fn encode(et: &EventType) -> Result<Encoded> {
     })
 }
 
-const SLUG: &[(&str, &str)] = &[("event_types.slug", "slug")];
-
-#[async_trait]
-impl EventTypeStore for SqliteStore {
-    async fn create_event_type(&self, et: &EventType) -> std::result::Result<(), CreateError> {
-        let enc = encode(et)?;
-        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
-        sqlx::query(
-            "INSERT INTO event_types (organization_id, id, owner_user_id, slug, title, description, \
-             duration_minutes, slot_interval_minutes, active, scheduling_type, hosts, color, \
-             buffer_before_minutes, buffer_after_minutes, minimum_notice_hours, future_limit_days, \
-             max_per_day, max_per_week, max_per_month, seats, requires_confirmation, \
-             allow_reschedule, allow_cancel, locations, questions, version, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(et.organization_id.as_uuid())
-        .bind(et.id.as_uuid())
-        .bind(et.owner_user_id.as_uuid())
+/// Binds the columns both `create_event_type` and `update_event_type` write, in the order both
+/// statements list them: `owner_user_id` … `version`.
+fn bind_columns<'q>(
+    q: Query<'q, Sqlite, SqliteArguments>,
+    et: &'q EventType,
+    enc: Encoded,
+) -> Query<'q, Sqlite, SqliteArguments> {
+    q.bind(et.owner_user_id.as_uuid())
         .bind(&et.slug)
         .bind(&et.title)
         .bind(&et.description)
@@ -155,14 +146,34 @@ impl EventTypeStore for SqliteStore {
         .bind(enc.locations)
         .bind(enc.questions)
         .bind(et.version)
-        .bind(ms(et.created_at))
-        .bind(ms(et.updated_at))
-        .execute(&mut *w.tx)
-        .await
-        .map_err(|e| match duplicate_field(&e, SLUG) {
-            Some(field) => CreateError::Duplicate { field },
-            None => CreateError::Unknown(anyhow::Error::new(e).context("inserting event type")),
-        })?;
+}
+
+const SLUG: &[(&str, &str)] = &[("event_types.slug", "slug")];
+
+#[async_trait]
+impl EventTypeStore for SqliteStore {
+    async fn create_event_type(&self, et: &EventType) -> std::result::Result<(), CreateError> {
+        let enc = encode(et)?;
+        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
+        let insert = sqlx::query(
+            "INSERT INTO event_types (organization_id, id, owner_user_id, slug, title, description, \
+             duration_minutes, slot_interval_minutes, active, scheduling_type, hosts, color, \
+             buffer_before_minutes, buffer_after_minutes, minimum_notice_hours, future_limit_days, \
+             max_per_day, max_per_week, max_per_month, seats, requires_confirmation, \
+             allow_reschedule, allow_cancel, locations, questions, version, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(et.organization_id.as_uuid())
+        .bind(et.id.as_uuid());
+        bind_columns(insert, et, enc)
+            .bind(ms(et.created_at))
+            .bind(ms(et.updated_at))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(|e| match duplicate_field(&e, SLUG) {
+                Some(field) => CreateError::Duplicate { field },
+                None => CreateError::Unknown(anyhow::Error::new(e).context("inserting event type")),
+            })?;
         write_hosts(&mut w.tx, et).await?;
         w.commit()
             .await
@@ -277,7 +288,7 @@ impl EventTypeStore for SqliteStore {
     ) -> std::result::Result<(), UpdateError> {
         let enc = encode(et)?;
         let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE event_types SET owner_user_id = ?, slug = ?, title = ?, description = ?, \
              duration_minutes = ?, slot_interval_minutes = ?, active = ?, scheduling_type = ?, \
              hosts = ?, color = ?, buffer_before_minutes = ?, buffer_after_minutes = ?, \
@@ -285,41 +296,18 @@ impl EventTypeStore for SqliteStore {
              max_per_month = ?, seats = ?, requires_confirmation = ?, allow_reschedule = ?, \
              allow_cancel = ?, locations = ?, questions = ?, version = ?, updated_at = ? \
              WHERE organization_id = ? AND id = ? AND version = ?",
-        )
-        .bind(et.owner_user_id.as_uuid())
-        .bind(&et.slug)
-        .bind(&et.title)
-        .bind(&et.description)
-        .bind(et.duration_minutes)
-        .bind(et.slot_interval_minutes)
-        .bind(et.active)
-        .bind(et.scheduling_type.as_str())
-        .bind(enc.hosts)
-        .bind(&et.color)
-        .bind(et.buffer_before_minutes)
-        .bind(et.buffer_after_minutes)
-        .bind(et.minimum_notice_hours)
-        .bind(et.future_limit_days)
-        .bind(et.limits.per_day)
-        .bind(et.limits.per_week)
-        .bind(et.limits.per_month)
-        .bind(et.seats)
-        .bind(et.requires_confirmation)
-        .bind(et.allow_reschedule)
-        .bind(et.allow_cancel)
-        .bind(enc.locations)
-        .bind(enc.questions)
-        .bind(et.version)
-        .bind(ms(et.updated_at))
-        .bind(et.organization_id.as_uuid())
-        .bind(et.id.as_uuid())
-        .bind(expected_version)
-        .execute(&mut *w.tx)
-        .await
-        .map_err(|e| match duplicate_field(&e, SLUG) {
-            Some(field) => UpdateError::Duplicate { field },
-            None => UpdateError::Unknown(anyhow::Error::new(e).context("updating event type")),
-        })?;
+        );
+        let done = bind_columns(update, et, enc)
+            .bind(ms(et.updated_at))
+            .bind(et.organization_id.as_uuid())
+            .bind(et.id.as_uuid())
+            .bind(expected_version)
+            .execute(&mut *w.tx)
+            .await
+            .map_err(|e| match duplicate_field(&e, SLUG) {
+                Some(field) => UpdateError::Duplicate { field },
+                None => UpdateError::Unknown(anyhow::Error::new(e).context("updating event type")),
+            })?;
         if done.rows_affected() == 0 {
             let exists: Option<i64> = sqlx::query_scalar(
                 "SELECT 1 FROM event_types WHERE organization_id = ? AND id = ?",
