@@ -9,16 +9,17 @@
 //! A benchmark is a test harness: a failed step should abort loudly, hence the allowances.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+#[path = "../tests/fixtures/mod.rs"]
+mod fixtures;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use domain::availability::{Schedule, Zone};
-use domain::booking::{Attendee, Booking, BookingStatus, CalendarSyncStatus, Utm};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::booking::Booking;
 use domain::ids::*;
-use domain::interval::Interval;
 use domain::organization::{Organization, Role, User, Username};
 use domain::ports::*;
 use domain::validate::Email;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
@@ -79,41 +80,8 @@ async fn fixture() -> Fixture {
         })
         .await
         .unwrap();
-    let event_type = EventTypeId(Uuid::now_v7());
-    store
-        .create_event_type(&EventType {
-            id: event_type,
-            organization_id: org,
-            owner_user_id: host,
-            slug: "intro".into(),
-            title: "Intro".into(),
-            description: None,
-            duration_minutes: 30,
-            slot_interval_minutes: 30,
-            active: true,
-            scheduling_type: SchedulingType::Individual,
-            hosts: vec![Host {
-                user_id: host,
-                schedule_id: schedule,
-            }],
-            color: "#7c3aed".into(),
-            buffer_before_minutes: 0,
-            buffer_after_minutes: 0,
-            minimum_notice_hours: 0,
-            future_limit_days: 0,
-            limits: BookingLimits::default(),
-            seats: 1,
-            requires_confirmation: false,
-            allow_reschedule: true,
-            allow_cancel: true,
-            locations: vec![],
-            questions: vec![],
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        })
-        .await
-        .unwrap();
+    let event_type = fixtures::event_type(org, host, schedule, "intro", now);
+    store.create_event_type(&event_type).await.unwrap();
     sqlx::query("CREATE TABLE bench_plain (id uuid PRIMARY KEY, n bigint NOT NULL)")
         .execute(store.pool())
         .await
@@ -122,51 +90,12 @@ async fn fixture() -> Fixture {
         store,
         org,
         host,
-        event_type,
+        event_type: event_type.id,
     }
 }
 
 fn booking(f: &Fixture, start: Timestamp) -> Booking {
-    let end = start + SignedDuration::from_mins(30);
-    Booking {
-        uid: BookingUid(Uuid::now_v7()),
-        organization_id: f.org,
-        version: 1,
-        event_type_id: f.event_type,
-        event_type_slug: Some("intro".into()),
-        title: Some("Intro".into()),
-        status: BookingStatus::Confirmed,
-        start,
-        end,
-        blocked: Interval::new(start, end).unwrap(),
-        timezone: "UTC".into(),
-        host_user_id: f.host,
-        attendees: vec![Attendee {
-            email: "guest@example.com".into(),
-            name: "Guest".into(),
-            first_name: None,
-            last_name: None,
-            phone: None,
-            timezone: None,
-            sms_opt_in: false,
-        }],
-        guests: vec![],
-        location: None,
-        metadata: None,
-        responses: None,
-        utm: Utm::default(),
-        calendar_sync_status: CalendarSyncStatus::NotApplicable,
-        calendar_event_id: None,
-        rescheduled_from_uid: None,
-        reschedule_generation: 0,
-        cancelled_at: None,
-        cancellation_reason: None,
-        no_show_at: None,
-        no_show_reason: None,
-        rescheduled_at: None,
-        created_at: start,
-        updated_at: start,
-    }
+    fixtures::booking(f.org, f.host, f.event_type, start, 30, "UTC", start)
 }
 
 async fn book_one(f: &Fixture, slot: i64) {

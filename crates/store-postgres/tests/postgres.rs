@@ -4,11 +4,11 @@
 // Fixture helpers outside `#[test]` functions abort the test on failure, as tests do.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+mod fixtures;
+
 use domain::availability::{Schedule, Zone};
-use domain::booking::{
-    Attendee, Booking, BookingStatus, CalendarSyncStatus, Metadata, MetadataValue, RawJson, Utm,
-};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::booking::{Booking, Metadata, MetadataValue, RawJson};
+use domain::event_type::EventType;
 use domain::ids::*;
 use domain::interval::Interval;
 use domain::organization::{Organization, Role, User, Username};
@@ -77,7 +77,7 @@ async fn world() -> World {
         updated_at: now,
     };
     store.create_schedule(&schedule).await.unwrap();
-    let event_type = event_type(org, host, schedule.id, "intro", now);
+    let event_type = fixtures::event_type(org, host, schedule.id, "intro", now);
     store.create_event_type(&event_type).await.unwrap();
     World {
         store,
@@ -87,87 +87,16 @@ async fn world() -> World {
     }
 }
 
-fn event_type(
-    org: OrganizationId,
-    host: UserId,
-    schedule: ScheduleId,
-    slug: &str,
-    now: Timestamp,
-) -> EventType {
-    EventType {
-        id: EventTypeId(Uuid::now_v7()),
-        organization_id: org,
-        owner_user_id: host,
-        slug: slug.into(),
-        title: "Intro".into(),
-        description: None,
-        duration_minutes: 30,
-        slot_interval_minutes: 30,
-        active: true,
-        scheduling_type: SchedulingType::Individual,
-        hosts: vec![Host {
-            user_id: host,
-            schedule_id: schedule,
-        }],
-        color: "#7c3aed".into(),
-        buffer_before_minutes: 0,
-        buffer_after_minutes: 0,
-        minimum_notice_hours: 0,
-        future_limit_days: 0,
-        limits: BookingLimits::default(),
-        seats: 1,
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: vec![],
-        questions: vec![],
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
-}
-
 fn booking(w: &World, et: EventTypeId, start: Timestamp, minutes: i64) -> Booking {
-    let end = start + SignedDuration::from_mins(minutes);
-    Booking {
-        uid: BookingUid(Uuid::now_v7()),
-        organization_id: w.org,
-        version: 1,
-        event_type_id: et,
-        event_type_slug: Some("intro".into()),
-        title: Some("Intro".into()),
-        status: BookingStatus::Confirmed,
+    fixtures::booking(
+        w.org,
+        w.host,
+        et,
         start,
-        end,
-        blocked: Interval::new(start, end).unwrap(),
-        timezone: "Europe/Berlin".into(),
-        host_user_id: w.host,
-        attendees: vec![Attendee {
-            email: "guest@example.com".into(),
-            name: "Guest".into(),
-            first_name: None,
-            last_name: None,
-            phone: None,
-            timezone: None,
-            sms_opt_in: false,
-        }],
-        guests: vec![],
-        location: None,
-        metadata: None,
-        responses: None,
-        utm: Utm::default(),
-        calendar_sync_status: CalendarSyncStatus::NotApplicable,
-        calendar_event_id: None,
-        rescheduled_from_uid: None,
-        reschedule_generation: 0,
-        cancelled_at: None,
-        cancellation_reason: None,
-        no_show_at: None,
-        no_show_reason: None,
-        rescheduled_at: None,
-        created_at: t("2026-01-01T00:00:00Z"),
-        updated_at: t("2026-01-01T00:00:00Z"),
-    }
+        minutes,
+        "Europe/Berlin",
+        t("2026-01-01T00:00:00Z"),
+    )
 }
 
 async fn insert(w: &World, b: &Booking, shares_seats: bool) -> Result<(), BookingWriteError> {
@@ -281,7 +210,7 @@ async fn concurrent_writers_across_event_types_still_never_overlap() {
     let schedule = w.event_type.hosts[0].schedule_id;
     let mut ids = vec![];
     for i in 0..10 {
-        let et = event_type(
+        let et = fixtures::event_type(
             w.org,
             w.host,
             schedule,
@@ -358,7 +287,7 @@ async fn slot_lock_timeout_maps_to_lock_timeout() {
     );
     // Another event type is not blocked.
     let schedule = w.event_type.hosts[0].schedule_id;
-    let other = event_type(w.org, w.host, schedule, "other", t("2026-01-01T00:00:00Z"));
+    let other = fixtures::event_type(w.org, w.host, schedule, "other", t("2026-01-01T00:00:00Z"));
     w.store.create_event_type(&other).await.unwrap();
     assert!(impatient.begin(w.org, other.id).await.is_ok());
     drop(holder);
