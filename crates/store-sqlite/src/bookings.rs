@@ -9,7 +9,7 @@ use crate::codec::{
     metadata_from_json, ms, opt_ts_col, ts, ts_col, uuid_col,
 };
 use crate::tx::SqliteBookingTx;
-use crate::{SqliteStore, WriteBeginError, db_err};
+use crate::{SqliteStore, WriteBeginError, db_err, push_keyset};
 use async_trait::async_trait;
 use domain::booking::{Booking, BookingStatus, CalendarSyncStatus, RawJson, Utm};
 use domain::event_type::EventType;
@@ -180,20 +180,7 @@ impl BookingStore for SqliteStore {
         if let Some(t) = query.updated_since {
             qb.push(" AND b.updated_at >= ").push_bind(ms(t));
         }
-        if let Some(c) = &query.page.after {
-            qb.push(format!(
-                " AND ({key}, b.uid) {} (",
-                if desc { "<" } else { ">" }
-            ));
-            match &c.value {
-                CursorValue::Int(n) => qb.push_bind(*n),
-                CursorValue::Text(t) => qb.push_bind(t.clone()),
-            };
-            qb.push(", ").push_bind(c.id).push(")");
-        }
-        let dir = if desc { "DESC" } else { "ASC" };
-        qb.push(format!(" ORDER BY {key} {dir}, b.uid {dir} LIMIT "))
-            .push_bind(i64::from(query.page.limit.get()) + 1);
+        push_keyset(&mut qb, key, "b.uid", desc, &query.page);
         let rows = qb
             .build()
             .fetch_all(self.pool())

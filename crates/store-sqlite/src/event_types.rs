@@ -9,7 +9,7 @@ use crate::codec::{
     ms, questions_from_json, questions_to_json, ts_col, u32_col, uuid_col,
 };
 use crate::outbox::insert_message;
-use crate::{SqliteStore, db_err, duplicate_field};
+use crate::{SqliteStore, db_err, duplicate_field, push_keyset};
 use async_trait::async_trait;
 use domain::event_type::{BookingLimits, EventType, SchedulingType};
 use domain::ids::{EventTypeId, OrganizationId};
@@ -249,20 +249,7 @@ impl EventTypeStore for SqliteStore {
         if let Some(active) = query.active {
             qb.push(" AND e.active = ").push_bind(active);
         }
-        if let Some(c) = &query.page.after {
-            qb.push(format!(
-                " AND ({key}, e.id) {} (",
-                if desc { "<" } else { ">" }
-            ));
-            match &c.value {
-                CursorValue::Int(n) => qb.push_bind(*n),
-                CursorValue::Text(t) => qb.push_bind(t.clone()),
-            };
-            qb.push(", ").push_bind(c.id).push(")");
-        }
-        let dir = if desc { "DESC" } else { "ASC" };
-        qb.push(format!(" ORDER BY {key} {dir}, e.id {dir} LIMIT "))
-            .push_bind(i64::from(query.page.limit.get()) + 1);
+        push_keyset(&mut qb, key, "e.id", desc, &query.page);
         let rows = qb
             .build()
             .fetch_all(self.pool())

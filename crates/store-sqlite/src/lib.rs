@@ -277,6 +277,32 @@ pub(crate) fn duplicate_field(
     )
 }
 
+/// Appends keyset pagination for `page` to a list query ordered by `(key, id)`: only rows after
+/// its cursor, that order (`desc` or ascending) and `LIMIT limit + 1` (the extra row only
+/// signals `has_more`).
+pub(crate) fn push_keyset(
+    qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
+    key: &str,
+    id: &str,
+    desc: bool,
+    page: &domain::pagination::PageRequest,
+) {
+    if let Some(c) = &page.after {
+        qb.push(format!(
+            " AND ({key}, {id}) {} (",
+            if desc { "<" } else { ">" }
+        ));
+        match &c.value {
+            domain::pagination::CursorValue::Int(n) => qb.push_bind(*n),
+            domain::pagination::CursorValue::Text(t) => qb.push_bind(t.clone()),
+        };
+        qb.push(", ").push_bind(c.id).push(")");
+    }
+    let dir = if desc { "DESC" } else { "ASC" };
+    qb.push(format!(" ORDER BY {key} {dir}, {id} {dir} LIMIT "))
+        .push_bind(i64::from(page.limit.get()) + 1);
+}
+
 /// Wraps a driver error with what we were doing.
 pub(crate) fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |e| StoreError::Unknown(anyhow::Error::new(e).context(what))
