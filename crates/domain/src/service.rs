@@ -127,15 +127,6 @@ fn unknown(e: StoreError) -> anyhow::Error {
     e
 }
 
-/// Maps an engine verdict on a requested start to the contract's create/reschedule errors.
-fn refused(reason: UnavailableReason) -> (bool, bool, UnavailableReason) {
-    (
-        reason == UnavailableReason::EventTypeInactive,
-        reason == UnavailableReason::InPast,
-        reason,
-    )
-}
-
 fn one_instant(start: Timestamp) -> Option<Interval> {
     Interval::new(
         start,
@@ -276,10 +267,10 @@ impl Deps {
             .slot_inputs(event_type, window, now)
             .await
             .map_err(unknown)?;
-        let slot = slots::check_slot(&inputs, req.start).map_err(|r| match refused(r) {
-            (true, _, _) => CreateBookingError::EventTypeInactive,
-            (_, true, _) => CreateBookingError::SlotInPast,
-            (_, _, reason) => CreateBookingError::SlotUnavailable { reason },
+        let slot = slots::check_slot(&inputs, req.start).map_err(|r| match r {
+            UnavailableReason::EventTypeInactive => CreateBookingError::EventTypeInactive,
+            UnavailableReason::InPast => CreateBookingError::SlotInPast,
+            reason => CreateBookingError::SlotUnavailable { reason },
         })?;
         let host_user_id = slot
             .host_user_id
@@ -511,10 +502,10 @@ impl Deps {
             .slot_inputs(&event_type, window, now)
             .await
             .map_err(unknown)?;
-        let slot = slots::check_slot(&inputs, start).map_err(|r| match refused(r) {
-            (true, _, _) => RescheduleBookingError::EventTypeInactive,
-            (_, true, _) => RescheduleBookingError::SlotInPast,
-            (_, _, reason) => RescheduleBookingError::SlotUnavailable { reason },
+        let slot = slots::check_slot(&inputs, start).map_err(|r| match r {
+            UnavailableReason::EventTypeInactive => RescheduleBookingError::EventTypeInactive,
+            UnavailableReason::InPast => RescheduleBookingError::SlotInPast,
+            reason => RescheduleBookingError::SlotUnavailable { reason },
         })?;
         let blocked = Booking::blocked_interval(
             slot.start,
