@@ -16,6 +16,7 @@ both_backends!(
     get_unknown_is_event_type_not_found,
     create_update_delete_event_type,
     update_event_type_preconditions,
+    event_type_changes_enqueue_the_detail_shape,
 );
 
 fn ids(v: &Value) -> Vec<String> {
@@ -370,5 +371,36 @@ async fn update_event_type_preconditions(app: TestApp) {
         matches!(bad.status, 400 | 422),
         "wrong type is rejected: {}",
         bad.describe()
+    );
+}
+
+/// PATCH and DELETE enqueue `event_type.updated` / `event_type.deleted` outbox messages whose
+/// `event_type` is exactly the `GET /v1/event-types/{id}` detail (§4.3, "byte-identical").
+async fn event_type_changes_enqueue_the_detail_shape(app: TestApp) {
+    let org = domain::ids::OrganizationId(app.a.org_id);
+    let path = format!("/v1/event-types/{}", app.a.event_type_id);
+    let before = app.store.pending(org).await.unwrap().len();
+    app.a
+        .api
+        .patch_json(&path, &json!({"title": "Renamed"}), Some("\"1\""), None)
+        .await
+        .ok(200);
+    let detail = app.a.api.get(&path).await.ok(200).clone();
+    let pending = app.store.pending(org).await.unwrap();
+    assert_eq!(pending.len(), before + 1);
+    let msg = pending.last().unwrap();
+    assert_eq!(msg.event, "event_type.updated");
+    let payload: Value = serde_json::from_str(&msg.payload).unwrap();
+    assert_eq!(payload, json!({ "event_type": detail }));
+
+    app.a.api.delete(&path).await.assert_status(204);
+    let pending = app.store.pending(org).await.unwrap();
+    let msg = pending.last().unwrap();
+    assert_eq!(msg.event, "event_type.deleted");
+    let payload: Value = serde_json::from_str(&msg.payload).unwrap();
+    assert_eq!(
+        payload,
+        json!({ "event_type": detail }),
+        "describes the type as it was"
     );
 }

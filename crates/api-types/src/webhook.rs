@@ -185,21 +185,22 @@ impl WebhookEncoder {
                 });
                 v
             }
-            DomainEvent::EventTypeUpdated { event_type, hosts }
-            | DomainEvent::EventTypeDeleted { event_type, hosts } => {
-                // The event carries no schedules: the first host's profile zone stands in for
-                // the schedule zone. The HTTP layer renders these events from the exact detail
-                // with [`event_type_data`] instead.
-                let timezone = hosts
-                    .iter()
-                    .find(|u| event_type.hosts.first().is_some_and(|h| h.user_id == u.id))
-                    .and_then(|u| u.timezone.as_deref());
+            DomainEvent::EventTypeUpdated {
+                event_type,
+                hosts,
+                timezone,
+            }
+            | DomainEvent::EventTypeDeleted {
+                event_type,
+                hosts,
+                timezone,
+            } => {
                 let detail = EventTypeDetail::from_domain(
                     event_type,
                     EventTypeContext {
                         users: hosts,
                         public_base_url: &self.public_base_url,
-                        timezone,
+                        timezone: *timezone,
                     },
                 );
                 event_type_data(&detail)
@@ -316,6 +317,7 @@ mod tests {
         let v = enc.data(&DomainEvent::EventTypeDeleted {
             event_type: &et,
             hosts: &users,
+            timezone: Some("Europe/London"),
         });
         assert_eq!(keys(&v), vec!["event_type"]);
         let detail = EventTypeDetail::from_domain(

@@ -588,11 +588,17 @@ pub enum DomainEvent<'a> {
     },
     EventTypeUpdated {
         event_type: &'a EventType,
+        /// The users the event type names (owner and hosts).
         hosts: &'a [User],
+        /// IANA zone of the first host's schedule (the detail shape's `timezone`).
+        timezone: Option<&'a str>,
     },
     EventTypeDeleted {
         event_type: &'a EventType,
+        /// The users the event type names (owner and hosts).
         hosts: &'a [User],
+        /// IANA zone of the first host's schedule (the detail shape's `timezone`).
+        timezone: Option<&'a str>,
     },
 }
 

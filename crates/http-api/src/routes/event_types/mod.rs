@@ -17,6 +17,7 @@ use api_types::event_type::{EventType as EventTypeDto, EventTypeContext, EventTy
 use domain::event_type::EventType;
 use domain::ids::{OrganizationId, ScheduleId};
 use domain::organization::User;
+use domain::ports::DomainEvent;
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -78,11 +79,34 @@ impl Renderer {
         EventTypeContext {
             users: &self.users,
             public_base_url: &self.base_url,
-            timezone: et
-                .hosts
-                .first()
-                .and_then(|h| self.zones.get(&h.schedule_id))
-                .map(String::as_str),
+            timezone: self.zone(et),
+        }
+    }
+
+    /// The zone of `et`'s first host's schedule.
+    fn zone(&self, et: &EventType) -> Option<&str> {
+        et.hosts
+            .first()
+            .and_then(|h| self.zones.get(&h.schedule_id))
+            .map(String::as_str)
+    }
+
+    /// The webhook event for a change of `et`, rendered by the state's `EventEncoder` into
+    /// exactly the GET detail shape.
+    pub(crate) fn event<'a>(&'a self, et: &'a EventType, deleted: bool) -> DomainEvent<'a> {
+        let (hosts, timezone) = (self.users.as_slice(), self.zone(et));
+        if deleted {
+            DomainEvent::EventTypeDeleted {
+                event_type: et,
+                hosts,
+                timezone,
+            }
+        } else {
+            DomainEvent::EventTypeUpdated {
+                event_type: et,
+                hosts,
+                timezone,
+            }
         }
     }
 

@@ -14,7 +14,6 @@ use api_types::event_type::EventTypeDetail;
 use api_types::event_type_request::{
     CreateEventTypeRequest, HostInput, NewRow, PatchEventTypeRequest,
 };
-use api_types::webhook::event_type_data;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -22,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use domain::access::Operation;
 use domain::event_type::{EventType, Host};
 use domain::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
-use domain::ports::{CreateError, OutboxMessage};
+use domain::ports::{CreateError, DomainEvent, OutboxMessage};
 use domain::validate::FieldErrors;
 use serde_json::json;
 
@@ -80,17 +79,12 @@ fn slug_taken(field: &str) -> ApiError {
         .with_details(json!({ "field": field }))
 }
 
-fn outbox(
-    state: &AppState,
-    org: OrganizationId,
-    event: &str,
-    detail: &EventTypeDetail,
-) -> OutboxMessage {
+fn outbox(state: &AppState, org: OrganizationId, event: &DomainEvent<'_>) -> OutboxMessage {
     OutboxMessage {
         id: state.ids.new_id().into(),
         organization_id: org,
-        event: event.to_owned(),
-        payload: event_type_data(detail).to_string(),
+        event: event.name().to_owned(),
+        payload: state.deps.encoder.encode(event),
         created_at: state.clock.now(),
     }
 }
@@ -220,7 +214,7 @@ pub async fn update_event_type(
     et.validate().map_err(|e| ApiError::validation(&e))?;
     let r = Renderer::load(&state, org, std::slice::from_ref(&et)).await?;
     let detail = r.detail(&et);
-    let msg = outbox(&state, org, "event_type.updated", &detail);
+    let msg = outbox(&state, org, &r.event(&et, false));
     state
         .store
         .update_event_type(&et, expected, &[msg])
@@ -256,7 +250,7 @@ pub async fn delete_event_type(
     let id: EventTypeId = path_id(path, "event_type_not_found", "Event type")?;
     let et = load_by_id(&state, org, id).await?;
     let r = Renderer::load(&state, org, std::slice::from_ref(&et)).await?;
-    let msg = outbox(&state, org, "event_type.deleted", &r.detail(&et));
+    let msg = outbox(&state, org, &r.event(&et, true));
     state
         .store
         .delete_event_type(org, id, &[msg])
