@@ -1,11 +1,12 @@
 //! Credential formats and secrets: opaque bearer tokens (`42min_pat_…` personal access tokens
-//! today, `42min_at_…` / `42min_rt_…` OAuth tokens later), peppered HMAC-SHA256 secret hashes
+//! and `42min_at_…` / `42min_rt_…` OAuth tokens, codes and client secrets; the PKCE S256 check), peppered HMAC-SHA256 secret hashes
 //! and argon2id password hashing.
 //!
 //! Architecture Invariant: this crate never logs, displays or stores a token secret or a
 //! password in clear; secrets travel as `secrecy` types, hashes are compared in constant time
 //! (`ring::hmac::verify`), and `Debug` output of every secret-bearing type is redacted.
 
+pub mod oauth;
 pub mod password;
 pub mod pat;
 pub mod token;

@@ -14,6 +14,8 @@ pub mod booking;
 pub mod event_type;
 pub mod ids;
 pub mod interval;
+pub mod oauth;
+pub mod oauth_service;
 pub mod organization;
 pub mod pagination;
 pub mod ports;

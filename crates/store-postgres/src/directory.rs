@@ -13,7 +13,7 @@ use domain::validate::Email;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
-const USER_COLUMNS: &str = "organization_id, id, username, email, first_name, last_name, timezone, \
+pub(crate) const USER_COLUMNS: &str = "organization_id, id, username, email, first_name, last_name, timezone, \
      locale, avatar_url, role, password_hash, created_at";
 
 fn org_from_row(r: &PgRow) -> Result<Organization, StoreError> {
@@ -28,7 +28,7 @@ fn org_from_row(r: &PgRow) -> Result<Organization, StoreError> {
     })
 }
 
-fn user_from_row(r: &PgRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(r: &PgRow) -> Result<User, StoreError> {
     let username: Option<String> = r.try_get("username").map_err(unknown)?;
     let username = username
         .map(|u| Username::parse(&u).map_err(|e| unknown(anyhow!("stored username: {e}"))))

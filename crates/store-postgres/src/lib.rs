@@ -20,6 +20,7 @@ mod directory;
 mod event_types;
 mod idempotency;
 mod json;
+mod oauth;
 mod outbox;
 mod rate_limit;
 mod schedules;

@@ -13,7 +13,7 @@ use domain::ports::{CreateError, DirectoryStore, StoreError};
 use domain::validate::Email;
 use sqlx::sqlite::SqliteRow;
 
-const USER_COLUMNS: &str = "organization_id, id, username, email, first_name, last_name, \
+pub(crate) const USER_COLUMNS: &str = "organization_id, id, username, email, first_name, last_name, \
      timezone, locale, avatar_url, role, password_hash, created_at";
 
 fn org_of(row: &SqliteRow) -> Result<Organization> {
@@ -25,7 +25,7 @@ fn org_of(row: &SqliteRow) -> Result<Organization> {
     })
 }
 
-fn user_of(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_of(row: &SqliteRow) -> Result<User> {
     let username: Option<String> = col(row, "username")?;
     let email: String = col(row, "email")?;
     let role: String = col(row, "role")?;
