@@ -15,6 +15,7 @@ mod event_types;
 mod idempotency;
 mod locking;
 mod me;
+mod oauth;
 mod ops;
 mod ping;
 mod rate_limits;

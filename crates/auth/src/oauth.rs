@@ -76,8 +76,7 @@ impl OAuthSecrets for OAuthTokens {
     }
 
     fn verify(&self, kind: SecretKind, text: &str, stored_hash: &[u8]) -> bool {
-        token::parse(prefix(kind), text)
-            .is_ok_and(|p| token::verify(&self.pepper, &p, stored_hash))
+        token::parse(prefix(kind), text).is_ok_and(|p| token::verify(&self.pepper, &p, stored_hash))
     }
 
     fn pkce_s256_matches(&self, verifier: &str, challenge: &str) -> bool {
@@ -94,7 +93,10 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(pkce_s256_matches(verifier, challenge));
-        assert!(!pkce_s256_matches(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"));
+        assert!(!pkce_s256_matches(
+            verifier,
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cN"
+        ));
         // `plain` would compare the verifier itself: never accepted.
         assert!(!pkce_s256_matches(verifier, verifier));
         assert!(!pkce_s256_matches("short", challenge));

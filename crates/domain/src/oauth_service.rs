@@ -49,7 +49,9 @@ pub struct AuthorizeRequest {
 #[derive(Debug)]
 pub enum AuthorizeError {
     /// The client or the redirect URI cannot be trusted: show an error page, never redirect.
-    Untrusted { description: String },
+    Untrusted {
+        description: String,
+    },
     /// Tell the client through its redirect URI (RFC 6749 §4.1.2.1, RFC 9207).
     Redirect(RedirectError),
     Store(StoreError),
@@ -263,7 +265,11 @@ impl OAuthService {
             .ok_or_else(|| untrusted("The request names no client (client_id is missing)."))?;
         let client = match self.store.get_client(client_id).await? {
             Some(c) if c.revoked_at.is_none() => c,
-            _ => return Err(untrusted("The application (client_id) is not registered here.")),
+            _ => {
+                return Err(untrusted(
+                    "The application (client_id) is not registered here.",
+                ));
+            }
         };
         let (redirect_uri, defaulted) = match req.redirect_uri.as_deref() {
             Some(uri) => {
@@ -347,10 +353,7 @@ impl OAuthService {
                 .collect();
             return Err(redirect(
                 "invalid_scope",
-                &format!(
-                    "The application may not request: {}",
-                    extra.join(" ")
-                ),
+                &format!("The application may not request: {}", extra.join(" ")),
             ));
         }
         Ok(ValidAuthorization {
@@ -390,7 +393,11 @@ impl OAuthService {
     }
 
     /// Consent given: issues a code for `user` (returns its text, to redirect with).
-    pub async fn approve(&self, auth: &ValidAuthorization, user: &User) -> Result<String, StoreError> {
+    pub async fn approve(
+        &self,
+        auth: &ValidAuthorization,
+        user: &User,
+    ) -> Result<String, StoreError> {
         let minted = self.secrets.mint(SecretKind::Code).map_err(unknown)?;
         let now = self.now();
         let code = AuthorizationCode {
@@ -442,9 +449,9 @@ impl OAuthService {
             {
                 Ok(client)
             }
-            (ClientKind::Confidential, None, _) => Err(fail(
-                "This client must authenticate with its client secret",
-            )),
+            (ClientKind::Confidential, None, _) => {
+                Err(fail("This client must authenticate with its client secret"))
+            }
             (ClientKind::Public, None, _) => Ok(client),
             (ClientKind::Public, Some(_), _) => Err(fail(
                 "This is a public client: send client_id without a secret",
@@ -464,7 +471,10 @@ impl OAuthService {
         scopes: &ScopeSet,
     ) -> Result<(IssuedTokens, Vec<OAuthToken>), StoreError> {
         let now = self.now();
-        let access = self.secrets.mint(SecretKind::AccessToken).map_err(unknown)?;
+        let access = self
+            .secrets
+            .mint(SecretKind::AccessToken)
+            .map_err(unknown)?;
         let row = |m: &MintedOAuthSecret, kind: TokenKind| OAuthToken {
             lookup: m.lookup.clone(),
             kind,
@@ -485,7 +495,10 @@ impl OAuthService {
         };
         let mut rows = vec![row(&access, TokenKind::Access)];
         let refresh = if scopes.contains(OFFLINE_ACCESS) {
-            let r = self.secrets.mint(SecretKind::RefreshToken).map_err(unknown)?;
+            let r = self
+                .secrets
+                .mint(SecretKind::RefreshToken)
+                .map_err(unknown)?;
             rows.push(row(&r, TokenKind::Refresh));
             Some(r.text)
         } else {
@@ -560,7 +573,10 @@ impl OAuthService {
                 "redirect_uri does not match the authorization request".into(),
             ));
         }
-        if !self.secrets.pkce_s256_matches(verifier, &code.code_challenge) {
+        if !self
+            .secrets
+            .pkce_s256_matches(verifier, &code.code_challenge)
+        {
             return Err(TokenError::InvalidGrant(
                 "code_verifier does not match the code_challenge".into(),
             ));
@@ -628,9 +644,8 @@ impl OAuthService {
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
             None => token.scopes.clone(),
             Some(s) => {
-                let asked = parse_scope_list(s).map_err(|e| {
-                    TokenError::InvalidScope(format!("Unknown scope '{}'", e.0))
-                })?;
+                let asked = parse_scope_list(s)
+                    .map_err(|e| TokenError::InvalidScope(format!("Unknown scope '{}'", e.0)))?;
                 if !token.scopes.is_superset(&asked) {
                     return Err(TokenError::InvalidScope(
                         "A refresh may only narrow the granted scopes".into(),
@@ -707,7 +722,10 @@ impl OAuthService {
         creds: &ClientCredentials,
         token: Option<&str>,
     ) -> Result<Option<Introspection>, TokenError> {
-        if matches!(creds, ClientCredentials::None { .. } | ClientCredentials::Missing) {
+        if matches!(
+            creds,
+            ClientCredentials::None { .. } | ClientCredentials::Missing
+        ) {
             return Err(TokenError::InvalidClient {
                 basic: false,
                 description: "Introspection requires client authentication with a secret".into(),
@@ -724,7 +742,11 @@ impl OAuthService {
         if t.revoked_at.is_some() || t.expires_at <= now || t.rotated_at.is_some() {
             return Ok(None);
         }
-        let Some(user) = self.directory.get_user(t.organization_id, t.user_id).await? else {
+        let Some(user) = self
+            .directory
+            .get_user(t.organization_id, t.user_id)
+            .await?
+        else {
             return Ok(None);
         };
         Ok(Some(Introspection {
@@ -790,7 +812,10 @@ impl OAuthService {
             invalid.push(("client_name", "must be 1 to 100 characters".to_owned()));
         }
         if new.redirect_uris.is_empty() {
-            invalid.push(("redirect_uris", "at least one redirect URI is required".into()));
+            invalid.push((
+                "redirect_uris",
+                "at least one redirect URI is required".into(),
+            ));
         }
         for uri in &new.redirect_uris {
             if let Err(why) = valid_redirect_uri(uri) {
@@ -813,7 +838,10 @@ impl OAuthService {
         }
         let (secret, secret_hash) = match new.kind {
             ClientKind::Confidential => {
-                let m = self.secrets.mint(SecretKind::ClientSecret).map_err(unknown)?;
+                let m = self
+                    .secrets
+                    .mint(SecretKind::ClientSecret)
+                    .map_err(unknown)?;
                 (Some(m.text), Some(m.secret_hash))
             }
             ClientKind::Public => (None, None),
@@ -829,12 +857,16 @@ impl OAuthService {
             created_at: self.now(),
             revoked_at: None,
         };
-        self.store.create_client(&client).await.map_err(|e| match e {
-            CreateError::Duplicate { field } => {
-                NewClientError::Invalid(vec![("client_id", format!("{field} is already taken"))])
-            }
-            CreateError::Unknown(e) => NewClientError::Store(StoreError::Unknown(e)),
-        })?;
+        self.store
+            .create_client(&client)
+            .await
+            .map_err(|e| match e {
+                CreateError::Duplicate { field } => NewClientError::Invalid(vec![(
+                    "client_id",
+                    format!("{field} is already taken"),
+                )]),
+                CreateError::Unknown(e) => NewClientError::Store(StoreError::Unknown(e)),
+            })?;
         Ok(CreatedClient { client, secret })
     }
 
@@ -849,7 +881,10 @@ impl OAuthService {
             Some(c) if c.revoked_at.is_none() && c.kind == ClientKind::Confidential => {}
             _ => return Ok(None),
         }
-        let m = self.secrets.mint(SecretKind::ClientSecret).map_err(unknown)?;
+        let m = self
+            .secrets
+            .mint(SecretKind::ClientSecret)
+            .map_err(unknown)?;
         Ok(self
             .store
             .set_client_secret(client_id, &m.secret_hash)

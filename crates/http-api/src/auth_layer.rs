@@ -19,7 +19,8 @@
 //! are still checked on every request, but a revocation or owner removal written straight to
 //! the store takes effect within that bound unless the writer invalidates the cache (see
 //! [`crate::auth_cache`]).
-//! OAuth access tokens (`42min_at_…`) are answered `invalid_token` until OAuth lands.
+//! OAuth access tokens (`42min_at_…`) are checked by `OAuthService::authenticate_access_token`
+//! on every request (no cache: a revocation takes effect at once in every process).
 //!
 //! Architecture Invariant: the token is never logged; only its public lookup id may be.
 
@@ -106,10 +107,24 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
 /// Authenticates the request's bearer token.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = bearer_token(headers).ok_or_else(invalid_token)?;
+    // ---- OAuth branch (issue 14): `42min_at_` tokens go to the OAuthService. ----
     if token.starts_with(auth::token::ACCESS_TOKEN_PREFIX) {
-        // OAuth access tokens are accepted once the OAuth issue lands.
-        return Err(invalid_token());
+        use domain::oauth_service::BearerError;
+        return match state.oauth.authenticate_access_token(token).await {
+            Ok(p) => Ok(p),
+            Err(BearerError::Invalid) => Err(invalid_token()),
+            Err(BearerError::Expired) => Err(unauthorized(
+                "token_expired",
+                "The access token has expired",
+            )),
+            Err(BearerError::Revoked) => Err(unauthorized(
+                "token_revoked",
+                "The access token has been revoked",
+            )),
+            Err(BearerError::Store(e)) => Err(e.into()),
+        };
     }
+    // ---- end of the OAuth branch ----
     let parsed = auth::pat::parse(token).map_err(|_| invalid_token())?;
     let now = state.clock.now();
     // A fresh cached success: only the secret and the expiry are checked again.

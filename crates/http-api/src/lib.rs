@@ -18,6 +18,7 @@ pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod oauth_password;
 pub mod openapi;
 pub mod ops;
 pub mod rate_limit;

@@ -85,6 +85,7 @@ pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
         metrics: MetricHandles::default(),
     });
     router
+        .merge(crate::routes::oauth::router())
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(from_fn_with_state(stack, middleware))

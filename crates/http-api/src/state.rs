@@ -21,6 +21,8 @@ pub struct ApiConfig {
     pub body_limit_bytes: usize,
     /// Trust `X-Forwarded-For` only from these peer addresses.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// `[oauth] dynamic_registration`: RFC 7591 registration on (off by default).
+    pub oauth_dynamic_registration: bool,
 }
 
 impl Default for ApiConfig {
@@ -32,6 +34,7 @@ impl Default for ApiConfig {
             request_timeout: std::time::Duration::from_secs(30),
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
+            oauth_dynamic_registration: false,
         }
     }
 }
@@ -53,6 +56,8 @@ pub struct AppStateInner {
     pub ids: Arc<dyn IdGen>,
     /// Booking use cases (same store, clock and ids, plus the webhook payload encoder).
     pub deps: Deps,
+    /// OAuth 2.1 use cases (authorization server and `42min_at_` bearer tokens).
+    pub oauth: domain::oauth_service::OAuthService,
     /// The server-side pepper for token hashes.
     pub pepper: auth::Pepper,
     /// Shared fixed-window counters; `None` = in-process counters.

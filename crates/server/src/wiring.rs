@@ -87,7 +87,16 @@ pub fn app_state(
             api_config.public_base_url.trim_end_matches('/'),
         )),
     };
+    let oauth = domain::oauth_service::OAuthService {
+        store: storage.clone(),
+        directory: storage.clone(),
+        secrets: Arc::new(auth::oauth::OAuthTokens::new(pepper.clone())),
+        passwords: Arc::new(http_api::oauth_password::Argon2Passwords),
+        clock: clock.clone(),
+        ids: ids.clone(),
+    };
     AppState::new(AppStateInner {
+        oauth,
         config: Arc::new(api_config),
         store: storage,
         clock,

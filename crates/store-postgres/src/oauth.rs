@@ -70,7 +70,10 @@ fn code_of(r: &PgRow) -> Result<AuthorizationCode> {
         lookup: r.try_get("lookup").map_err(unknown)?,
         secret_hash: r.try_get("secret_hash").map_err(unknown)?,
         client_id: r.try_get("client_id").map_err(unknown)?,
-        organization_id: r.try_get::<Uuid, _>("organization_id").map_err(unknown)?.into(),
+        organization_id: r
+            .try_get::<Uuid, _>("organization_id")
+            .map_err(unknown)?
+            .into(),
         user_id: r.try_get::<Uuid, _>("user_id").map_err(unknown)?.into(),
         redirect_uri: r.try_get("redirect_uri").map_err(unknown)?,
         redirect_uri_defaulted: r.try_get("redirect_uri_defaulted").map_err(unknown)?,
@@ -92,7 +95,10 @@ fn token_of(r: &PgRow) -> Result<OAuthToken> {
         secret_hash: r.try_get("secret_hash").map_err(unknown)?,
         family_id: r.try_get("family_id").map_err(unknown)?,
         client_id: r.try_get("client_id").map_err(unknown)?,
-        organization_id: r.try_get::<Uuid, _>("organization_id").map_err(unknown)?.into(),
+        organization_id: r
+            .try_get::<Uuid, _>("organization_id")
+            .map_err(unknown)?
+            .into(),
         user_id: r.try_get::<Uuid, _>("user_id").map_err(unknown)?.into(),
         scopes: scopes(r, "scopes")?,
         created_at: at(r, "created_at")?,
@@ -334,12 +340,14 @@ impl OAuthStore for PgStore {
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE oauth_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(ts(now))
-            .bind(family_id)
-            .execute(self.pool())
-            .await
-            .map_err(unknown)?;
+        sqlx::query(
+            "UPDATE oauth_families SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(ts(now))
+        .bind(family_id)
+        .execute(self.pool())
+        .await
+        .map_err(unknown)?;
         Ok(())
     }
 

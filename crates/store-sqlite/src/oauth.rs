@@ -144,7 +144,8 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn list_clients(&self) -> Result<Vec<OAuthClient>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY created_at, client_id");
+        let sql =
+            format!("SELECT {CLIENT_COLUMNS} FROM oauth_clients ORDER BY created_at, client_id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(self.pool())
             .await
@@ -173,9 +174,8 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE email_key = ? ORDER BY created_at, id"
-        );
+        let sql =
+            format!("SELECT {USER_COLUMNS} FROM users WHERE email_key = ? ORDER BY created_at, id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(email.to_lowercase())
             .fetch_all(self.pool())
@@ -234,9 +234,10 @@ impl OAuthStore for SqliteStore {
     }
 
     async fn redeem_code(&self, lookup: &str, now: Timestamp) -> Result<Option<Redemption>> {
-        let q = sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE lookup = ? AND used_at IS NULL")
-            .bind(ms(now))
-            .bind(lookup);
+        let q =
+            sqlx::query("UPDATE oauth_codes SET used_at = ? WHERE lookup = ? AND used_at IS NULL")
+                .bind(ms(now))
+                .bind(lookup);
         let done = self.write_one(q).await.map_err(db_err("redeeming code"))?;
         if done.rows_affected() == 1 {
             return Ok(Some(Redemption::First));

@@ -366,3 +366,74 @@ impl TestApp {
             .clone()
     }
 }
+
+/// A registered OAuth client (its secret for confidential clients).
+#[derive(Debug, Clone)]
+pub struct OAuthClientFixture {
+    pub client_id: String,
+    pub secret: Option<String>,
+}
+
+impl TestApp {
+    /// The OAuth use cases over this app's store, clock and pepper.
+    pub fn oauth_service(&self) -> domain::oauth_service::OAuthService {
+        domain::oauth_service::OAuthService {
+            store: self.store.clone(),
+            directory: self.store.clone(),
+            secrets: Arc::new(auth::oauth::OAuthTokens::new(self.admin.pepper.clone())),
+            passwords: Arc::new(http_api::oauth_password::Argon2Passwords),
+            clock: Arc::new(self.clock.clone()),
+            ids: self.admin.ids.clone(),
+        }
+    }
+
+    /// Registers an OAuth client.
+    pub async fn create_oauth_client(
+        &self,
+        confidential: bool,
+        redirect_uris: &[&str],
+        scopes: &[&str],
+    ) -> OAuthClientFixture {
+        let created = self
+            .oauth_service()
+            .create_client(domain::oauth_service::NewClient {
+                name: "Test App".into(),
+                kind: if confidential {
+                    domain::oauth::ClientKind::Confidential
+                } else {
+                    domain::oauth::ClientKind::Public
+                },
+                redirect_uris: redirect_uris.iter().map(|s| (*s).to_owned()).collect(),
+                scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+                dynamic: false,
+            })
+            .await
+            .expect("creating an OAuth client");
+        OAuthClientFixture {
+            client_id: created.client.client_id,
+            secret: created.secret,
+        }
+    }
+
+    /// Revokes an OAuth client (and every token issued to it).
+    pub async fn revoke_oauth_client(&self, client_id: &str) {
+        assert!(
+            self.oauth_service()
+                .revoke_client(client_id)
+                .await
+                .expect("revoking")
+        );
+    }
+
+    /// Sets the sign-in password of `org`'s owner (through the admin function the CLI runs).
+    pub async fn set_owner_password(&self, org: &OrgFixture, password: &str) {
+        server::admin::set_password(
+            &self.admin,
+            domain::ids::OrganizationId(org.org_id),
+            domain::ids::UserId(org.owner.user_id),
+            secrecy::SecretString::from(password.to_owned()),
+        )
+        .await
+        .expect("setting the password");
+    }
+}

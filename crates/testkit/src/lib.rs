@@ -19,7 +19,8 @@ mod seed;
 pub mod time;
 
 pub use app::{
-    Backend, EventTypeSpec, Host, Minted, OrgFixture, TestApp, spawn_app, spawn_app_with,
+    Backend, EventTypeSpec, Host, Minted, OAuthClientFixture, OrgFixture, TestApp, spawn_app,
+    spawn_app_with,
 };
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;

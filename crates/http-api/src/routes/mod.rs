@@ -5,6 +5,7 @@
 pub mod bookings;
 pub mod event_types;
 pub mod me;
+pub mod oauth;
 pub mod ping;
 pub mod schedules;
 pub mod slots;

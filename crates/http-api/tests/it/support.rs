@@ -152,7 +152,18 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
             config.public_base_url.clone(),
         )),
     };
+    let oauth = domain::oauth_service::OAuthService {
+        store: store.clone(),
+        directory: store.clone(),
+        secrets: Arc::new(auth::oauth::OAuthTokens::new(auth::Pepper::new(
+            b"test-pepper-test-pepper-test-pep".to_vec(),
+        ))),
+        passwords: Arc::new(http_api::oauth_password::Argon2Passwords),
+        clock: clock_dyn.clone(),
+        ids: ids.clone(),
+    };
     let state = AppState::new(http_api::state::AppStateInner {
+        oauth,
         config: Arc::new(config),
         store,
         clock: clock_dyn,

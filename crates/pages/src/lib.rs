@@ -1,0 +1,162 @@
+//! Server-rendered HTML: the OAuth sign-in, consent and error pages (askama templates with
+//! auto-escaping, one small stylesheet embedded in every page, no script at all, so the pages
+//! work without JavaScript under a strict CSP). This crate only renders: the HTTP adapter
+//! (`http-api`) parses requests, checks CSRF tokens and cookies and calls the domain.
+//!
+//! Every page names the application and describes each requested scope in words (see
+//! [`describe_scope`]); forms use labels, visible focus and a native submit button.
+
+use askama::Template;
+
+/// The stylesheet every page embeds (one product look with the booking pages).
+pub const STYLESHEET: &str = include_str!("../templates/style.css");
+
+/// A hidden form field carrying an authorization request parameter.
+#[derive(Debug, Clone)]
+pub struct Hidden {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignIn<'a> {
+    css: &'a str,
+    app_name: &'a str,
+    csrf: &'a str,
+    hidden: &'a [Hidden],
+    error: Option<&'a str>,
+    email: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct Consent<'a> {
+    css: &'a str,
+    app_name: &'a str,
+    user_label: &'a str,
+    csrf: &'a str,
+    hidden: &'a [Hidden],
+    scopes: Vec<(String, &'static str)>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    css: &'a str,
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The sign-in page (e-mail and password) of the authorization flow.
+pub fn sign_in(
+    app_name: &str,
+    csrf: &str,
+    hidden: &[Hidden],
+    error: Option<&str>,
+    email: &str,
+) -> Result<String, askama::Error> {
+    SignIn {
+        css: STYLESHEET,
+        app_name,
+        csrf,
+        hidden,
+        error,
+        email,
+    }
+    .render()
+}
+
+/// The consent page: approve or deny the named scopes for the app.
+pub fn consent(
+    app_name: &str,
+    user_label: &str,
+    csrf: &str,
+    hidden: &[Hidden],
+    scopes: &[&str],
+) -> Result<String, askama::Error> {
+    Consent {
+        css: STYLESHEET,
+        app_name,
+        user_label,
+        csrf,
+        hidden,
+        scopes: scopes
+            .iter()
+            .map(|s| ((*s).to_owned(), describe_scope(s)))
+            .collect(),
+    }
+    .render()
+}
+
+/// An error page (for errors that must not be redirected to an untrusted client).
+pub fn error(title: &str, message: &str) -> Result<String, askama::Error> {
+    ErrorPage {
+        css: STYLESHEET,
+        title,
+        message,
+    }
+    .render()
+}
+
+/// What a scope lets the app do, in words a person understands.
+pub fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "user:read" => "See your name, e-mail address, time zone and organization",
+        "event_types:read" => "See your event types (the kinds of meetings people can book)",
+        "event_types:create" => "Create new event types",
+        "event_types:update" => "Change your event types",
+        "event_types:delete" => "Delete your event types",
+        "slots:read" => "See when you are free to be booked",
+        "bookings:read" => "See your bookings and who booked them",
+        "bookings:create" => "Book meetings on your calendar",
+        "bookings:cancel" => "Cancel your bookings",
+        "bookings:reschedule" => "Move your bookings to another time",
+        "bookings:update" => "Change the details of your bookings",
+        "webhooks:read" => "See the webhooks that notify other services",
+        "webhooks:write" => {
+            "Create, change and delete webhooks that send your booking data elsewhere"
+        }
+        "availability:read" => "See your availability schedules",
+        "availability:write" => "Change your availability schedules",
+        "offline_access" => "Keep this access when you are not using the app (a refresh token)",
+        "users:read" => "See the people in your organization",
+        "meetings:read" => "See your meetings",
+        "meetings:write" => "Change your meetings",
+        "contacts:read" => "See your contacts",
+        "single_use_links:read" => "See your single-use booking links",
+        "single_use_links:write" => "Create and change single-use booking links",
+        "roundtables:read" => "See your round tables",
+        "roundtables:write" => "Change your round tables",
+        "routing_forms:read" => "See your routing forms",
+        "routing_forms:create" => "Create routing forms",
+        "routing_forms:update" => "Change your routing forms",
+        "series:read" => "See your recurring meeting series",
+        "series:write" => "Create and change recurring meeting series",
+        _ => "Access described by this permission name",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pages_escape_and_describe() {
+        let hidden = vec![Hidden {
+            name: "state".into(),
+            value: "\"><script>".into(),
+        }];
+        let html = consent("<App>", "a@example.com", "tok", &hidden, &["bookings:read"]).unwrap();
+        assert!(!html.contains("<App>") && html.contains("App"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("See your bookings and who booked them"));
+        assert!(html.contains("name=\"csrf_token\" value=\"tok\""));
+        let html = sign_in("App", "tok", &hidden, Some("Wrong"), "").unwrap();
+        assert!(html.contains("<label for=\"email\">"));
+        assert!(html.contains("Wrong"));
+        let html = error("Oops", "Bad <thing>").unwrap();
+        assert!(!html.contains("<thing>") && html.contains("Bad "));
+    }
+}
