@@ -316,6 +316,76 @@ impl TokenStore for FaultyStore {
 }
 
 #[async_trait]
+impl domain::oauth::OAuthStore for FaultyStore {
+    async fn create_client(
+        &self,
+        c: &domain::oauth::OAuthClient,
+    ) -> Result<(), domain::ports::CreateError> {
+        self.inner.create_client(c).await
+    }
+    async fn get_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<domain::oauth::OAuthClient>, StoreError> {
+        self.inner.get_client(client_id).await
+    }
+    async fn list_clients(&self) -> Result<Vec<domain::oauth::OAuthClient>, StoreError> {
+        self.inner.list_clients().await
+    }
+    async fn set_client_secret(&self, client_id: &str, hash: &[u8]) -> Result<bool, StoreError> {
+        self.inner.set_client_secret(client_id, hash).await
+    }
+    async fn revoke_client(&self, client_id: &str, now: Timestamp) -> Result<bool, StoreError> {
+        self.inner.revoke_client(client_id, now).await
+    }
+    async fn users_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Vec<domain::organization::User>, StoreError> {
+        self.inner.users_by_email(email).await
+    }
+    async fn create_code(&self, c: &domain::oauth::AuthorizationCode) -> Result<(), StoreError> {
+        self.inner.create_code(c).await
+    }
+    async fn find_code(
+        &self,
+        lookup: &str,
+    ) -> Result<Option<domain::oauth::AuthorizationCode>, StoreError> {
+        self.inner.find_code(lookup).await
+    }
+    async fn redeem_code(
+        &self,
+        lookup: &str,
+        now: Timestamp,
+    ) -> Result<Option<domain::oauth::Redemption>, StoreError> {
+        self.inner.redeem_code(lookup, now).await
+    }
+    async fn insert_tokens(&self, tokens: &[domain::oauth::OAuthToken]) -> Result<(), StoreError> {
+        self.inner.insert_tokens(tokens).await
+    }
+    async fn find_token(
+        &self,
+        lookup: &str,
+    ) -> Result<Option<domain::oauth::OAuthToken>, StoreError> {
+        self.inner.find_token(lookup).await
+    }
+    async fn rotate_refresh(
+        &self,
+        lookup: &str,
+        now: Timestamp,
+        successors: &[domain::oauth::OAuthToken],
+    ) -> Result<bool, StoreError> {
+        self.inner.rotate_refresh(lookup, now, successors).await
+    }
+    async fn revoke_family(&self, family_id: uuid::Uuid, now: Timestamp) -> Result<(), StoreError> {
+        self.inner.revoke_family(family_id, now).await
+    }
+    async fn revoke_token(&self, lookup: &str, now: Timestamp) -> Result<bool, StoreError> {
+        self.inner.revoke_token(lookup, now).await
+    }
+}
+
+#[async_trait]
 impl Storage for FaultyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
