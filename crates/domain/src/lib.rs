@@ -20,5 +20,7 @@ pub mod ports;
 pub mod service;
 pub mod slots;
 pub mod validate;
+pub mod webhook;
+pub mod webhook_service;
 
 pub use ids::*;

@@ -554,6 +554,7 @@ pub trait Storage:
     + IdempotencyStore
     + OutboxStore
     + TokenStore
+    + crate::webhook::WebhookStore
 {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;

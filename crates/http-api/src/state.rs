@@ -53,6 +53,8 @@ pub struct AppStateInner {
     pub ids: Arc<dyn IdGen>,
     /// Booking use cases (same store, clock and ids, plus the webhook payload encoder).
     pub deps: Deps,
+    /// Webhook use cases (management API and the test delivery).
+    pub webhooks: domain::webhook_service::WebhookService,
     /// The server-side pepper for token hashes.
     pub pepper: auth::Pepper,
     /// Shared fixed-window counters; `None` = in-process counters.

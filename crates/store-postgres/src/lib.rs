@@ -26,6 +26,7 @@ mod schedules;
 mod slot_inputs;
 pub mod testing;
 mod tokens;
+mod webhooks;
 
 pub use bookings::is_no_overlap_violation;
 

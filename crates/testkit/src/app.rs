@@ -132,6 +132,8 @@ pub struct TestApp {
     pub admin: AdminContext,
     /// The running server's authentication cache (shared with its state).
     pub auth_cache: http_api::auth_cache::AuthCache,
+    /// The running server's webhook use cases (for [`TestApp::drain_webhooks`]).
+    pub webhooks: domain::webhook_service::WebhookService,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -197,7 +199,23 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         pepper.clone(),
         Arc::new(clock.clone()),
         ids.clone(),
-    );
+    )
+    .expect("building the app state");
+    // Webhook targets on loopback (the test receiver) are allowed; signatures keep the wall
+    // clock so that receivers' timestamp windows hold.
+    state.webhooks = webhooks::service(
+        storage.clone(),
+        Arc::new(clock.clone()),
+        ids.clone(),
+        pepper.expose(),
+        webhooks::GuardPolicy {
+            allow_loopback_http: true,
+        },
+        Arc::new(webhooks::SystemLookup),
+        Arc::new(server::wiring::SystemClock),
+    )
+    .expect("building the webhook service");
+    let webhooks = state.webhooks.clone();
     state.metrics = server::wiring::install_metrics().ok();
     let auth_cache = state.auth_cache.clone();
     tokio::spawn(async move {
@@ -221,6 +239,7 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         store: storage,
         admin,
         auth_cache,
+        webhooks,
         a,
         b,
         anon,
@@ -228,6 +247,12 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
 }
 
 impl TestApp {
+    /// Fans out the outbox and makes every webhook attempt due at the test clock's instant,
+    /// synchronously (the worker's steps, without its loop).
+    pub async fn drain_webhooks(&self) -> domain::webhook_service::DeliveryReport {
+        self.webhooks.drain().await.expect("draining webhooks")
+    }
+
     /// A client without a token.
     pub fn anon(&self) -> ApiClient {
         self.anon.clone()

@@ -152,13 +152,25 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
             config.public_base_url.clone(),
         )),
     };
+    let pepper = auth::Pepper::new(b"test-pepper-test-pepper-test-pep".to_vec());
+    let webhooks = webhooks::service(
+        store.clone(),
+        clock_dyn.clone(),
+        ids.clone(),
+        pepper.expose(),
+        webhooks::GuardPolicy::default(),
+        Arc::new(webhooks::SystemLookup),
+        clock_dyn.clone(),
+    )
+    .unwrap();
     let state = AppState::new(http_api::state::AppStateInner {
+        webhooks,
         config: Arc::new(config),
         store,
         clock: clock_dyn,
         ids,
         deps,
-        pepper: auth::Pepper::new(b"test-pepper-test-pepper-test-pep".to_vec()),
+        pepper,
         shared_counter: None,
         limiter: Arc::default(),
         draining: Arc::new(AtomicBool::new(false)),

@@ -191,7 +191,8 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         pepper(),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-    );
+    )
+    .unwrap();
     // Installing the metrics recorder twice in one process is fine.
     state.metrics = Some(wiring::install_metrics().unwrap());
     let mut second = wiring::app_state(
@@ -201,7 +202,8 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         pepper(),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-    );
+    )
+    .unwrap();
     second.metrics = Some(wiring::install_metrics().unwrap());
     assert!(!state.draining.load(Ordering::SeqCst));
 
