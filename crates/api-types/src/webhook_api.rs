@@ -88,9 +88,12 @@ impl WebhookDeliveryDto {
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhookRequest {
-    /// `https://`, a public address, at most 2000 characters.
+    /// `https://`, a public address, at most 2000 characters (required; a missing one is
+    /// reported by the validation as `url`).
+    #[serde(default)]
     pub url: String,
-    /// At least one underscore name, e.g. `booking_created`.
+    /// At least one underscore name, e.g. `booking_created` (required).
+    #[serde(default)]
     pub events: Vec<String>,
     /// At most 255 characters.
     #[serde(default)]

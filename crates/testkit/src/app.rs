@@ -153,7 +153,48 @@ fn clock_start() -> Timestamp {
 }
 
 /// Spawns the app with `config` (its `public_base_url` is replaced by the real address).
-pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<TestApp> {
+/// Webhook targets on loopback over `http://` are allowed (the test [`crate::Receiver`]).
+pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> Option<TestApp> {
+    spawn_app_webhooks(backend, config, true).await
+}
+
+/// The name [`TestLookup`] resolves to loopback (`127.0.0.1` and `::1`), as a rebinding
+/// attacker's name would.
+pub const LOOPBACK_NAME: &str = "loopback.test";
+
+/// The system resolver, except that [`LOOPBACK_NAME`] resolves to loopback addresses.
+struct TestLookup;
+
+impl webhooks::Lookup for TestLookup {
+    fn lookup(
+        &self,
+        host: String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<Vec<std::net::IpAddr>>> + Send>,
+    > {
+        if host == LOOPBACK_NAME {
+            return Box::pin(async {
+                Ok(vec![
+                    std::net::IpAddr::from([127, 0, 0, 1]),
+                    std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                ])
+            });
+        }
+        webhooks::SystemLookup.lookup(host)
+    }
+}
+
+/// Spawns the app with the production webhook policy (`allow_loopback_http = false`): only
+/// `https://` targets with public addresses.
+pub async fn spawn_app_strict_webhooks(backend: Backend) -> Option<TestApp> {
+    spawn_app_webhooks(backend, ApiConfig::default(), false).await
+}
+
+async fn spawn_app_webhooks(
+    backend: Backend,
+    mut config: ApiConfig,
+    allow_loopback_http: bool,
+) -> Option<TestApp> {
     let (storage, shared_counter) = match backend {
         Backend::Sqlite => {
             let opened = server::wiring::open_store("sqlite::memory:")
@@ -209,9 +250,9 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         ids.clone(),
         pepper.expose(),
         webhooks::GuardPolicy {
-            allow_loopback_http: true,
+            allow_loopback_http,
         },
-        Arc::new(webhooks::SystemLookup),
+        Arc::new(TestLookup),
         Arc::new(server::wiring::SystemClock),
     )
     .expect("building the webhook service");

@@ -39,6 +39,7 @@ impl HttpDeliverer {
         lookup: Arc<dyn Lookup>,
         wall: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
+        crate::install_crypto_provider();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let tls = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()?

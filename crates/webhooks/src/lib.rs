@@ -46,3 +46,10 @@ pub fn service(
         deliverer: Arc::new(HttpDeliverer::new(policy, lookup, wall)?),
     })
 }
+
+/// Installs rustls' *ring* provider as the process default (idempotent). reqwest is built with
+/// `rustls-no-provider` (no aws-lc-rs), so every process that builds a reqwest client without a
+/// preconfigured TLS config — the test clients, for instance — calls this first.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -59,6 +59,7 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    webhooks::install_crypto_provider();
     let config = Config::load(cli.config.as_deref(), cli.database_url.as_deref())?;
     telemetry::init(&config.log)?;
     match cli.command {
