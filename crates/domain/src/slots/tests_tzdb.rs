@@ -105,7 +105,11 @@ fn child() {
         let got = list_slots(&inputs, window(from, to));
         assert_eq!(starts(&got), *expected, "{zone} {from}");
         for s in &got.slots {
-            assert_eq!(s.end, s.start + mins(60), "{zone}: a slot lasts 60 real minutes");
+            assert_eq!(
+                s.end,
+                s.start + mins(60),
+                "{zone}: a slot lasts 60 real minutes"
+            );
             assert_eq!(check_slot(&inputs, s.start), Ok(*s), "{zone}: check");
         }
     }
