@@ -19,6 +19,7 @@ pub mod pagination;
 pub mod ports;
 pub mod service;
 pub mod slots;
+pub mod tzdb;
 pub mod validate;
 
 pub use ids::*;
