@@ -24,6 +24,7 @@ pub mod service;
 pub mod slot_service;
 pub mod slots;
 pub mod token_service;
+pub mod tzdb;
 pub mod validate;
 
 pub use ids::*;

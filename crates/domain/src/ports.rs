@@ -555,7 +555,7 @@ pub trait Storage:
     + OutboxStore
     + TokenStore
 {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -166,7 +166,7 @@ pub fn parse_time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
     if name.is_empty() || name.len() > 64 {
         return Err("must be an IANA time zone name such as Europe/Berlin".into());
     }
-    jiff::tz::TimeZone::get(name)
+    crate::tzdb::lookup(name)
         .map_err(|_| format!("unknown time zone '{name}'; use an IANA name such as Europe/Berlin"))
 }
 

@@ -24,6 +24,7 @@ mod outbox;
 mod rate_limit;
 mod schedules;
 mod slot_inputs;
+#[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
 

@@ -140,7 +140,13 @@ fn only_store_crates_and_testkit_touch_sql() {
 fn adapters_do_not_depend_on_each_other() {
     let meta = metadata();
     let (names, deps) = graph(&meta);
-    let adapters = ["api-types", "auth", "store-sqlite", "store-postgres"];
+    let adapters = [
+        "api-types",
+        "auth",
+        "store-sqlite",
+        "store-postgres",
+        "store-memory",
+    ];
     for a in adapters {
         let id = member_id(&meta, &names, a);
         let direct: Vec<&str> = deps[&id].iter().map(|d| names[d].as_str()).collect();
@@ -151,6 +157,23 @@ fn adapters_do_not_depend_on_each_other() {
             );
         }
     }
+}
+
+#[test]
+fn the_memory_store_needs_no_runtime() {
+    let meta = metadata();
+    let (names, deps) = graph(&meta);
+    let memory = member_id(&meta, &names, "store-memory");
+    let forbidden = ["tokio", "sqlx", "sqlx-core", "async-std", "smol"];
+    let bad: Vec<&str> = closure(&memory, &deps)
+        .iter()
+        .map(|id| names[id].as_str())
+        .filter(|n| forbidden.contains(n))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "store-memory must run on any executor (no runtime or driver crates): {bad:?}"
+    );
 }
 
 #[test]

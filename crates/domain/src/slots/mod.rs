@@ -366,4 +366,6 @@ mod proptests;
 #[cfg(test)]
 mod tests_rules;
 #[cfg(test)]
+mod tests_tzdb;
+#[cfg(test)]
 mod tests_zones;
