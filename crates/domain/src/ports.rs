@@ -556,7 +556,7 @@ pub trait Storage:
     + TokenStore
     + crate::webhook::WebhookStore
 {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

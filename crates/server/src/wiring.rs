@@ -9,7 +9,7 @@ use crate::config::Backend;
 use anyhow::Context as _;
 use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
 use domain::service::Deps;
-use http_api::state::AppStateInner;
+use http_api::state::{AppStateInner, Services};
 use http_api::{ApiConfig, AppState};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::future::Future;
@@ -120,13 +120,14 @@ pub fn app_state(
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
 ) -> anyhow::Result<AppState> {
+    let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
+        api_types::webhook::WebhookEncoder::new(api_config.public_base_url.trim_end_matches('/')),
+    );
     let deps = Deps {
         store: storage.clone(),
         clock: clock.clone(),
         ids: ids.clone(),
-        encoder: Arc::new(api_types::webhook::WebhookEncoder::new(
-            api_config.public_base_url.trim_end_matches('/'),
-        )),
+        encoder: encoder.clone(),
     };
     let webhooks = webhook_service(
         storage.clone(),
@@ -135,6 +136,13 @@ pub fn app_state(
         &pepper,
         webhooks::GuardPolicy::default(),
     )?;
+    let services = Services::new(
+        storage.clone(),
+        clock.clone(),
+        ids.clone(),
+        encoder,
+        pepper.clone(),
+    );
     Ok(AppState::new(AppStateInner {
         webhooks,
         config: Arc::new(api_config),
@@ -142,6 +150,7 @@ pub fn app_state(
         clock,
         ids,
         deps,
+        services,
         pepper,
         shared_counter,
         limiter: Arc::new(http_api::rate_limit::RateLimiter::default()),

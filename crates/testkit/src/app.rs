@@ -209,7 +209,7 @@ async fn spawn_app_webhooks(
                 let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
                 (storage, Some(counter))
             }
-            Err(e) if std::env::var("SLOTBOOK_SKIP_POSTGRES").as_deref() == Ok("1") => {
+            Err(e) if store_postgres::testing::skip_allowed() => {
                 eprintln!(
                     "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
                      !! WARNING: SLOTBOOK_SKIP_POSTGRES=1 — this Postgres test did NOT run:\n\

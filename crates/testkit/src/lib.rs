@@ -6,7 +6,8 @@
 //!
 //! It never shares state between tests and never sleeps: time moves only through the clock.
 //! When Postgres is unreachable the Postgres variants fail loudly, unless
-//! `SLOTBOOK_SKIP_POSTGRES=1` is set, in which case they print a warning and return early.
+//! `SLOTBOOK_SKIP_POSTGRES=1` is set (refused when `CI=true`), in which case they print a
+//! warning and return early.
 
 // This crate only ever runs inside tests: a failed setup step must abort the test with its
 // message, so unwrap/expect/panic are the right tools here.
