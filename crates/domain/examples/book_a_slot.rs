@@ -2,26 +2,23 @@
 //! Monday–Friday 09:00–17:00 in Europe/Berlin, a 30-minute event type, the slots of one week,
 //! one booking, and the week again (one slot fewer).
 //!
-//! Run it with `cargo run -p domain --example book_a_slot`. No database, no async runtime (a
-//! plain `block_on`), no system clock: the clock stands at a fixed instant so the output is the
-//! same on every run. `crates/domain/tests/book_a_slot.rs` runs this file and checks what it
-//! claims.
+//! Run it with `cargo run -p domain --example book_a_slot`. Everything goes through the same
+//! application services the HTTP API calls (directory, schedules, event types, slots,
+//! bookings), so every rule applies. No database, no async runtime (a plain `block_on`), no
+//! system clock: the clock stands at a fixed instant so the output is the same on every run.
+//! `crates/domain/tests/book_a_slot.rs` runs this file and checks what it claims.
 
-use anyhow::Context as _;
-use domain::availability::{LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
+use domain::availability::{NewSchedule, RuleRequest, Zone};
 use domain::booking::{Attendee, Booking, Utm};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
-use domain::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
-use domain::interval::Interval;
-use domain::organization::{Organization, Role, User, Username};
-use domain::ports::{
-    BookingStore, Clock, DirectoryStore, DomainEvent, EventEncoder, EventTypeStore, IdGen,
-    ScheduleStore,
-};
+use domain::directory_service::{DirectoryService, NewUser, Password, PasswordHasher};
+use domain::event_type::{EventTypeRef, HostRequest, NewEventType};
+use domain::event_type_service::EventTypeService;
+use domain::organization::Role;
+use domain::ports::{Clock, DomainEvent, EventEncoder, IdGen};
+use domain::schedule_service::ScheduleService;
 use domain::service::{Deps, NewBooking};
-use domain::slots::{self, Slot};
-use domain::validate::Email;
-use jiff::civil::Weekday;
+use domain::slot_service::{SlotQuery, SlotService};
+use domain::slots::Slot;
 use jiff::{SignedDuration, Timestamp};
 use std::io::Write;
 use std::sync::Arc;
@@ -31,9 +28,9 @@ use uuid::Uuid;
 
 /// Where the example's clock stands: Friday 2026-03-20, 12:00 UTC.
 const NOW: &str = "2026-03-20T12:00:00Z";
-/// The week listed: Monday 2026-03-23 00:00 to Monday 2026-03-30 00:00, Berlin time (the
-/// clocks go forward on Sunday the 29th; the week is 167 hours long).
-const WEEK: (&str, &str) = ("2026-03-22T23:00:00Z", "2026-03-29T22:00:00Z");
+/// The week listed, as plain dates in the event type's zone: Monday 2026-03-23 up to Monday
+/// 2026-03-30 (the clocks go forward on Sunday the 29th).
+const WEEK: (&str, &str) = ("2026-03-23", "2026-03-30");
 /// The slot booked: Tuesday 2026-03-24, 10:00 Berlin (CET, UTC+1).
 const BOOK: &str = "2026-03-24T09:00:00Z";
 
@@ -59,12 +56,22 @@ impl IdGen for CountingIds {
     }
 }
 
-/// The outbox payload an embedder without webhooks might keep: the event name and the subject.
+/// The outbox payload an embedder without webhooks might keep: just the event name.
 struct NameOnly;
 
 impl EventEncoder for NameOnly {
     fn encode(&self, event: &DomainEvent<'_>) -> String {
         format!(r#"{{"event":"{}"}}"#, event.name())
+    }
+}
+
+/// This example signs nobody in, so it never hashes a password.
+struct NoPasswords;
+
+#[async_trait::async_trait]
+impl PasswordHasher for NoPasswords {
+    async fn hash(&self, _: &Password) -> anyhow::Result<String> {
+        anyhow::bail!("the example creates no passwords")
     }
 }
 
@@ -76,106 +83,98 @@ pub struct Outcome {
     pub after: Vec<Slot>,
 }
 
-/// Sets up the store, lists, books, lists again; prints every step to `out`.
+/// Sets up the store and the services, lists, books, lists again; prints every step to `out`.
 pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let now: Timestamp = NOW.parse()?;
     let store = Arc::new(MemoryStore::new());
+    let clock = Arc::new(FixedClock(now));
     let ids = Arc::new(CountingIds {
         base_ms: u64::try_from(now.as_millisecond())?,
         next: AtomicU64::new(0),
     });
-    let id = || ids.new_id();
+    let encoder = Arc::new(NameOnly);
+    let directory = DirectoryService::new(
+        store.clone(),
+        Arc::new(NoPasswords),
+        clock.clone(),
+        ids.clone(),
+    );
+    let schedules = ScheduleService::new(store.clone(), store.clone(), clock.clone(), ids.clone());
+    let event_types = EventTypeService::new(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        clock.clone(),
+        ids.clone(),
+        encoder.clone(),
+    );
+    let slots = SlotService::new(store.clone(), store.clone(), store.clone(), clock.clone());
+    let bookings = Deps {
+        store: store.clone(),
+        clock: clock.clone(),
+        ids: ids.clone(),
+        encoder: encoder.clone(),
+    };
 
-    let org = Organization {
-        id: OrganizationId(id()),
-        name: "Example GmbH".into(),
-        plan: None,
-        created_at: now,
-    };
-    store.create_organization(&org).await?;
-    let host = User {
-        id: UserId(id()),
-        organization_id: org.id,
-        username: Some(Username::parse("ada").map_err(anyhow::Error::msg)?),
-        email: Email::parse("ada@example.com").map_err(anyhow::Error::msg)?,
-        first_name: Some("Ada".into()),
-        last_name: Some("Lovelace".into()),
-        timezone: Some("Europe/Berlin".into()),
-        locale: None,
-        avatar_url: None,
-        role: Role::Owner,
-        password_hash: None,
-        created_at: now,
-    };
-    store.create_user(&host).await?;
+    let org = directory.create_organization("Example GmbH").await?;
+    let host = directory
+        .create_user(
+            org.id,
+            NewUser {
+                email: "ada@example.com".into(),
+                username: "ada".into(),
+                role: Role::Owner,
+                first_name: Some("Ada".into()),
+                last_name: Some("Lovelace".into()),
+                timezone: Some("Europe/Berlin".into()),
+                password: None,
+            },
+        )
+        .await?;
 
-    let berlin = Zone::parse("Europe/Berlin").map_err(anyhow::Error::msg)?;
-    let nine_to_five = LocalRange::new(
-        TimeOfDay::new(9, 0).context("09:00")?,
-        TimeOfDay::new(17, 0).context("17:00")?,
-    )
-    .map_err(anyhow::Error::msg)?;
-    let schedule = Schedule {
-        id: ScheduleId(id()),
-        organization_id: org.id,
-        user_id: host.id,
-        name: "Office hours".into(),
-        zone: berlin.clone(),
-        rules: vec![WeeklyRule {
-            days: vec![
-                Weekday::Monday,
-                Weekday::Tuesday,
-                Weekday::Wednesday,
-                Weekday::Thursday,
-                Weekday::Friday,
-            ],
-            range: nine_to_five,
-        }],
-        overrides: vec![],
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_schedule(&schedule).await?;
+    let schedule = schedules
+        .create(
+            org.id,
+            host.id,
+            NewSchedule {
+                name: Some("Office hours".into()),
+                timezone: Some("Europe/Berlin".into()),
+                rules: vec![RuleRequest {
+                    days: ["mon", "tue", "wed", "thu", "fri"]
+                        .map(String::from)
+                        .to_vec(),
+                    start: "09:00".into(),
+                    end: "17:00".into(),
+                }],
+                ..NewSchedule::default()
+            },
+        )
+        .await?;
     writeln!(
         out,
         "schedule '{}': Mon-Fri 09:00-17:00 {}",
         schedule.name,
-        berlin.name()
+        schedule.zone.name()
     )?;
 
-    let event_type = EventType {
-        id: EventTypeId(id()),
-        organization_id: org.id,
-        owner_user_id: host.id,
-        slug: "intro".into(),
-        title: "Intro call".into(),
-        description: None,
-        duration_minutes: 30,
-        slot_interval_minutes: 30,
-        active: true,
-        scheduling_type: SchedulingType::Individual,
-        hosts: vec![Host {
-            user_id: host.id,
-            schedule_id: schedule.id,
-        }],
-        color: "#7c3aed".into(),
-        buffer_before_minutes: 0,
-        buffer_after_minutes: 0,
-        minimum_notice_hours: 2,
-        future_limit_days: 60,
-        limits: BookingLimits::default(),
-        seats: 1,
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: vec![],
-        questions: vec![],
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    store.create_event_type(&event_type).await?;
+    let event_type = event_types
+        .create(
+            org.id,
+            NewEventType {
+                slug: Some("intro".into()),
+                title: Some("Intro call".into()),
+                duration_minutes: Some(30),
+                minimum_notice_hours: Some(2),
+                future_limit_days: Some(60),
+                hosts: Some(vec![HostRequest {
+                    user_id: host.id,
+                    schedule_id: Some(schedule.id),
+                }]),
+                ..NewEventType::default()
+            },
+        )
+        .await?
+        .value;
     writeln!(
         out,
         "event type '{}': {} minutes, hosted by {}",
@@ -184,18 +183,19 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         host.email.as_str()
     )?;
 
-    let week = Interval::new(WEEK.0.parse()?, WEEK.1.parse()?).context("the week")?;
-    let before = list_week(&store, &event_type, week, now).await?;
-    print_week(out, "before", &before, &berlin)?;
-
-    let deps = Deps {
-        store: store.clone(),
-        clock: Arc::new(FixedClock(now)),
-        ids: ids.clone(),
-        encoder: Arc::new(NameOnly),
+    let week = SlotQuery {
+        event_type: EventTypeRef::Id(event_type.id),
+        start: WEEK.0.into(),
+        end: WEEK.1.into(),
+        timezone: None,
     };
+    let listing = slots.list(org.id, &week).await?;
+    let zone = listing.zone.clone();
+    let before = listing.slots.slots;
+    print_week(out, "before", &before, &zone)?;
+
     let start: Timestamp = BOOK.parse()?;
-    let booked = deps
+    let booked = bookings
         .create_booking(
             &event_type,
             NewBooking {
@@ -223,29 +223,18 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         "booked {} for {} at {} ({}), status {}",
         booked.uid,
         booked.attendees[0].email,
-        local(booked.start, &berlin),
+        local(booked.start, &zone),
         booked.start,
         booked.status.as_str()
     )?;
 
-    let after = list_week(&store, &event_type, week, now).await?;
-    print_week(out, "after", &after, &berlin)?;
+    let after = slots.list(org.id, &week).await?.slots.slots;
+    print_week(out, "after", &after, &zone)?;
     Ok(Outcome {
         before,
         booked,
         after,
     })
-}
-
-/// The bookable slots of `week`: the store loads what the slot engine needs, the engine decides.
-async fn list_week(
-    store: &MemoryStore,
-    event_type: &EventType,
-    week: Interval,
-    now: Timestamp,
-) -> anyhow::Result<Vec<Slot>> {
-    let inputs = store.slot_inputs(event_type, week, now).await?;
-    Ok(slots::list_slots(&inputs, week).slots)
 }
 
 /// `Tue 2026-03-24 10:00` in `zone`.

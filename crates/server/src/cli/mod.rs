@@ -52,6 +52,9 @@ pub enum Command {
     Demo,
     /// Administer organizations, users, schedules, event types and tokens.
     Admin {
+        /// Print exactly one JSON object (or array) on standard output instead of text.
+        #[arg(long, global = true)]
+        json: bool,
         #[command(subcommand)]
         command: admin::AdminCommand,
     },
@@ -76,9 +79,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let base = config.http.public_base_url(config.http.listen_addr()?);
             print_out(&demo::instructions(&data, &base, ctx.clock.now()))
         }
-        Command::Admin { command } => {
+        Command::Admin { json, command } => {
             let (ctx, _) = context(&config).await?;
-            admin::run(&ctx, command).await
+            let format = if json {
+                admin::Format::Json
+            } else {
+                admin::Format::Text
+            };
+            admin::run(&ctx, command, format).await
         }
     }
 }
