@@ -23,3 +23,4 @@ mod schedules;
 mod scopes;
 mod slots;
 mod tenancy;
+mod webhooks;

@@ -555,8 +555,9 @@ pub trait Storage:
     + OutboxStore
     + TokenStore
     + crate::oauth::OAuthStore
+    + crate::webhook::WebhookStore
 {
-    /// `sqlite` or `postgres`.
+    /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

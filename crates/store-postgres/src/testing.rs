@@ -5,6 +5,9 @@
 //! test databases created more than [`STALE_AFTER_SECS`] ago, so runs do not pile up. Never
 //! touches a database without that prefix. (This module reads the system clock for that, and
 //! only for that.)
+//!
+//! Compiled only with the `testing` feature, which test kits and this crate's own tests enable:
+//! it reads the clock and the environment, so it never ships in a production build.
 
 use crate::PgStore;
 use anyhow::Context;
@@ -60,6 +63,17 @@ async fn drop_stale(admin: &mut PgConnection, now: u64) {
 /// The maintenance URL: `SLOTBOOK_TEST_POSTGRES_URL` or [`DEFAULT_TEST_URL`].
 pub fn server_url() -> String {
     std::env::var("SLOTBOOK_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_TEST_URL.to_owned())
+}
+
+/// Whether a Postgres test that cannot reach its server may skip (loudly) instead of failing:
+/// only when `SLOTBOOK_SKIP_POSTGRES=1` is set, and never when `CI=true` (CI runs every test).
+pub fn skip_allowed() -> bool {
+    let skip = std::env::var("SLOTBOOK_SKIP_POSTGRES").as_deref() == Ok("1");
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    if skip && ci {
+        eprintln!("SLOTBOOK_SKIP_POSTGRES=1 is refused when CI=true: this Postgres test fails.");
+    }
+    skip && !ci
 }
 
 /// Replaces the database name (the last path segment) of `url`.

@@ -13,7 +13,7 @@ use store_postgres::PgStore;
 async fn fresh() -> Option<Arc<PgStore>> {
     match store_postgres::testing::fresh_database().await {
         Ok((store, _name)) => Some(Arc::new(store)),
-        Err(e) if std::env::var("SLOTBOOK_SKIP_POSTGRES").as_deref() == Ok("1") => {
+        Err(e) if store_postgres::testing::skip_allowed() => {
             eprintln!(
                 "WARNING: SLOTBOOK_SKIP_POSTGRES=1 and Postgres is unreachable ({e:#}): \
                  this Postgres storage contract test was SKIPPED and proves nothing."

@@ -140,7 +140,13 @@ fn only_store_crates_and_testkit_touch_sql() {
 fn adapters_do_not_depend_on_each_other() {
     let meta = metadata();
     let (names, deps) = graph(&meta);
-    let adapters = ["api-types", "auth", "store-sqlite", "store-postgres"];
+    let adapters = [
+        "api-types",
+        "auth",
+        "store-sqlite",
+        "store-postgres",
+        "store-memory",
+    ];
     for a in adapters {
         let id = member_id(&meta, &names, a);
         let direct: Vec<&str> = deps[&id].iter().map(|d| names[d].as_str()).collect();
@@ -150,6 +156,47 @@ fn adapters_do_not_depend_on_each_other() {
                 "{a} depends on {b}: adapters depend on domain only"
             );
         }
+    }
+}
+
+#[test]
+fn the_memory_store_needs_no_runtime() {
+    let meta = metadata();
+    let (names, deps) = graph(&meta);
+    let memory = member_id(&meta, &names, "store-memory");
+    let forbidden = ["tokio", "sqlx", "sqlx-core", "async-std", "smol"];
+    let bad: Vec<&str> = closure(&memory, &deps)
+        .iter()
+        .map(|id| names[id].as_str())
+        .filter(|n| forbidden.contains(n))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "store-memory must run on any executor (no runtime or driver crates): {bad:?}"
+    );
+}
+
+#[test]
+fn the_json_codec_knows_no_driver_and_both_sql_stores_use_it() {
+    let meta = metadata();
+    let (names, deps) = graph(&meta);
+    let codec = member_id(&meta, &names, "store-json");
+    let forbidden = ["tokio", "sqlx", "sqlx-core"];
+    let bad: Vec<&str> = closure(&codec, &deps)
+        .iter()
+        .map(|id| names[id].as_str())
+        .filter(|n| forbidden.contains(n))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "store-json is a codec, not an adapter: {bad:?}"
+    );
+    for store in ["store-sqlite", "store-postgres"] {
+        let id = member_id(&meta, &names, store);
+        assert!(
+            deps[&id].iter().any(|d| names[d] == "store-json"),
+            "{store} must encode its JSON columns with store-json, not a codec of its own"
+        );
     }
 }
 

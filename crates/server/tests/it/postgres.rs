@@ -9,7 +9,7 @@ use std::sync::Arc;
 async fn fresh_url() -> Option<String> {
     match store_postgres::testing::fresh_database().await {
         Ok((_, url)) => Some(url),
-        Err(e) if std::env::var("SLOTBOOK_SKIP_POSTGRES").as_deref() == Ok("1") => {
+        Err(e) if store_postgres::testing::skip_allowed() => {
             eprintln!("!!! SKIPPING a Postgres test (SLOTBOOK_SKIP_POSTGRES=1): {e:#}");
             None
         }
