@@ -17,7 +17,22 @@ both_backends!(
     create_update_delete_event_type,
     update_event_type_preconditions,
     event_type_changes_enqueue_the_detail_shape,
+    create_reports_every_failing_field_at_once,
+    update_reports_every_failing_field_at_once,
 );
+
+/// The names in `details.fields` of a 422.
+fn failing_fields(r: &testkit::Resp) -> Vec<String> {
+    let d = r.err(422, "validation_error");
+    let mut names: Vec<String> = d["fields"]
+        .as_object()
+        .unwrap_or_else(|| panic!("details.fields object: {}", r.describe()))
+        .keys()
+        .cloned()
+        .collect();
+    names.sort();
+    names
+}
 
 fn ids(v: &Value) -> Vec<String> {
     v.as_array()
@@ -403,4 +418,75 @@ async fn event_type_changes_enqueue_the_detail_shape(app: TestApp) {
         json!({ "event_type": detail }),
         "describes the type as it was"
     );
+}
+
+async fn create_reports_every_failing_field_at_once(app: TestApp) {
+    let body = json!({
+        "slug": "Not A Slug!",
+        "title": "",
+        "duration_minutes": 0,
+        "color": "red",
+        "scheduling_type": "solo",
+        "hosts": [{"user_id": uuid::Uuid::new_v4()}],
+    });
+    let r = app.a.api.post_json("/v1/event-types", &body, None).await;
+    assert_eq!(
+        failing_fields(&r),
+        vec![
+            "color",
+            "duration_minutes",
+            "hosts",
+            "owner_user_id",
+            "scheduling_type",
+            "slot_interval_minutes",
+            "slug",
+            "title"
+        ],
+        "the interval defaults to the (bad) duration: {}",
+        r.describe()
+    );
+    let r = app
+        .a
+        .api
+        .post_json("/v1/event-types", &json!({"color": "red"}), None)
+        .await;
+    assert_eq!(
+        failing_fields(&r),
+        vec!["color", "duration_minutes", "hosts", "slug", "title"],
+        "required fields and bad values in one 422: {}",
+        r.describe()
+    );
+}
+
+async fn update_reports_every_failing_field_at_once(app: TestApp) {
+    let path = format!("/v1/event-types/{}", app.a.event_type_id);
+    let before = app.a.api.get(&path).await.ok(200).clone();
+    let version = before["version"].as_i64().expect("version");
+    let body = json!({
+        "slug": "BAD SLUG",
+        "color": "#12",
+        "scheduling_type": "solo",
+        "buffer_before_minutes": 100000,
+        "hosts": [{"user_id": uuid::Uuid::new_v4()}],
+    });
+    let r = app
+        .a
+        .api
+        .patch_json(&path, &body, Some(&format!("\"{version}\"")), None)
+        .await;
+    assert_eq!(
+        failing_fields(&r),
+        vec![
+            "buffer_before_minutes",
+            "color",
+            "hosts",
+            "scheduling_type",
+            "slug"
+        ],
+        "{}",
+        r.describe()
+    );
+    let after = app.a.api.get(&path).await.ok(200).clone();
+    assert_eq!(after["version"], before["version"], "nothing written");
+    assert_eq!(after["slug"], before["slug"]);
 }

@@ -11,6 +11,7 @@ both_backends!(
     schedule_validation,
     overrides_change_the_slots,
     schedule_in_use_cannot_be_deleted,
+    schedule_reports_every_failing_field_at_once,
 );
 
 const SCHEDULE_FIELDS: &[&str] = &["id", "user_id", "name", "timezone", "rules", "overrides"];
@@ -211,4 +212,62 @@ async fn schedule_in_use_cannot_be_deleted(app: TestApp) {
     assert_eq!(r.status, 409, "{}", r.describe());
     r.request_id();
     app.a.api.get(&path).await.ok(200);
+}
+
+async fn schedule_reports_every_failing_field_at_once(app: TestApp) {
+    let body = json!({
+        "user_id": uuid::Uuid::new_v4(),
+        "name": "",
+        "timezone": "Mars/Base",
+        "rules": [{"days": ["funday"], "start": "9:00", "end": "17:00"}],
+        "overrides": [{"date": "24.12.2031", "intervals": []}],
+    });
+    let r = app.a.api.post_json("/v1/schedules", &body, None).await;
+    let d = r.err(422, "validation_error");
+    let mut fields: Vec<String> = d["fields"]
+        .as_object()
+        .unwrap_or_else(|| panic!("details.fields object: {}", r.describe()))
+        .keys()
+        .cloned()
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec![
+            "name",
+            "overrides[0].date",
+            "rules[0].days[0]",
+            "rules[0].start",
+            "timezone",
+            "user_id"
+        ],
+        "{}",
+        r.describe()
+    );
+    let id = app.a.owner.schedule_workdays;
+    let path = format!("/v1/schedules/{id}");
+    let before = app.a.api.get(&path).await.ok(200).clone();
+    let version = before["version"].as_i64().expect("version");
+    let patch = json!({"name": " ", "timezone": "Nowhere/Land", "rules": [{"days": ["mon"], "start": "17:00", "end": "09:00"}]});
+    let r = app
+        .a
+        .api
+        .patch_json(&path, &patch, Some(&format!("\"{version}\"")), None)
+        .await;
+    let d = r.err(422, "validation_error");
+    let mut fields: Vec<String> = d["fields"]
+        .as_object()
+        .unwrap_or_else(|| panic!("details.fields object: {}", r.describe()))
+        .keys()
+        .cloned()
+        .collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["name", "rules[0].end", "timezone"],
+        "{}",
+        r.describe()
+    );
+    let after = app.a.api.get(&path).await.ok(200).clone();
+    assert_eq!(after["version"], before["version"], "nothing written");
 }

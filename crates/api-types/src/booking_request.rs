@@ -14,12 +14,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// How a request names an event type: by id, or by owner username and slug.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventTypeRef {
-    Id(EventTypeId),
-    Slug { username: String, slug: String },
-}
+pub use domain::event_type::EventTypeRef;
 
 /// Resolves `event_type_id` | `username` + `event_slug`; `None` when neither is given. The id
 /// wins when both are present.

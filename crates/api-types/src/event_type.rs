@@ -1,5 +1,5 @@
-//! `EventType` (§3.3) and `EventTypeDetail` (§3.4) as the API renders them, plus Slotbook's
-//! additions `slot_interval_minutes`, `seats` and `version`.
+//! `EventTypeDto` (the contract's `EventType`, §3.3) and `EventTypeDetail` (§3.4) as the API
+//! renders them, plus Slotbook's additions `slot_interval_minutes`, `seats` and `version`.
 
 use crate::time::ts;
 use domain::event_type as dom;
@@ -18,7 +18,8 @@ pub struct EventTypeHost {
 
 /// An event type as listed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct EventType {
+#[schema(as = EventType)]
+pub struct EventTypeDto {
     pub id: Uuid,
     pub slug: String,
     pub title: String,
@@ -82,7 +83,7 @@ pub struct EventTypeQuestion {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct EventTypeDetail {
     #[serde(flatten)]
-    pub base: EventType,
+    pub base: EventTypeDto,
     pub locations: Vec<EventTypeLocation>,
     pub questions: Vec<EventTypeQuestion>,
     pub max_bookings_per_day: Option<u32>,
@@ -104,7 +105,7 @@ pub struct EventTypeContext<'a> {
     pub timezone: Option<&'a str>,
 }
 
-impl EventType {
+impl EventTypeDto {
     /// Renders the list shape.
     pub fn from_domain(et: &dom::EventType, ctx: EventTypeContext<'_>) -> Self {
         let find = |id| ctx.users.iter().find(|u| u.id == id);
@@ -159,7 +160,7 @@ impl EventTypeDetail {
     /// Renders the detail shape.
     pub fn from_domain(et: &dom::EventType, ctx: EventTypeContext<'_>) -> Self {
         Self {
-            base: EventType::from_domain(et, ctx),
+            base: EventTypeDto::from_domain(et, ctx),
             locations: et
                 .locations
                 .iter()
@@ -294,7 +295,7 @@ pub(crate) mod tests {
             public_base_url: "https://x",
             timezone: None,
         };
-        let v = serde_json::to_value(EventType::from_domain(&event_type(), ctx)).unwrap();
+        let v = serde_json::to_value(EventTypeDto::from_domain(&event_type(), ctx)).unwrap();
         assert_eq!(v["url"], serde_json::Value::Null);
         assert_eq!(v["hosts"][0]["username"], serde_json::Value::Null);
     }

@@ -1,25 +1,19 @@
 //! Writable event types (§7.1): `POST /v1/event-types` and `PATCH /v1/event-types/{id}`.
 //!
-//! Hosts arrive as `[{user_id, schedule_id?}]`; resolving them (the user must belong to the
-//! organization, the schedule defaults to the user's first) needs the store, so the HTTP layer
-//! does it and hands the resolved [`dom::Host`]s to these conversions. Rules on values live in
-//! [`dom::EventType::validate`].
+//! The bodies convert into the domain's inputs ([`dom::NewEventType`], [`dom::EventTypePatch`])
+//! without deciding anything: defaults, host resolution and every rule on values live in
+//! `domain::event_type_service`, which reports every failing field at once.
 
 use crate::WireFields;
 use crate::event_type::EventTypeLocation;
 use crate::json::double_option;
 use domain::event_type as dom;
-use domain::ids::{EventTypeId, OrganizationId, UserId};
-use domain::validate::FieldErrors;
-use jiff::Timestamp;
+use domain::ids::{ScheduleId, UserId};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// Defaults of a new event type.
-pub const DEFAULT_COLOR: &str = "#7c3aed";
-/// Defaults of a new event type: bookable up to 60 days ahead.
-pub const DEFAULT_FUTURE_LIMIT_DAYS: u32 = 60;
+pub use domain::event_type::{DEFAULT_COLOR, DEFAULT_FUTURE_LIMIT_DAYS};
 
 /// A host as written: the schedule defaults to the user's first schedule.
 #[derive(Debug, Clone, PartialEq, Deserialize, ToSchema)]
@@ -106,25 +100,13 @@ impl WireFields for CreateEventTypeRequest {
     ];
 }
 
-/// Identity and time of a new row, chosen by the caller.
-#[derive(Debug, Clone, Copy)]
-pub struct NewRow {
-    pub id: EventTypeId,
-    pub organization_id: OrganizationId,
-    pub now: Timestamp,
-}
-
-fn scheduling_type(e: &mut FieldErrors, s: Option<&str>) -> Option<dom::SchedulingType> {
-    match s {
-        None => Some(dom::SchedulingType::Individual),
-        Some(s) => {
-            let t = dom::SchedulingType::parse(s);
-            if t.is_none() {
-                e.push("scheduling_type", "must be individual, group or collective");
-            }
-            t
-        }
-    }
+fn hosts(v: Vec<HostInput>) -> Vec<dom::HostRequest> {
+    v.into_iter()
+        .map(|h| dom::HostRequest {
+            user_id: UserId(h.user_id),
+            schedule_id: h.schedule_id.map(ScheduleId),
+        })
+        .collect()
 }
 
 fn locations(v: Vec<EventTypeLocation>) -> Vec<dom::Location> {
@@ -137,92 +119,48 @@ fn locations(v: Vec<EventTypeLocation>) -> Vec<dom::Location> {
         .collect()
 }
 
-fn questions(v: Vec<QuestionInput>) -> Vec<dom::Question> {
+fn questions(v: Vec<QuestionInput>) -> Vec<dom::QuestionRequest> {
     v.into_iter()
-        .map(|q| dom::Question {
-            id: q.id.unwrap_or_else(|| q.key.clone()),
+        .map(|q| dom::QuestionRequest {
+            id: q.id,
             key: q.key,
             label: q.label,
-            kind: q.kind.unwrap_or_else(|| "text".into()),
-            required: q.required.unwrap_or(false),
+            kind: q.kind,
+            required: q.required,
         })
         .collect()
 }
 
 impl CreateEventTypeRequest {
-    /// The host list as written, or a 422 naming `hosts` when absent.
-    pub fn host_inputs(&self) -> Result<&[HostInput], FieldErrors> {
-        match &self.hosts {
-            Some(h) => Ok(h),
-            None => {
-                let mut e = FieldErrors::default();
-                e.push("hosts", "is required");
-                Err(e)
-            }
-        }
-    }
-
-    /// The owner: `owner_user_id`, else the first host.
-    pub fn owner(&self) -> Option<UserId> {
-        self.owner_user_id
-            .or_else(|| self.hosts.as_ref()?.first().map(|h| h.user_id))
-            .map(UserId)
-    }
-
-    /// Builds the event type (not yet validated: call [`dom::EventType::validate`]).
-    pub fn into_domain(
-        self,
-        row: NewRow,
-        owner: UserId,
-        hosts: Vec<dom::Host>,
-    ) -> Result<dom::EventType, FieldErrors> {
-        let mut e = FieldErrors::default();
-        let slug = self.slug.unwrap_or_else(|| {
-            e.push("slug", "is required");
-            String::new()
-        });
-        let title = self.title.unwrap_or_else(|| {
-            e.push("title", "is required");
-            String::new()
-        });
-        let duration = self.duration_minutes.unwrap_or_else(|| {
-            e.push("duration_minutes", "is required");
-            0
-        });
-        let kind = scheduling_type(&mut e, self.scheduling_type.as_deref());
-        e.finish(())?;
-        Ok(dom::EventType {
-            id: row.id,
-            organization_id: row.organization_id,
-            owner_user_id: owner,
-            slug,
-            title,
+    /// The domain input, as written.
+    pub fn into_domain(self) -> dom::NewEventType {
+        dom::NewEventType {
+            owner_user_id: self.owner_user_id.map(UserId),
+            slug: self.slug,
+            title: self.title,
             description: self.description,
-            duration_minutes: duration,
-            slot_interval_minutes: self.slot_interval_minutes.unwrap_or(duration),
-            active: self.active.unwrap_or(true),
-            scheduling_type: kind.unwrap_or(dom::SchedulingType::Individual),
-            hosts,
-            color: self.color.unwrap_or_else(|| DEFAULT_COLOR.into()),
-            buffer_before_minutes: self.buffer_before_minutes.unwrap_or(0),
-            buffer_after_minutes: self.buffer_after_minutes.unwrap_or(0),
-            minimum_notice_hours: self.minimum_notice_hours.unwrap_or(0),
-            future_limit_days: self.future_limit_days.unwrap_or(DEFAULT_FUTURE_LIMIT_DAYS),
+            duration_minutes: self.duration_minutes,
+            slot_interval_minutes: self.slot_interval_minutes,
+            active: self.active,
+            scheduling_type: self.scheduling_type,
+            hosts: self.hosts.map(hosts),
+            color: self.color,
+            buffer_before_minutes: self.buffer_before_minutes,
+            buffer_after_minutes: self.buffer_after_minutes,
+            minimum_notice_hours: self.minimum_notice_hours,
+            future_limit_days: self.future_limit_days,
+            locations: self.locations.map(locations),
+            questions: self.questions.map(questions),
             limits: dom::BookingLimits {
                 per_day: self.max_bookings_per_day,
                 per_week: self.max_bookings_per_week,
                 per_month: self.max_bookings_per_month,
             },
-            seats: self.seats.unwrap_or(1),
-            requires_confirmation: self.requires_confirmation.unwrap_or(false),
-            allow_reschedule: self.allow_reschedule.unwrap_or(true),
-            allow_cancel: self.allow_cancel.unwrap_or(true),
-            locations: locations(self.locations.unwrap_or_default()),
-            questions: questions(self.questions.unwrap_or_default()),
-            version: 1,
-            created_at: row.now,
-            updated_at: row.now,
-        })
+            requires_confirmation: self.requires_confirmation,
+            allow_reschedule: self.allow_reschedule,
+            allow_cancel: self.allow_cancel,
+            seats: self.seats,
+        }
     }
 }
 
@@ -290,123 +228,72 @@ impl WireFields for PatchEventTypeRequest {
 }
 
 impl PatchEventTypeRequest {
-    /// Applies the written fields to `et` (hosts already resolved by the caller when written),
-    /// bumps the version and touches `updated_at`. Validate the result afterwards.
-    pub fn apply(
-        self,
-        et: &mut dom::EventType,
-        hosts: Option<Vec<dom::Host>>,
-        now: Timestamp,
-    ) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(s) = self.scheduling_type.as_deref()
-            && let Some(k) = scheduling_type(&mut e, Some(s))
-        {
-            et.scheduling_type = k;
+    /// The domain input, as written.
+    pub fn into_domain(self) -> dom::EventTypePatch {
+        dom::EventTypePatch {
+            slug: self.slug,
+            title: self.title,
+            description: self.description,
+            duration_minutes: self.duration_minutes,
+            slot_interval_minutes: self.slot_interval_minutes,
+            active: self.active,
+            scheduling_type: self.scheduling_type,
+            hosts: self.hosts.map(hosts),
+            color: self.color,
+            buffer_before_minutes: self.buffer_before_minutes,
+            buffer_after_minutes: self.buffer_after_minutes,
+            minimum_notice_hours: self.minimum_notice_hours,
+            future_limit_days: self.future_limit_days,
+            locations: self.locations.map(locations),
+            questions: self.questions.map(questions),
+            max_bookings_per_day: self.max_bookings_per_day,
+            max_bookings_per_week: self.max_bookings_per_week,
+            max_bookings_per_month: self.max_bookings_per_month,
+            requires_confirmation: self.requires_confirmation,
+            allow_reschedule: self.allow_reschedule,
+            allow_cancel: self.allow_cancel,
+            seats: self.seats,
         }
-        e.finish(())?;
-        macro_rules! set {
-            ($($field:ident),*) => { $( if let Some(v) = self.$field { et.$field = v; } )* };
-        }
-        set!(
-            slug,
-            title,
-            description,
-            duration_minutes,
-            slot_interval_minutes,
-            active,
-            color,
-            buffer_before_minutes,
-            buffer_after_minutes,
-            minimum_notice_hours,
-            future_limit_days,
-            requires_confirmation,
-            allow_reschedule,
-            allow_cancel,
-            seats
-        );
-        if let Some(h) = hosts {
-            et.hosts = h;
-        }
-        if let Some(v) = self.max_bookings_per_day {
-            et.limits.per_day = v;
-        }
-        if let Some(v) = self.max_bookings_per_week {
-            et.limits.per_week = v;
-        }
-        if let Some(v) = self.max_bookings_per_month {
-            et.limits.per_month = v;
-        }
-        if let Some(l) = self.locations {
-            et.locations = locations(l);
-        }
-        if let Some(q) = self.questions {
-            et.questions = questions(q);
-        }
-        et.version += 1;
-        et.updated_at = now;
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event_type::tests::event_type;
     use serde_json::json;
+    use uuid::Uuid;
 
     #[test]
-    fn create_applies_defaults_and_requires_fields() {
+    fn create_maps_fields_as_written() {
         let r: CreateEventTypeRequest = serde_json::from_value(json!({
             "slug": "intro", "title": "Intro", "duration_minutes": 45,
             "hosts": [{"user_id": Uuid::from_u128(7)}],
-            "questions": [{"key": "company", "label": "Company"}]
+            "questions": [{"key": "company", "label": "Company"}],
+            "max_bookings_per_day": 2
         }))
         .unwrap();
-        assert_eq!(r.owner(), Some(UserId(Uuid::from_u128(7))));
-        let row = NewRow {
-            id: EventTypeId(Uuid::from_u128(1)),
-            organization_id: OrganizationId(Uuid::from_u128(2)),
-            now: Timestamp::UNIX_EPOCH,
-        };
-        let et = r
-            .into_domain(row, UserId(Uuid::from_u128(7)), vec![])
-            .unwrap();
-        assert_eq!(et.slot_interval_minutes, 45);
-        assert_eq!(et.color, DEFAULT_COLOR);
-        assert_eq!(et.version, 1);
-        assert!(et.active && et.allow_cancel && et.allow_reschedule);
-        assert_eq!(et.questions[0].id, "company");
-        assert_eq!(et.questions[0].kind, "text");
-
-        let bad: CreateEventTypeRequest =
-            serde_json::from_value(json!({"scheduling_type": "solo"})).unwrap();
-        assert!(bad.host_inputs().is_err());
-        let e = bad
-            .into_domain(row, UserId(Uuid::nil()), vec![])
-            .unwrap_err();
-        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec!["slug", "title", "duration_minutes", "scheduling_type"]
-        );
+        let n = r.into_domain();
+        assert_eq!(n.slug.as_deref(), Some("intro"));
+        assert_eq!(n.duration_minutes, Some(45));
+        assert_eq!(n.slot_interval_minutes, None, "the default is the domain's");
+        let h = n.hosts.unwrap();
+        assert_eq!(h[0].user_id, UserId(Uuid::from_u128(7)));
+        assert_eq!(h[0].schedule_id, None);
+        assert_eq!(n.questions.unwrap()[0].id, None);
+        assert_eq!(n.limits.per_day, Some(2));
     }
 
     #[test]
     fn patch_distinguishes_null_from_absent() {
-        let mut et = event_type();
-        et.description = Some("old".into());
         let p: PatchEventTypeRequest = serde_json::from_value(json!({
             "description": null, "title": "New", "max_bookings_per_week": 3
         }))
         .unwrap();
-        p.apply(&mut et, None, "2026-01-01T00:00:00Z".parse().unwrap())
-            .unwrap();
-        assert_eq!(et.description, None);
-        assert_eq!(et.title, "New");
-        assert_eq!(et.limits.per_day, Some(4));
-        assert_eq!(et.limits.per_week, Some(3));
-        assert_eq!(et.version, 3);
+        let d = p.into_domain();
+        assert_eq!(d.description, Some(None));
+        assert_eq!(d.title.as_deref(), Some("New"));
+        assert_eq!(d.max_bookings_per_day, None);
+        assert_eq!(d.max_bookings_per_week, Some(Some(3)));
         let nested: Result<PatchEventTypeRequest, _> =
             serde_json::from_value(json!({"hosts": [{"user_id": Uuid::nil(), "x": 1}]}));
         assert!(nested.is_err());

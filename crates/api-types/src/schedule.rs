@@ -4,13 +4,8 @@
 
 use crate::WireFields;
 use crate::time::ts;
-use domain::availability::{
-    self as dom, DateOverride, LocalRange, TimeOfDay, WeeklyRule, Zone, weekday_name,
-};
-use domain::ids::{OrganizationId, ScheduleId, UserId};
-use domain::validate::FieldErrors;
-use jiff::Timestamp;
-use jiff::civil::Date;
+use domain::availability::{self as dom, LocalRange, weekday_name};
+use domain::ids::UserId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -49,7 +44,8 @@ pub struct ScheduleOverride {
 
 /// An availability schedule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct Schedule {
+#[schema(as = Schedule)]
+pub struct ScheduleDto {
     pub id: Uuid,
     pub user_id: Uuid,
     pub name: String,
@@ -64,7 +60,7 @@ pub struct Schedule {
     pub updated_at: String,
 }
 
-impl Schedule {
+impl ScheduleDto {
     /// Renders a schedule.
     pub fn from_domain(s: &dom::Schedule) -> Self {
         let range = |r: &LocalRange| TimeRange {
@@ -100,69 +96,32 @@ impl Schedule {
     }
 }
 
-fn local_range(e: &mut FieldErrors, field: &str, start: &str, end: &str) -> Option<LocalRange> {
-    let s = TimeOfDay::parse(start).map_err(|m| e.push(format!("{field}.start"), m));
-    let t = TimeOfDay::parse(end).map_err(|m| e.push(format!("{field}.end"), m));
-    let (Ok(s), Ok(t)) = (s, t) else {
-        return None;
-    };
-    LocalRange::new(s, t)
-        .map_err(|m| e.push(format!("{field}.end"), m))
-        .ok()
-}
-
-/// Wire rules → domain, errors named `rules[i].days[j]`, `rules[i].start`, ….
-pub fn rules_to_domain(rules: &[ScheduleRule]) -> Result<Vec<WeeklyRule>, FieldErrors> {
-    let mut e = FieldErrors::default();
-    let mut out = Vec::new();
-    for (i, r) in rules.iter().enumerate() {
-        let mut days = Vec::new();
-        for (j, d) in r.days.iter().enumerate() {
-            match dom::parse_weekday(d) {
-                Some(w) => days.push(w),
-                None => e.push(format!("rules[{i}].days[{j}]"), "must be one of mon … sun"),
-            }
-        }
-        if let Some(range) = local_range(&mut e, &format!("rules[{i}]"), &r.start, &r.end) {
-            out.push(WeeklyRule { days, range });
-        }
+fn range(r: &TimeRange) -> dom::RangeRequest {
+    dom::RangeRequest {
+        start: r.start.clone(),
+        end: r.end.clone(),
     }
-    e.finish(out)
 }
 
-/// Wire overrides → domain, errors named `overrides[i].date`, `overrides[i].intervals[j].end`.
-pub fn overrides_to_domain(
-    overrides: &[ScheduleOverride],
-) -> Result<Vec<DateOverride>, FieldErrors> {
-    let mut e = FieldErrors::default();
-    let mut out = Vec::new();
-    for (i, o) in overrides.iter().enumerate() {
-        let date = match (o.date.len() == 10).then(|| o.date.parse::<Date>()) {
-            Some(Ok(d)) => Some(d),
-            _ => {
-                e.push(
-                    format!("overrides[{i}].date"),
-                    "must be a date like 2026-12-24",
-                );
-                None
-            }
-        };
-        let mut intervals = Vec::new();
-        for (j, r) in o.intervals.iter().enumerate() {
-            let field = format!("overrides[{i}].intervals[{j}]");
-            if let Some(range) = local_range(&mut e, &field, &r.start, &r.end) {
-                intervals.push(range);
-            }
-        }
-        if let Some(date) = date {
-            out.push(DateOverride { date, intervals });
-        }
-    }
-    e.finish(out)
+fn rules(rules: &[ScheduleRule]) -> Vec<dom::RuleRequest> {
+    rules
+        .iter()
+        .map(|r| dom::RuleRequest {
+            days: r.days.clone(),
+            start: r.start.clone(),
+            end: r.end.clone(),
+        })
+        .collect()
 }
 
-fn zone(e: &mut FieldErrors, name: &str) -> Option<Zone> {
-    Zone::parse(name).map_err(|m| e.push("timezone", m)).ok()
+fn overrides(overrides: &[ScheduleOverride]) -> Vec<dom::OverrideRequest> {
+    overrides
+        .iter()
+        .map(|o| dom::OverrideRequest {
+            date: o.date.clone(),
+            intervals: o.intervals.iter().map(range).collect(),
+        })
+        .collect()
 }
 
 /// `POST /v1/schedules`.
@@ -185,50 +144,15 @@ impl WireFields for CreateScheduleRequest {
 }
 
 impl CreateScheduleRequest {
-    /// Builds the schedule (validated with [`dom::Schedule::validate`] too).
-    pub fn into_domain(
-        self,
-        id: ScheduleId,
-        org: OrganizationId,
-        user: UserId,
-        now: Timestamp,
-    ) -> Result<dom::Schedule, FieldErrors> {
-        let mut e = FieldErrors::default();
-        let name = self.name.unwrap_or_else(|| {
-            e.push("name", "is required");
-            String::new()
-        });
-        let zone = match &self.timezone {
-            Some(z) => zone(&mut e, z),
-            None => {
-                e.push("timezone", "is required");
-                None
-            }
-        };
-        let rules = rules_to_domain(&self.rules)
-            .map_err(|x| e.0.extend(x.0))
-            .ok();
-        let overrides = overrides_to_domain(&self.overrides)
-            .map_err(|x| e.0.extend(x.0))
-            .ok();
-        let (Some(zone), Some(rules), Some(overrides)) = (zone, rules, overrides) else {
-            return Err(e);
-        };
-        e.finish(())?;
-        let s = dom::Schedule {
-            id,
-            organization_id: org,
-            user_id: user,
-            name,
-            zone,
-            rules,
-            overrides,
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        s.validate()?;
-        Ok(s)
+    /// The domain input, as written (checked by `domain::schedule_service`).
+    pub fn into_domain(self) -> dom::NewSchedule {
+        dom::NewSchedule {
+            user_id: self.user_id.map(UserId),
+            name: self.name,
+            timezone: self.timezone,
+            rules: rules(&self.rules),
+            overrides: overrides(&self.overrides),
+        }
     }
 }
 
@@ -246,62 +170,46 @@ impl WireFields for PatchScheduleRequest {
 }
 
 impl PatchScheduleRequest {
-    /// Applies the written fields, bumps the version and validates the result.
-    pub fn apply(self, s: &mut dom::Schedule, now: Timestamp) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(z) = &self.timezone
-            && let Some(z) = zone(&mut e, z)
-        {
-            s.zone = z;
+    /// The domain input, as written.
+    pub fn into_domain(self) -> dom::SchedulePatch {
+        dom::SchedulePatch {
+            name: self.name,
+            timezone: self.timezone,
+            rules: self.rules.as_deref().map(rules),
+            overrides: self.overrides.as_deref().map(overrides),
         }
-        if let Some(r) = &self.rules {
-            match rules_to_domain(r) {
-                Ok(r) => s.rules = r,
-                Err(x) => e.0.extend(x.0),
-            }
-        }
-        if let Some(o) = &self.overrides {
-            match overrides_to_domain(o) {
-                Ok(o) => s.overrides = o,
-                Err(x) => e.0.extend(x.0),
-            }
-        }
-        if let Some(n) = self.name {
-            s.name = n;
-        }
-        e.finish(())?;
-        s.validate()?;
-        s.version += 1;
-        s.updated_at = now;
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::availability::{DateOverride, TimeOfDay, WeeklyRule, Zone};
+    use jiff::Timestamp;
     use serde_json::json;
 
-    fn create(v: serde_json::Value) -> Result<dom::Schedule, FieldErrors> {
-        let r: CreateScheduleRequest = serde_json::from_value(v).unwrap();
-        r.into_domain(
-            ScheduleId(Uuid::from_u128(1)),
-            OrganizationId(Uuid::from_u128(2)),
-            UserId(Uuid::from_u128(3)),
-            Timestamp::UNIX_EPOCH,
-        )
-    }
-
     #[test]
-    fn round_trips_through_the_domain() {
-        let s = create(json!({
-            "name": "Work", "timezone": "Europe/Berlin",
-            "rules": [{"days": ["mon", "fri"], "start": "09:00", "end": "24:00"}],
-            "overrides": [{"date": "2026-12-24", "intervals": []},
-                          {"date": "2026-12-31", "intervals": [{"start": "10:00", "end": "12:00"}]}]
-        }))
-        .unwrap();
-        let v = serde_json::to_value(Schedule::from_domain(&s)).unwrap();
+    fn renders_the_domain_shape() {
+        let s = dom::Schedule {
+            id: domain::ids::ScheduleId(Uuid::from_u128(1)),
+            organization_id: domain::ids::OrganizationId(Uuid::from_u128(2)),
+            user_id: UserId(Uuid::from_u128(3)),
+            name: "Work".into(),
+            zone: Zone::parse("Europe/Berlin").unwrap(),
+            rules: vec![WeeklyRule {
+                days: vec![jiff::civil::Weekday::Monday, jiff::civil::Weekday::Friday],
+                range: LocalRange::new(TimeOfDay::new(9, 0).unwrap(), TimeOfDay::END_OF_DAY)
+                    .unwrap(),
+            }],
+            overrides: vec![DateOverride {
+                date: jiff::civil::date(2026, 12, 24),
+                intervals: vec![],
+            }],
+            version: 1,
+            created_at: Timestamp::UNIX_EPOCH,
+            updated_at: Timestamp::UNIX_EPOCH,
+        };
+        let v = serde_json::to_value(ScheduleDto::from_domain(&s)).unwrap();
         assert_eq!(v["timezone"], "Europe/Berlin");
         assert_eq!(
             v["rules"],
@@ -311,53 +219,23 @@ mod tests {
             v["overrides"][0],
             json!({"date": "2026-12-24", "intervals": []})
         );
-        assert_eq!(v["overrides"][1]["intervals"][0]["end"], "12:00");
         assert_eq!(v["version"], 1);
         assert_eq!(v["created_at"], "1970-01-01T00:00:00.000Z");
     }
 
     #[test]
-    fn bad_input_names_wire_fields() {
-        let e = create(json!({
+    fn requests_map_as_written() {
+        let r: CreateScheduleRequest = serde_json::from_value(json!({
             "name": "W", "timezone": "Mars/Base",
-            "rules": [{"days": ["mon", "funday"], "start": "9:00", "end": "17:00"},
-                      {"days": ["tue"], "start": "17:00", "end": "09:00"}],
+            "rules": [{"days": ["mon", "funday"], "start": "9:00", "end": "17:00"}],
             "overrides": [{"date": "24.12.2026"}]
         }))
-        .unwrap_err();
-        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            vec![
-                "timezone",
-                "rules[0].days[1]",
-                "rules[0].start",
-                "rules[1].end",
-                "overrides[0].date"
-            ]
-        );
-        let e = create(json!({})).unwrap_err();
-        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["name", "timezone"]);
-    }
-
-    #[test]
-    fn patch_replaces_lists_and_bumps_version() {
-        let mut s = create(json!({"name": "W", "timezone": "UTC",
-            "rules": [{"days": ["mon"], "start": "09:00", "end": "17:00"}]}))
         .unwrap();
-        let p: PatchScheduleRequest =
-            serde_json::from_value(json!({"rules": [], "timezone": "Asia/Tokyo"})).unwrap();
-        p.apply(&mut s, Timestamp::UNIX_EPOCH).unwrap();
-        assert!(s.rules.is_empty());
-        assert_eq!(s.zone.name(), "Asia/Tokyo");
-        assert_eq!(s.version, 2);
-        let bad: PatchScheduleRequest =
-            serde_json::from_value(json!({"timezone": "Nowhere/Land"})).unwrap();
-        assert_eq!(
-            bad.apply(&mut s, Timestamp::UNIX_EPOCH).unwrap_err().0[0].field,
-            "timezone"
-        );
-        assert_eq!(s.version, 2);
+        let n = r.into_domain();
+        assert_eq!(n.timezone.as_deref(), Some("Mars/Base"));
+        assert_eq!(n.rules[0].days, vec!["mon", "funday"]);
+        assert_eq!(n.overrides[0].date, "24.12.2026");
+        let p: PatchScheduleRequest = serde_json::from_value(json!({"rules": []})).unwrap();
+        assert_eq!(p.into_domain().rules, Some(vec![]));
     }
 }

@@ -1,9 +1,7 @@
 //! Timestamps on the wire: RFC 3339 UTC with milliseconds out, RFC 3339 (with `Z` or an offset)
 //! or a plain civil date in.
 
-use domain::availability::{TimeOfDay, Zone};
 use jiff::Timestamp;
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 /// Formats an instant as `2026-05-20T10:00:00.000Z`: UTC, exactly three fractional digits
@@ -87,63 +85,12 @@ pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
     })
 }
 
-/// A query bound that is either an absolute instant or a civil date.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateOrInstant {
-    Instant(Timestamp),
-    Date(Date),
-}
-
-impl DateOrInstant {
-    /// Parses an RFC 3339 date-time or a plain `YYYY-MM-DD` date.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if s.len() == 10
-            && let Ok(d) = s.parse::<Date>()
-        {
-            return Ok(Self::Date(d));
-        }
-        s.parse::<Timestamp>().map(Self::Instant).map_err(|_| {
-            format!(
-                "'{s}' is neither an ISO 8601 date-time (2026-05-20T10:00:00Z) nor a date (2026-05-20)"
-            )
-        })
-    }
-
-    /// The instant this bound denotes: a date means local midnight in `zone` (`None` when that
-    /// local date does not exist or is out of range).
-    pub fn at_start_of_day(&self, zone: &Zone) -> Option<Timestamp> {
-        match self {
-            Self::Instant(t) => Some(*t),
-            Self::Date(d) => {
-                let mut date = *d;
-                // A skipped local date (Pacific/Apia 2011-12-30) starts when the next one does.
-                for _ in 0..3 {
-                    if zone.date_exists(date) {
-                        return zone.instant(date, TimeOfDay::MIDNIGHT);
-                    }
-                    date = date.tomorrow().ok()?;
-                }
-                None
-            }
-        }
-    }
-
-    /// The last instant of this bound used inclusively: a date means its last millisecond in
-    /// `zone`, an instant itself.
-    pub fn at_end_of_day(&self, zone: &Zone) -> Option<Timestamp> {
-        match self {
-            Self::Instant(t) => Some(*t),
-            Self::Date(d) => {
-                let next = Self::Date(d.tomorrow().ok()?).at_start_of_day(zone)?;
-                next.checked_sub(jiff::SignedDuration::from_millis(1)).ok()
-            }
-        }
-    }
-}
+pub use domain::availability::DateOrInstant;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use domain::availability::Zone;
 
     #[test]
     fn formats_with_exactly_three_fraction_digits_in_utc() {

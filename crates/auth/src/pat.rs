@@ -29,6 +29,48 @@ pub fn verify(pepper: &Pepper, parsed: &ParsedToken, stored_hash: &[u8]) -> bool
     token::verify(pepper, parsed, stored_hash)
 }
 
+/// The domain's [`TokenSecrets`](domain::token_service::TokenSecrets) port: personal access
+/// token formats and peppered hashes.
+#[derive(Debug, Clone)]
+pub struct PatSecrets {
+    pepper: Pepper,
+}
+
+impl PatSecrets {
+    pub fn new(pepper: Pepper) -> Self {
+        Self { pepper }
+    }
+}
+
+impl domain::token_service::TokenSecrets for PatSecrets {
+    fn mint(&self) -> anyhow::Result<domain::token_service::MintedSecret> {
+        use secrecy::ExposeSecret as _;
+        let t = generate(&self.pepper)?;
+        Ok(domain::token_service::MintedSecret {
+            token: domain::token_service::TokenText::new(t.token.expose_secret()),
+            lookup: t.lookup,
+            secret_hash: t.secret_hash,
+            last_four: t.last_four,
+        })
+    }
+
+    fn parse(&self, token: &str) -> Option<domain::token_service::PresentedToken> {
+        let parsed = parse(token).ok()?;
+        Some(domain::token_service::PresentedToken {
+            lookup: parsed.lookup,
+            token: domain::token_service::TokenText::new(token),
+        })
+    }
+
+    fn verify(
+        &self,
+        presented: &domain::token_service::PresentedToken,
+        stored_hash: &[u8],
+    ) -> bool {
+        parse(presented.token.expose()).is_ok_and(|p| verify(&self.pepper, &p, stored_hash))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

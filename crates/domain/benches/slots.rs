@@ -170,7 +170,7 @@ fn round_robin() -> (SlotInputs, Interval) {
         })
         .collect();
     let inputs = SlotInputs {
-        event_type: event_type(SchedulingType::Collective, &users),
+        event_type: event_type(SchedulingType::RoundRobin, &users),
         hosts,
         counted,
         now,

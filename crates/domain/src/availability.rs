@@ -178,11 +178,208 @@ pub struct Schedule {
     pub updated_at: Timestamp,
 }
 
+/// A time range as requested, `HH:MM`–`HH:MM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeRequest {
+    pub start: String,
+    pub end: String,
+}
+
+/// Weekly hours as requested: weekday names `mon` … `sun` and a range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRequest {
+    pub days: Vec<String>,
+    pub start: String,
+    pub end: String,
+}
+
+impl From<&WeeklyRule> for RuleRequest {
+    fn from(r: &WeeklyRule) -> Self {
+        Self {
+            days: r.days.iter().map(|d| weekday_name(*d).to_owned()).collect(),
+            start: r.range.start.to_string(),
+            end: r.range.end.to_string(),
+        }
+    }
+}
+
+/// A date override as requested: `YYYY-MM-DD` and its ranges (none = unavailable all day).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverrideRequest {
+    pub date: String,
+    pub intervals: Vec<RangeRequest>,
+}
+
+impl From<&DateOverride> for OverrideRequest {
+    fn from(o: &DateOverride) -> Self {
+        Self {
+            date: o.date.to_string(),
+            intervals: o
+                .intervals
+                .iter()
+                .map(|r| RangeRequest {
+                    start: r.start.to_string(),
+                    end: r.end.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Input of [`crate::schedule_service::ScheduleService::create`]. Required: `name`,
+/// `timezone`; `user_id` defaults to the caller. Every failing field is reported at once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSchedule {
+    pub user_id: Option<UserId>,
+    pub name: Option<String>,
+    /// IANA zone name.
+    pub timezone: Option<String>,
+    pub rules: Vec<RuleRequest>,
+    pub overrides: Vec<OverrideRequest>,
+}
+
+/// Input of [`crate::schedule_service::ScheduleService::update`]: written fields only; `rules`
+/// and `overrides` replace the stored lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchedulePatch {
+    pub name: Option<String>,
+    pub timezone: Option<String>,
+    pub rules: Option<Vec<RuleRequest>>,
+    pub overrides: Option<Vec<OverrideRequest>>,
+}
+
+fn local_range(e: &mut FieldErrors, field: &str, start: &str, end: &str) -> Option<LocalRange> {
+    let s = TimeOfDay::parse(start).map_err(|m| e.push(format!("{field}.start"), m));
+    let t = TimeOfDay::parse(end).map_err(|m| e.push(format!("{field}.end"), m));
+    let (Ok(s), Ok(t)) = (s, t) else {
+        return None;
+    };
+    LocalRange::new(s, t)
+        .map_err(|m| e.push(format!("{field}.end"), m))
+        .ok()
+}
+
+/// Requested rules → weekly rules, errors named `rules[i].days[j]`, `rules[i].start`, ….
+fn rules(e: &mut FieldErrors, rules: &[RuleRequest]) -> Vec<WeeklyRule> {
+    let mut out = Vec::new();
+    for (i, r) in rules.iter().enumerate() {
+        let mut days = Vec::new();
+        for (j, d) in r.days.iter().enumerate() {
+            match parse_weekday(d) {
+                Some(w) => days.push(w),
+                None => e.push(format!("rules[{i}].days[{j}]"), "must be one of mon … sun"),
+            }
+        }
+        if let Some(range) = local_range(e, &format!("rules[{i}]"), &r.start, &r.end) {
+            out.push(WeeklyRule { days, range });
+        }
+    }
+    out
+}
+
+/// Requested overrides → date overrides, errors named `overrides[i].date`,
+/// `overrides[i].intervals[j].end`.
+fn overrides(e: &mut FieldErrors, overrides: &[OverrideRequest]) -> Vec<DateOverride> {
+    let mut out = Vec::new();
+    for (i, o) in overrides.iter().enumerate() {
+        let date = match (o.date.len() == 10).then(|| o.date.parse::<Date>()) {
+            Some(Ok(d)) => Some(d),
+            _ => {
+                e.push(
+                    format!("overrides[{i}].date"),
+                    "must be a date like 2026-12-24",
+                );
+                None
+            }
+        };
+        let mut intervals = Vec::new();
+        for (j, r) in o.intervals.iter().enumerate() {
+            let field = format!("overrides[{i}].intervals[{j}]");
+            if let Some(range) = local_range(e, &field, &r.start, &r.end) {
+                intervals.push(range);
+            }
+        }
+        if let Some(date) = date {
+            out.push(DateOverride { date, intervals });
+        }
+    }
+    out
+}
+
+fn zone(e: &mut FieldErrors, name: &str) -> Option<Zone> {
+    Zone::parse(name).map_err(|m| e.push("timezone", m)).ok()
+}
+
 impl Schedule {
-    /// Checks the invariants a stored schedule must hold; every problem is reported.
-    pub fn validate(&self) -> Result<(), FieldErrors> {
-        let mut errors = FieldErrors::default();
-        if self.name.trim().is_empty() || self.name.chars().count() > 255 {
+    /// Builds a new schedule of `user`: every field checked, every failure reported at once
+    /// together with `e` from the caller (e.g. an unknown user).
+    pub(crate) fn create(
+        id: ScheduleId,
+        org: OrganizationId,
+        user: UserId,
+        now: Timestamp,
+        new: NewSchedule,
+        mut e: FieldErrors,
+    ) -> Result<Schedule, FieldErrors> {
+        let name = new.name.unwrap_or_else(|| {
+            e.push("name", "is required");
+            String::new()
+        });
+        let zone = match &new.timezone {
+            Some(z) => zone(&mut e, z),
+            None => {
+                e.push("timezone", "is required");
+                None
+            }
+        };
+        let s = Schedule {
+            id,
+            organization_id: org,
+            user_id: user,
+            name,
+            zone: zone.unwrap_or_else(Zone::utc),
+            rules: rules(&mut e, &new.rules),
+            overrides: overrides(&mut e, &new.overrides),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        s.check(&mut e);
+        e.finish(s)
+    }
+
+    /// The schedule after `patch`, its version bumped and `updated_at` touched; every failing
+    /// field at once.
+    pub(crate) fn patched(
+        &self,
+        patch: SchedulePatch,
+        now: Timestamp,
+    ) -> Result<Schedule, FieldErrors> {
+        let mut e = FieldErrors::default();
+        let mut s = self.clone();
+        if let Some(z) = &patch.timezone
+            && let Some(z) = zone(&mut e, z)
+        {
+            s.zone = z;
+        }
+        if let Some(r) = &patch.rules {
+            s.rules = rules(&mut e, r);
+        }
+        if let Some(o) = &patch.overrides {
+            s.overrides = overrides(&mut e, o);
+        }
+        if let Some(n) = patch.name {
+            s.name = n;
+        }
+        s.check(&mut e);
+        s.version += 1;
+        s.updated_at = now;
+        e.finish(s)
+    }
+
+    /// Checks the invariants a stored schedule must hold into `errors`.
+    fn check(&self, errors: &mut FieldErrors) {
+        if (self.name.trim().is_empty() || self.name.chars().count() > 255) && !errors.has("name") {
             errors.push("name", "must be 1-255 characters");
         }
         for (i, r) in self.rules.iter().enumerate() {
@@ -199,7 +396,6 @@ impl Schedule {
                 );
             }
         }
-        errors.finish(())
     }
 
     /// The civil ranges that apply on a local date.
@@ -268,6 +464,60 @@ pub fn weekday_name(d: Weekday) -> &'static str {
         Weekday::Friday => "fri",
         Weekday::Saturday => "sat",
         Weekday::Sunday => "sun",
+    }
+}
+
+/// A query bound that is either an absolute instant or a civil date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrInstant {
+    Instant(Timestamp),
+    Date(Date),
+}
+
+impl DateOrInstant {
+    /// Parses an RFC 3339 date-time or a plain `YYYY-MM-DD` date.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.len() == 10
+            && let Ok(d) = s.parse::<Date>()
+        {
+            return Ok(Self::Date(d));
+        }
+        s.parse::<Timestamp>().map(Self::Instant).map_err(|_| {
+            format!(
+                "'{s}' is neither an ISO 8601 date-time (2026-05-20T10:00:00Z) nor a date (2026-05-20)"
+            )
+        })
+    }
+
+    /// The instant this bound denotes: a date means local midnight in `zone` (`None` when that
+    /// local date does not exist or is out of range).
+    pub fn at_start_of_day(&self, zone: &Zone) -> Option<Timestamp> {
+        match self {
+            Self::Instant(t) => Some(*t),
+            Self::Date(d) => {
+                let mut date = *d;
+                // A skipped local date (Pacific/Apia 2011-12-30) starts when the next one does.
+                for _ in 0..3 {
+                    if zone.date_exists(date) {
+                        return zone.instant(date, TimeOfDay::MIDNIGHT);
+                    }
+                    date = date.tomorrow().ok()?;
+                }
+                None
+            }
+        }
+    }
+
+    /// The last instant of this bound used inclusively: a date means its last millisecond in
+    /// `zone`, an instant itself.
+    pub fn at_end_of_day(&self, zone: &Zone) -> Option<Timestamp> {
+        match self {
+            Self::Instant(t) => Some(*t),
+            Self::Date(d) => {
+                let next = Self::Date(d.tomorrow().ok()?).at_start_of_day(zone)?;
+                next.checked_sub(jiff::SignedDuration::from_millis(1)).ok()
+            }
+        }
     }
 }
 

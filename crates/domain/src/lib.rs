@@ -11,15 +11,22 @@
 pub mod access;
 pub mod availability;
 pub mod booking;
+pub mod directory_service;
 pub mod event_type;
+pub mod event_type_service;
 pub mod ids;
 pub mod interval;
 pub mod organization;
 pub mod pagination;
 pub mod ports;
+pub mod schedule_service;
 pub mod service;
+pub mod slot_service;
 pub mod slots;
+pub mod token_service;
 pub mod tzdb;
 pub mod validate;
+pub mod webhook;
+pub mod webhook_service;
 
 pub use ids::*;

@@ -51,6 +51,34 @@ impl FieldErrors {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// True when an error names `field`.
+    pub fn has(&self, field: &str) -> bool {
+        self.0.iter().any(|e| e.field == field)
+    }
+
+    /// Records every error of `other`.
+    pub fn extend(&mut self, other: FieldErrors) {
+        self.0.extend(other.0);
+    }
+}
+
+/// The stored version is not the one the caller expected (optimistic concurrency).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("version {current} is stored, {expected} was expected")]
+pub struct StaleVersion {
+    pub current: i64,
+    pub expected: i64,
+}
+
+/// The optimistic version check, in one place: a write based on version `expected` may
+/// proceed only while `current` (the stored version) is still `expected`.
+pub fn version_matches(current: i64, expected: i64) -> Result<(), StaleVersion> {
+    if current == expected {
+        Ok(())
+    } else {
+        Err(StaleVersion { current, expected })
+    }
 }
 
 /// Checks a string's length in characters; records an error naming the limit.

@@ -29,9 +29,8 @@ use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use domain::access::{Credential, Principal};
-use domain::ports::PersonalAccessToken;
-use jiff::Timestamp;
+use domain::access::Principal;
+use domain::token_service::AuthenticateError;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 
@@ -103,66 +102,42 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
     Some(last_hop.and_then(|h| h.parse().ok()).unwrap_or(peer))
 }
 
-/// Authenticates the request's bearer token.
+/// Authenticates the request's bearer token through
+/// [`TokenService`](domain::token_service::TokenService); the cache only spares the store
+/// reads, the secret and the expiry are checked on every request.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = bearer_token(headers).ok_or_else(invalid_token)?;
     if token.starts_with(auth::token::ACCESS_TOKEN_PREFIX) {
         // OAuth access tokens are accepted once the OAuth issue lands.
         return Err(invalid_token());
     }
-    let parsed = auth::pat::parse(token).map_err(|_| invalid_token())?;
+    let tokens = &state.services.tokens;
+    let presented = tokens.parse(token).map_err(auth_error)?;
     let now = state.clock.now();
     // A fresh cached success: only the secret and the expiry are checked again.
-    if let Some(hit) = state.auth_cache.get(&parsed.lookup, now).await
-        && auth::pat::verify(&state.pepper, &parsed, &hit.pat.secret_hash)
-    {
-        check_expiry(&hit.pat, now)?;
-        return Ok(principal(&hit.pat));
+    if let Some(hit) = state.auth_cache.get(&presented.lookup, now).await {
+        match tokens.recheck(&presented, &hit.pat) {
+            Ok(p) => return Ok(p),
+            Err(AuthenticateError::Invalid) => {}
+            Err(e) => return Err(auth_error(e)),
+        }
     }
     // A miss, a stale entry or a secret the cached hash rejects: read the store.
-    let Some(pat) = state.store.find_pat_by_lookup(&parsed.lookup).await? else {
-        return Err(invalid_token());
-    };
-    if !auth::pat::verify(&state.pepper, &parsed, &pat.secret_hash) {
-        return Err(invalid_token());
-    }
-    if pat.revoked_at.is_some() {
-        return Err(unauthorized(
-            "token_revoked",
-            "The access token has been revoked",
-        ));
-    }
-    check_expiry(&pat, now)?;
-    if state
-        .store
-        .get_user(pat.organization_id, pat.user_id)
-        .await?
-        .is_none()
-    {
-        return Err(invalid_token());
-    }
-    let principal = principal(&pat);
+    let (principal, pat) = tokens.authenticate(&presented).await.map_err(auth_error)?;
     state.auth_cache.insert(pat, now).await;
     Ok(principal)
 }
 
-/// 401 `token_expired` once `expires_at <= now`.
-fn check_expiry(pat: &PersonalAccessToken, now: Timestamp) -> Result<(), ApiError> {
-    if pat.expires_at.is_some_and(|at| at <= now) {
-        return Err(unauthorized(
-            "token_expired",
-            "The access token has expired",
-        ));
-    }
-    Ok(())
-}
-
-fn principal(pat: &PersonalAccessToken) -> Principal {
-    Principal {
-        organization_id: pat.organization_id,
-        user_id: pat.user_id,
-        credential: Credential::Pat { token_id: pat.id },
-        scopes: pat.scopes.clone(),
+/// The contract's 401 for each refusal; unknown lookups, wrong secrets and removed owners are
+/// one `invalid_token`.
+fn auth_error(e: AuthenticateError) -> ApiError {
+    match e {
+        AuthenticateError::Invalid | AuthenticateError::UserGone => invalid_token(),
+        AuthenticateError::Revoked => {
+            unauthorized("token_revoked", "The access token has been revoked")
+        }
+        AuthenticateError::Expired => unauthorized("token_expired", "The access token has expired"),
+        AuthenticateError::Unknown(e) => ApiError::internal(e),
     }
 }
 

@@ -1,9 +1,80 @@
 //! Shared application state handed to every handler.
 
-use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
+use domain::directory_service::{DirectoryService, Password, PasswordHasher};
+use domain::event_type_service::EventTypeService;
+use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
+use domain::schedule_service::ScheduleService;
 use domain::service::Deps;
+use domain::slot_service::SlotService;
+use domain::token_service::TokenService;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+
+/// The application services (every use case except bookings), each over only the ports it
+/// needs. Handlers parse, call one of these and render.
+#[derive(Clone)]
+pub struct Services {
+    pub slots: SlotService,
+    pub event_types: EventTypeService,
+    pub schedules: ScheduleService,
+    pub directory: DirectoryService,
+    pub tokens: TokenService,
+}
+
+impl Services {
+    /// Builds every service over one storage (PATs hashed with `pepper`, passwords with
+    /// argon2id off the async runtime).
+    pub fn new(
+        store: Arc<dyn Storage>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        encoder: Arc<dyn EventEncoder>,
+        pepper: auth::Pepper,
+    ) -> Self {
+        Self {
+            slots: SlotService::new(store.clone(), store.clone(), store.clone(), clock.clone()),
+            event_types: EventTypeService::new(
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                ids.clone(),
+                encoder,
+            ),
+            schedules: ScheduleService::new(
+                store.clone(),
+                store.clone(),
+                clock.clone(),
+                ids.clone(),
+            ),
+            directory: DirectoryService::new(
+                store.clone(),
+                Arc::new(Argon2Hasher),
+                clock.clone(),
+                ids.clone(),
+            ),
+            tokens: TokenService::new(
+                store.clone(),
+                store,
+                Arc::new(auth::pat::PatSecrets::new(pepper)),
+                clock,
+                ids,
+            ),
+        }
+    }
+}
+
+/// argon2id password hashes, computed in `spawn_blocking`.
+#[derive(Debug, Clone, Copy)]
+pub struct Argon2Hasher;
+
+#[async_trait::async_trait]
+impl PasswordHasher for Argon2Hasher {
+    async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+        let pw = password.clone();
+        Ok(tokio::task::spawn_blocking(move || auth::password::hash(pw.expose())).await??)
+    }
+}
 
 /// Settings the HTTP layer needs (the server crate builds them from configuration).
 #[derive(Debug, Clone)]
@@ -53,6 +124,10 @@ pub struct AppStateInner {
     pub ids: Arc<dyn IdGen>,
     /// Booking use cases (same store, clock and ids, plus the webhook payload encoder).
     pub deps: Deps,
+    /// Every other use case.
+    pub services: Services,
+    /// Webhook use cases (management API and the test delivery).
+    pub webhooks: domain::webhook_service::WebhookService,
     /// The server-side pepper for token hashes.
     pub pepper: auth::Pepper,
     /// Shared fixed-window counters; `None` = in-process counters.

@@ -77,7 +77,7 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
         .ok_or_else(|| anyhow::anyhow!("no host created"))?;
 
     let mut rr = NewEventType::individual(org.id, owner, "round-robin", "Round robin", 30);
-    rr.scheduling_type = SchedulingType::Collective;
+    rr.scheduling_type = SchedulingType::RoundRobin;
     rr.hosts = hosts.clone();
     rr.interval_minutes = Some(15);
     rr.future_limit_days = 0;

@@ -275,7 +275,7 @@ pub async fn round_robin_assigns_each_host_once(store: Arc<dyn Storage>) {
     let et = w
         .create_event_type(w.event_type(
             &[(&t.owner, &t.schedule), (&bob, &bobs)],
-            SchedulingType::Collective,
+            SchedulingType::RoundRobin,
             "team",
         ))
         .await;

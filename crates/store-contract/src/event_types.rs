@@ -86,7 +86,7 @@ pub async fn event_types_round_trip(store: Arc<dyn Storage>) {
         &w,
         w.event_type(
             &[(&bob, &bobs), (&cy, &cys), (&t.owner, &t.schedule)],
-            SchedulingType::Collective,
+            SchedulingType::RoundRobin,
             "team",
         ),
     );
@@ -256,7 +256,7 @@ pub async fn event_type_updates_are_optimistic_with_outbox(store: Arc<dyn Storag
     // Hosts may change in an update (the host table is rewritten, order kept).
     let (bob, bobs) = w.create_host(&t.org, "bob").await;
     let mut v3 = v2.clone();
-    v3.scheduling_type = SchedulingType::Collective;
+    v3.scheduling_type = SchedulingType::RoundRobin;
     v3.hosts.insert(
         0,
         domain::event_type::Host {
@@ -393,7 +393,7 @@ pub async fn event_type_filters(store: Arc<dyn Storage>) {
     let team = w
         .create_event_type(w.event_type(
             &[(&t.owner, &t.schedule), (&bob, &bobs)],
-            SchedulingType::Collective,
+            SchedulingType::RoundRobin,
             "team",
         ))
         .await;

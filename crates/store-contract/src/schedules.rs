@@ -144,7 +144,7 @@ pub async fn schedule_delete_refused_while_in_use(store: Arc<dyn Storage>) {
     let et = w
         .create_event_type(w.event_type(
             &[(&t.owner, &t.schedule), (&bob, &bobs)],
-            SchedulingType::Collective,
+            SchedulingType::RoundRobin,
             "team",
         ))
         .await;

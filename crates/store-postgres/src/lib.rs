@@ -19,7 +19,8 @@ mod bookings;
 mod directory;
 mod event_types;
 mod idempotency;
-mod json;
+/// The persisted-JSON codec shared with the SQLite store (`jsonb` carrier).
+use store_json::value as json;
 mod outbox;
 mod rate_limit;
 mod schedules;
@@ -27,6 +28,7 @@ mod slot_inputs;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
+mod webhooks;
 
 pub use bookings::is_no_overlap_violation;
 

@@ -90,7 +90,7 @@ async fn event_type_lists_filter_by_owner_or_host_and_page_by_title() {
     let sched = always_open(w.org.id, guest_host.id, now);
     store.create_schedule(&sched).await.unwrap();
     let mut rr = event_type(w.org.id, w.host.id, w.schedule.id, "rr", now);
-    rr.scheduling_type = domain::event_type::SchedulingType::Collective;
+    rr.scheduling_type = domain::event_type::SchedulingType::RoundRobin;
     rr.hosts.push(domain::event_type::Host {
         user_id: guest_host.id,
         schedule_id: sched.id,

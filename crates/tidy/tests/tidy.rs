@@ -177,6 +177,30 @@ fn the_memory_store_needs_no_runtime() {
 }
 
 #[test]
+fn the_json_codec_knows_no_driver_and_both_sql_stores_use_it() {
+    let meta = metadata();
+    let (names, deps) = graph(&meta);
+    let codec = member_id(&meta, &names, "store-json");
+    let forbidden = ["tokio", "sqlx", "sqlx-core"];
+    let bad: Vec<&str> = closure(&codec, &deps)
+        .iter()
+        .map(|id| names[id].as_str())
+        .filter(|n| forbidden.contains(n))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "store-json is a codec, not an adapter: {bad:?}"
+    );
+    for store in ["store-sqlite", "store-postgres"] {
+        let id = member_id(&meta, &names, store);
+        assert!(
+            deps[&id].iter().any(|d| names[d] == "store-json"),
+            "{store} must encode its JSON columns with store-json, not a codec of its own"
+        );
+    }
+}
+
+#[test]
 fn crate_folder_names_equal_package_names_and_start_with_docs() {
     let root = workspace_root();
     for entry in std::fs::read_dir(root.join("crates")).unwrap() {

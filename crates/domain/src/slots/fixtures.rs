@@ -118,7 +118,7 @@ pub fn event_type(duration: u32, interval: u32) -> EventType {
 /// Round robin over `schedules` (host `i` is `user(i)`).
 pub fn round_robin(et: EventType, schedules: Vec<Schedule>, now: &str) -> SlotInputs {
     let mut et = et;
-    et.scheduling_type = SchedulingType::Collective;
+    et.scheduling_type = SchedulingType::RoundRobin;
     et.hosts = (0..schedules.len())
         .map(|i| Host {
             user_id: user(i as u128),

@@ -131,7 +131,7 @@ pub fn input_ranges(event_type: &EventType, window: Interval) -> InputRanges {
     let needs_counts = event_type.limits.per_day.is_some()
         || event_type.limits.per_week.is_some()
         || event_type.limits.per_month.is_some()
-        || event_type.scheduling_type == crate::event_type::SchedulingType::Collective;
+        || event_type.scheduling_type == crate::event_type::SchedulingType::RoundRobin;
     let margin = SignedDuration::from_hours(33 * 24);
     let counted = needs_counts.then(|| {
         let s = window.start().checked_sub(margin).unwrap_or(window.start());
@@ -204,12 +204,18 @@ fn earliest_start(inputs: &SlotInputs) -> Option<Timestamp> {
     inputs.now.checked_add(notice).ok()
 }
 
-/// The zone limits and the horizon are counted in: the first host's schedule zone, else UTC.
-fn first_zone(inputs: &SlotInputs) -> Zone {
-    inputs
-        .hosts
-        .first()
-        .map_or_else(Zone::utc, |h| h.schedule.zone.clone())
+impl SlotInputs {
+    /// The event type's zone ([`EventType::zone`]), looked up among the loaded hosts'
+    /// schedules: limits, the horizon and a booking's default zone are counted in it.
+    pub fn zone(&self) -> Zone {
+        self.event_type.zone(|id| {
+            self.hosts
+                .iter()
+                .map(|h| &h.schedule)
+                .find(|s| s.id == id)
+                .map(|s| &s.zone)
+        })
+    }
 }
 
 /// The first start beyond the future limit: local midnight beginning date `today +
@@ -219,10 +225,7 @@ fn horizon(inputs: &SlotInputs) -> Option<Timestamp> {
     if days == 0 {
         return None;
     }
-    let zone = match inputs.hosts.first() {
-        Some(h) => &h.schedule.zone,
-        None => &Zone::utc(),
-    };
+    let zone = inputs.zone();
     let today = zone.date_of(inputs.now);
     let date = today
         .checked_add(jiff::Span::new().days(i64::from(days) + 1))
@@ -263,13 +266,13 @@ fn compute(inputs: &SlotInputs, window: Interval, max: usize) -> SlotList {
         hi,
         seats_of: (et.scheduling_type == SchedulingType::Group).then_some(et.id),
     };
-    let round_robin = et.scheduling_type == SchedulingType::Collective;
+    let round_robin = et.scheduling_type == SchedulingType::RoundRobin;
     let limited = et.limits.per_day.is_some()
         || et.limits.per_week.is_some()
         || et.limits.per_month.is_some();
     let periods = (limited || round_robin).then(|| {
         Periods::new(
-            &first_zone(inputs),
+            &inputs.zone(),
             lo,
             hi,
             et.limits,

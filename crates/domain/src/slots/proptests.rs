@@ -102,7 +102,7 @@ prop_compose! {
         inputs.event_type.scheduling_type = match kind {
             Kind::Individual => SchedulingType::Individual,
             Kind::Group => SchedulingType::Group,
-            Kind::RoundRobin => SchedulingType::Collective,
+            Kind::RoundRobin => SchedulingType::RoundRobin,
         };
         inputs.event_type.seats = seats;
         for (host, blocks) in inputs.hosts.iter_mut().zip(busies) {
@@ -187,7 +187,7 @@ proptest! {
             prop_assert_eq!(slot.end, slot.start + et.duration());
             prop_assert!(slot.start >= inputs.now + SignedDuration::from_hours(i64::from(et.minimum_notice_hours)));
             let h = host_index(&inputs, slot);
-            prop_assert_eq!(slot.host_user_id.is_some(), et.scheduling_type == SchedulingType::Collective);
+            prop_assert_eq!(slot.host_user_id.is_some(), et.scheduling_type == SchedulingType::RoundRobin);
             let days = days_of(&inputs, h, w);
             // Inside the union of free time.
             let union = interval::merge(days.iter().flat_map(|d| d.intervals.clone()).collect());
@@ -243,7 +243,7 @@ proptest! {
             booked.hosts[h].busy.push(block);
         }
         let after = check_slot(&booked, slot.start);
-        if et.scheduling_type == SchedulingType::Collective {
+        if et.scheduling_type == SchedulingType::RoundRobin {
             // Another free host may take it, never the booked one.
             if let Ok(s) = after {
                 prop_assert_ne!(s.host_user_id, slot.host_user_id);

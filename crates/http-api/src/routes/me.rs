@@ -9,6 +9,7 @@ use api_types::envelope::Data;
 use axum::extract::State;
 use axum::response::Response;
 use domain::access::Operation;
+use domain::directory_service::GetDirectoryError;
 use domain::organization::{Organization, User};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -88,12 +89,17 @@ pub fn router() -> OpenApiRouter<AppState> {
     ))]
 async fn me(State(state): State<AppState>, auth: Auth) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::Me)?;
-    let user = state
-        .store
-        .get_user(p.organization_id, p.user_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("not_found", "The token's user no longer exists"))?;
-    let org = state.store.get_organization(p.organization_id).await?;
+    let (user, org) = state
+        .services
+        .directory
+        .me(p.organization_id, p.user_id)
+        .await
+        .map_err(|e| match e {
+            GetDirectoryError::UserNotFound | GetDirectoryError::OrganizationNotFound => {
+                ApiError::not_found("not_found", "The token's user no longer exists")
+            }
+            GetDirectoryError::Unknown(e) => ApiError::internal(e),
+        })?;
     Ok(envelope::ok(&MeData::of(&user, org.as_ref())))
 }
 

@@ -8,20 +8,20 @@
 
 use crate::error::ApiError;
 use crate::extract::{ApiJson, Auth, QueryParams};
-use crate::routes::support::{
-    check_version, delete_error, if_match, path_id, update_error, uuid_param, with_etag,
-};
+use crate::routes::support::{if_match, in_use, path_id, uuid_param, version_conflict, with_etag};
 use crate::state::AppState;
 use api_types::envelope::{Data, DataList, ErrorBody};
-use api_types::schedule::{CreateScheduleRequest, PatchScheduleRequest, Schedule as ScheduleDto};
+use api_types::schedule::{CreateScheduleRequest, PatchScheduleRequest, ScheduleDto};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::access::Operation;
 use domain::availability::Schedule;
-use domain::ids::{OrganizationId, ScheduleId, UserId};
-use domain::ports::CreateError;
+use domain::ids::{ScheduleId, UserId};
+use domain::schedule_service::{
+    CreateScheduleError, DeleteScheduleError, GetScheduleError, UpdateScheduleError,
+};
 
 /// `/v1/schedules`.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -44,12 +44,45 @@ fn taken(field: &str) -> ApiError {
 
 const STALE: &str = "The If-Match version does not match the current schedule version";
 
-async fn load(state: &AppState, org: OrganizationId, id: ScheduleId) -> Result<Schedule, ApiError> {
-    state
-        .store
-        .get_schedule(org, id)
-        .await?
-        .ok_or_else(not_found)
+impl From<GetScheduleError> for ApiError {
+    fn from(e: GetScheduleError) -> Self {
+        match e {
+            GetScheduleError::NotFound => not_found(),
+            GetScheduleError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CreateScheduleError> for ApiError {
+    fn from(e: CreateScheduleError) -> Self {
+        match e {
+            CreateScheduleError::Invalid(e) => ApiError::validation(&e),
+            CreateScheduleError::Duplicate { field } => taken(field),
+            CreateScheduleError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<UpdateScheduleError> for ApiError {
+    fn from(e: UpdateScheduleError) -> Self {
+        match e {
+            UpdateScheduleError::NotFound => not_found(),
+            UpdateScheduleError::VersionConflict => version_conflict(STALE),
+            UpdateScheduleError::Invalid(e) => ApiError::validation(&e),
+            UpdateScheduleError::Duplicate { field } => taken(field),
+            UpdateScheduleError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<DeleteScheduleError> for ApiError {
+    fn from(e: DeleteScheduleError) -> Self {
+        match e {
+            DeleteScheduleError::NotFound => not_found(),
+            DeleteScheduleError::InUse(what) => in_use("schedule", &what),
+            DeleteScheduleError::Unknown(e) => ApiError::internal(e),
+        }
+    }
 }
 
 fn one(status: StatusCode, s: &Schedule) -> Response {
@@ -82,7 +115,11 @@ pub async fn list_schedules(
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::ListSchedules)?;
     let user: Option<UserId> = uuid_param(&q, "user_id")?;
-    let list = state.store.list_schedules(p.organization_id, user).await?;
+    let list = state
+        .services
+        .schedules
+        .list(p.organization_id, user)
+        .await?;
     let items: Vec<ScheduleDto> = list.iter().map(ScheduleDto::from_domain).collect();
     Ok(crate::envelope::ok(&items))
 }
@@ -111,7 +148,7 @@ pub async fn get_schedule(
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::GetSchedule)?;
     let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
-    let s = load(&state, p.organization_id, id).await?;
+    let s = state.services.schedules.get(p.organization_id, id).await?;
     Ok(one(StatusCode::OK, &s))
 }
 
@@ -140,21 +177,11 @@ pub async fn create_schedule(
     ApiJson(req): ApiJson<CreateScheduleRequest>,
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::CreateSchedule)?;
-    let org = p.organization_id;
-    let user = req.user_id.map_or(p.user_id, UserId);
-    if state.store.get_user(org, user).await?.is_none() {
-        return Err(ApiError::field(
-            "user_id",
-            "must be a user of this organization",
-        ));
-    }
-    let s = req
-        .into_domain(ScheduleId(state.ids.new_id()), org, user, state.clock.now())
-        .map_err(|e| ApiError::validation(&e))?;
-    state.store.create_schedule(&s).await.map_err(|e| match e {
-        CreateError::Duplicate { field } => taken(field),
-        CreateError::Unknown(e) => ApiError::internal(e),
-    })?;
+    let s = state
+        .services
+        .schedules
+        .create(p.organization_id, p.user_id, req.into_domain())
+        .await?;
     Ok(one(StatusCode::CREATED, &s))
 }
 
@@ -193,15 +220,11 @@ pub async fn update_schedule(
     let p = auth.authorize(Operation::UpdateSchedule)?;
     let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
     let expected = if_match(&headers)?;
-    let mut s = load(&state, p.organization_id, id).await?;
-    check_version(s.version, expected, STALE)?;
-    req.apply(&mut s, state.clock.now())
-        .map_err(|e| ApiError::validation(&e))?;
-    state
-        .store
-        .update_schedule(&s, expected)
-        .await
-        .map_err(|e| update_error(e, not_found, STALE, taken))?;
+    let s = state
+        .services
+        .schedules
+        .update(p.organization_id, id, expected, req.into_domain())
+        .await?;
     Ok(one(StatusCode::OK, &s))
 }
 
@@ -230,9 +253,9 @@ pub async fn delete_schedule(
     let p = auth.authorize(Operation::DeleteSchedule)?;
     let id: ScheduleId = path_id(path, "not_found", "Schedule")?;
     state
-        .store
-        .delete_schedule(p.organization_id, id)
-        .await
-        .map_err(|e| delete_error(e, not_found, "schedule"))?;
+        .services
+        .schedules
+        .delete(p.organization_id, id)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -1,6 +1,6 @@
-//! `GET /v1/slots` (§3.5, §6.4.7) and `GET /v1/slots/check` (§3.6): both answer from the slot
-//! engine in `domain::slots` over inputs loaded by the store, the same function the booking
-//! transaction re-decides with.
+//! `GET /v1/slots` (§3.5, §6.4.7) and `GET /v1/slots/check` (§3.6): parse the query, call
+//! [`domain::slot_service::SlotService`] (the slot engine the booking transaction re-decides
+//! with) and render.
 
 #![allow(
     clippy::result_large_err,
@@ -9,20 +9,14 @@
 
 use crate::error::ApiError;
 use crate::extract::{Auth, QueryParams};
-use crate::routes::bookings::write::resolve_event_type;
 use crate::state::AppState;
 use api_types::booking_request::{EventTypeRef, event_type_ref};
 use api_types::envelope::{Data, ErrorBody};
 use api_types::slots::{SlotCheck, Slots};
-use api_types::time::DateOrInstant;
 use axum::extract::State;
 use axum::response::Response;
 use domain::access::Operation;
-use domain::availability::Zone;
-use domain::event_type::EventType;
-use domain::interval::Interval;
-use domain::slots::{self, MAX_WINDOW, UnavailableReason};
-use jiff::{SignedDuration, Timestamp};
+use domain::slot_service::{CheckQuery, SlotError, SlotQuery, SlotVerdict};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -45,45 +39,14 @@ fn event_type_param(q: &QueryParams) -> Result<EventTypeRef, ApiError> {
     })
 }
 
-/// `timezone` (IANA), else the first host's schedule zone, else UTC.
-async fn query_zone(state: &AppState, q: &QueryParams, et: &EventType) -> Result<Zone, ApiError> {
-    if let Some(name) = q.get("timezone") {
-        return Zone::parse(name).map_err(|m| ApiError::query_param("timezone", m));
+impl From<SlotError> for ApiError {
+    fn from(e: SlotError) -> Self {
+        match e {
+            SlotError::EventTypeNotFound => crate::routes::event_types::not_found(),
+            SlotError::InvalidParam { param, message } => ApiError::query_param(param, message),
+            SlotError::Unknown(e) => ApiError::internal(e),
+        }
     }
-    if let Some(h) = et.hosts.first()
-        && let Some(s) = state
-            .store
-            .get_schedule(et.organization_id, h.schedule_id)
-            .await?
-    {
-        return Ok(s.zone);
-    }
-    Ok(Zone::utc())
-}
-
-/// A required or optional bound: RFC 3339 date-time, or a plain date at local midnight.
-fn bound(q: &QueryParams, name: &str, zone: &Zone) -> Result<Option<Timestamp>, ApiError> {
-    let Some(v) = q.get(name) else {
-        return Ok(None);
-    };
-    DateOrInstant::parse(v)
-        .map_err(|m| ApiError::query_param(name, m))?
-        .at_start_of_day(zone)
-        .map(Some)
-        .ok_or_else(|| ApiError::query_param(name, format!("{name} is out of range")))
-}
-
-/// Checks the `[start, end)` window: end after start, at most 31 days.
-pub fn window(start: Timestamp, end: Timestamp) -> Result<Interval, ApiError> {
-    let w = Interval::new(start, end)
-        .ok_or_else(|| ApiError::query_param("end", "end must be after start"))?;
-    if end.duration_since(start) > MAX_WINDOW {
-        return Err(ApiError::query_param(
-            "end",
-            "end must be at most 31 days after start; narrow the range",
-        ));
-    }
-    Ok(w)
 }
 
 /// Lists bookable slots.
@@ -116,25 +79,19 @@ pub async fn list_slots(
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::ListSlots)?;
-    let r = event_type_param(&q)?;
-    q.require("start")?;
-    q.require("end")?;
-    let et = resolve_event_type(&state, p.organization_id, &r).await?;
-    let zone = query_zone(&state, &q, &et).await?;
-    let start = bound(&q, "start", &zone)?;
-    let end = bound(&q, "end", &zone)?;
-    let (Some(start), Some(end)) = (start, end) else {
-        return Err(ApiError::query_param("start", "start and end are required"));
+    let event_type = event_type_param(&q)?;
+    let query = SlotQuery {
+        event_type,
+        start: q.require("start")?.to_owned(),
+        end: q.require("end")?.to_owned(),
+        timezone: q.get("timezone").map(str::to_owned),
     };
-    let w = window(start, end)?;
-    let now = state.clock.now();
-    let inputs = state.store.slot_inputs(&et, w, now).await?;
-    let list = slots::list_slots(&inputs, w);
+    let l = state.services.slots.list(p.organization_id, &query).await?;
     Ok(crate::envelope::ok(&Slots::new(
-        et.id.0,
-        zone.name(),
-        now,
-        &list,
+        l.event_type.id.0,
+        l.zone.name(),
+        l.now,
+        &l.slots,
     )))
 }
 
@@ -168,38 +125,26 @@ pub async fn check_slot(
     q: QueryParams,
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::CheckSlot)?;
-    let r = event_type_param(&q)?;
-    q.require("start")?;
-    let et = resolve_event_type(&state, p.organization_id, &r).await?;
-    let zone = query_zone(&state, &q, &et).await?;
-    let Some(start) = bound(&q, "start", &zone)? else {
-        return Err(ApiError::query_param("start", "start is required"));
+    let event_type = event_type_param(&q)?;
+    let query = CheckQuery {
+        event_type,
+        start: q.require("start")?.to_owned(),
+        end: q.get("end").map(str::to_owned),
+        timezone: q.get("timezone").map(str::to_owned),
     };
-    if let Some(end) = bound(&q, "end", &zone)?
-        && end <= start
+    let verdict = match state
+        .services
+        .slots
+        .check(p.organization_id, &query)
+        .await?
     {
-        return Err(ApiError::query_param("end", "end must be after start"));
-    }
-    let now = state.clock.now();
-    let one = start
-        .checked_add(SignedDuration::from_millis(1))
-        .ok()
-        .and_then(|e| Interval::new(start, e))
-        .ok_or_else(|| ApiError::query_param("start", "start is out of range"))?;
-    let inputs = state.store.slot_inputs(&et, one, now).await?;
-    let verdict = match slots::check_slot(&inputs, start) {
-        Ok(_) => SlotCheck::available(et.duration_minutes),
-        Err(UnavailableReason::SlotBusy) => {
-            let next = match slots::next_available_window(start) {
-                Some(w) => {
-                    let inputs = state.store.slot_inputs(&et, w, now).await?;
-                    slots::next_available(&inputs, start)
-                }
-                None => None,
-            };
-            SlotCheck::unavailable(UnavailableReason::SlotBusy, next)
-        }
-        Err(reason) => SlotCheck::unavailable(reason, None),
+        SlotVerdict::Available {
+            duration_minutes, ..
+        } => SlotCheck::available(duration_minutes),
+        SlotVerdict::Unavailable {
+            reason,
+            next_available,
+        } => SlotCheck::unavailable(reason, next_available),
     };
     Ok(crate::envelope::ok(&verdict))
 }
@@ -207,19 +152,6 @@ pub async fn check_slot(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn t(s: &str) -> Timestamp {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn windows() {
-        assert!(window(t("2026-05-01T00:00:00Z"), t("2026-06-01T00:00:00Z")).is_ok());
-        let e = window(t("2026-05-01T00:00:00Z"), t("2026-06-01T00:00:01Z")).unwrap_err();
-        assert_eq!(e.details["param"], "end");
-        let e = window(t("2026-05-01T00:00:00Z"), t("2026-05-01T00:00:00Z")).unwrap_err();
-        assert_eq!(e.details["param"], "end");
-    }
 
     #[test]
     fn event_type_identification() {
@@ -231,21 +163,5 @@ mod tests {
         let e = event_type_param(&QueryParams::parse("event_type_id=nope")).unwrap_err();
         assert_eq!(e.details["param"], "event_type_id");
         assert!(event_type_param(&QueryParams::parse("username=ada&event_slug=x")).is_ok());
-    }
-
-    #[test]
-    fn bounds_read_dates_in_the_zone() {
-        let q = QueryParams::parse("start=2026-07-01&end=2026-07-02T00:00:00Z&bad=x");
-        let ny = Zone::parse("America/New_York").unwrap();
-        assert_eq!(
-            bound(&q, "start", &ny).unwrap().unwrap(),
-            t("2026-07-01T04:00:00Z")
-        );
-        assert_eq!(
-            bound(&q, "end", &ny).unwrap().unwrap(),
-            t("2026-07-02T00:00:00Z")
-        );
-        assert_eq!(bound(&q, "bad", &ny).unwrap_err().details["param"], "bad");
-        assert_eq!(bound(&q, "missing", &ny).unwrap(), None);
     }
 }

@@ -13,7 +13,6 @@ use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use domain::pagination::{Cursor, Limit, Page, PageRequest};
-use domain::ports::{DeleteError, UpdateError};
 use serde::Serialize;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -84,42 +83,9 @@ pub fn version_conflict(message: &str) -> ApiError {
     ApiError::conflict("version_conflict", message)
 }
 
-/// The optimistic-update check: the stored `current` version must be the `If-Match` one, else
-/// 409 `version_conflict` with `stale`.
-pub fn check_version(current: i64, expected: i64, stale: &str) -> Result<(), ApiError> {
-    if current == expected {
-        Ok(())
-    } else {
-        Err(version_conflict(stale))
-    }
-}
-
-/// A store failure of a versioned update: `not_found()`, 409 `version_conflict` with `stale`, or
-/// `duplicate(field)` for a taken unique field.
-pub fn update_error(
-    e: UpdateError,
-    not_found: fn() -> ApiError,
-    stale: &str,
-    duplicate: fn(&str) -> ApiError,
-) -> ApiError {
-    match e {
-        UpdateError::NotFound => not_found(),
-        UpdateError::VersionConflict => version_conflict(stale),
-        UpdateError::Duplicate { field } => duplicate(field),
-        UpdateError::Unknown(e) => ApiError::internal(e),
-    }
-}
-
-/// A store failure of a delete: `not_found()`, or 409 `conflict` ("The `noun` is still in use:
-/// …") while something refers to the row.
-pub fn delete_error(e: DeleteError, not_found: fn() -> ApiError, noun: &str) -> ApiError {
-    match e {
-        DeleteError::NotFound => not_found(),
-        DeleteError::InUse(what) => {
-            ApiError::conflict("conflict", format!("The {noun} is still in use: {what}"))
-        }
-        DeleteError::Unknown(e) => ApiError::internal(e),
-    }
+/// 409 `conflict`: "The `noun` is still in use: `what`".
+pub fn in_use(noun: &str, what: &str) -> ApiError {
+    ApiError::conflict("conflict", format!("The {noun} is still in use: {what}"))
 }
 
 /// Adds `ETag: "<version>"`.
@@ -241,17 +207,9 @@ pub fn store_page<T: Serialize, R>(
 pub async fn users_by_id(
     state: &AppState,
     org: domain::ids::OrganizationId,
-    mut ids: Vec<domain::ids::UserId>,
+    ids: Vec<domain::ids::UserId>,
 ) -> Result<Vec<domain::organization::User>, ApiError> {
-    ids.sort();
-    ids.dedup();
-    let mut out = Vec::new();
-    for id in ids {
-        if let Some(u) = state.store.get_user(org, id).await? {
-            out.push(u);
-        }
-    }
-    Ok(out)
+    Ok(state.services.directory.users_by_id(org, ids).await?)
 }
 
 /// Parses `s` or gives `None` (for [`parsed_param`]).

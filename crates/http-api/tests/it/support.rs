@@ -144,21 +144,42 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
     let clock = SetClock(Arc::new(Mutex::new(Timestamp::from_second(START).unwrap())));
     let clock_dyn: Arc<dyn Clock> = Arc::new(clock.clone());
     let ids: Arc<dyn IdGen> = Arc::new(V7);
+    let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
+        api_types::webhook::WebhookEncoder::new(config.public_base_url.clone()),
+    );
     let deps = Deps {
         store: store.clone(),
         clock: clock_dyn.clone(),
         ids: ids.clone(),
-        encoder: Arc::new(api_types::webhook::WebhookEncoder::new(
-            config.public_base_url.clone(),
-        )),
+        encoder: encoder.clone(),
     };
+    let pepper = auth::Pepper::new(b"test-pepper-test-pepper-test-pep".to_vec());
+    let webhooks = webhooks::service(
+        store.clone(),
+        clock_dyn.clone(),
+        ids.clone(),
+        pepper.expose(),
+        webhooks::GuardPolicy::default(),
+        Arc::new(webhooks::SystemLookup),
+        clock_dyn.clone(),
+    )
+    .unwrap();
+    let services = http_api::state::Services::new(
+        store.clone(),
+        clock_dyn.clone(),
+        ids.clone(),
+        encoder,
+        pepper.clone(),
+    );
     let state = AppState::new(http_api::state::AppStateInner {
+        webhooks,
         config: Arc::new(config),
         store,
         clock: clock_dyn,
         ids,
         deps,
-        pepper: auth::Pepper::new(b"test-pepper-test-pepper-test-pep".to_vec()),
+        services,
+        pepper,
         shared_counter: None,
         limiter: Arc::default(),
         draining: Arc::new(AtomicBool::new(false)),

@@ -1,32 +1,31 @@
-//! Organizations and users: create, list, set a password (argon2id, hashed off the async
-//! runtime in `spawn_blocking`).
+//! Organizations and users: create, list, set a password — through
+//! `domain::directory_service::DirectoryService`.
 
-use super::{AdminContext, AdminError};
-use domain::organization::{Organization, Role, User, Username};
-use domain::ports::CreateError;
-use domain::validate::Email;
+use super::{AdminContext, AdminError, directory_error};
+use domain::directory_service::{
+    CreateOrganizationError, CreateUserError, MIN_PASSWORD_CHARS, Password, SetPasswordError,
+};
+use domain::organization::{Organization, Role, User};
 use domain::{OrganizationId, UserId};
 use secrecy::{ExposeSecret as _, SecretString};
 
 /// Creates an organization.
 pub async fn create_org(ctx: &AdminContext, name: &str) -> anyhow::Result<Organization> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 255 {
-        return Err(AdminError::Invalid("--name must be 1-255 characters".into()).into());
-    }
-    let org = Organization {
-        id: OrganizationId(ctx.ids.new_id()),
-        name: name.to_owned(),
-        plan: None,
-        created_at: ctx.now(),
-    };
-    ctx.store.create_organization(&org).await?;
-    Ok(org)
+    ctx.services()
+        .directory
+        .create_organization(name)
+        .await
+        .map_err(|e| match e {
+            CreateOrganizationError::Invalid(_) => {
+                AdminError::Invalid("--name must be 1-255 characters".into()).into()
+            }
+            CreateOrganizationError::Unknown(e) => e,
+        })
 }
 
 /// Every organization.
 pub async fn list_orgs(ctx: &AdminContext) -> anyhow::Result<Vec<Organization>> {
-    Ok(ctx.store.list_organizations().await?)
+    Ok(ctx.services().directory.organizations().await?)
 }
 
 /// A user to create.
@@ -45,46 +44,44 @@ pub struct NewUser {
 
 /// Creates a user (with a password hash when a password is given).
 pub async fn create_user(ctx: &AdminContext, new: NewUser) -> anyhow::Result<User> {
-    ctx.organization(new.org).await?;
-    let email =
-        Email::parse(new.email.trim()).map_err(|e| AdminError::Invalid(format!("--email {e}")))?;
-    let username = Username::parse(new.username.trim())
-        .map_err(|e| AdminError::Invalid(format!("--username {e}")))?;
-    if let Some(tz) = &new.timezone {
-        domain::validate::parse_time_zone(tz)
-            .map_err(|e| AdminError::Invalid(format!("--timezone {e}")))?;
-    }
-    let password_hash = match new.password {
-        Some(pw) => Some(hash_password(pw).await?),
-        None => None,
-    };
-    let user = User {
-        id: UserId(ctx.ids.new_id()),
-        organization_id: new.org,
-        username: Some(username),
-        email,
-        first_name: non_empty(new.first_name),
-        last_name: non_empty(new.last_name),
-        timezone: new.timezone,
-        locale: None,
-        avatar_url: None,
+    let org = new.org;
+    let input = domain::directory_service::NewUser {
+        email: new.email,
+        username: new.username,
         role: new.role,
-        password_hash,
-        created_at: ctx.now(),
+        first_name: new.first_name,
+        last_name: new.last_name,
+        timezone: new.timezone,
+        password: new.password.map(|p| Password::new(p.expose_secret())),
     };
-    match ctx.store.create_user(&user).await {
-        Ok(()) => Ok(user),
-        Err(CreateError::Duplicate { field }) => {
-            Err(AdminError::Invalid(format!("{field} is already taken")).into())
-        }
-        Err(CreateError::Unknown(e)) => Err(e),
-    }
+    ctx.services()
+        .directory
+        .create_user(org, input)
+        .await
+        .map_err(|e| match e {
+            CreateUserError::OrganizationNotFound => AdminError::OrganizationNotFound(org).into(),
+            CreateUserError::Invalid(errors) => {
+                let list: Vec<String> = errors
+                    .0
+                    .iter()
+                    .map(|f| format!("--{} {}", f.field, f.message))
+                    .collect();
+                AdminError::Invalid(list.join("; ")).into()
+            }
+            CreateUserError::Duplicate { field } => {
+                AdminError::Invalid(format!("{field} is already taken")).into()
+            }
+            CreateUserError::Unknown(e) => e,
+        })
 }
 
 /// Users of one organization, oldest first.
 pub async fn list_users(ctx: &AdminContext, org: OrganizationId) -> anyhow::Result<Vec<User>> {
-    ctx.organization(org).await?;
-    Ok(ctx.store.list_users(org).await?)
+    ctx.services()
+        .directory
+        .users(org)
+        .await
+        .map_err(|e| directory_error(e, org, None))
 }
 
 /// Sets (or replaces) a user's sign-in password.
@@ -95,29 +92,16 @@ pub async fn set_password(
     password: SecretString,
 ) -> anyhow::Result<()> {
     ctx.user(org, user).await?;
-    let hash = hash_password(password).await?;
-    if ctx.store.set_password_hash(org, user, &hash).await? {
-        Ok(())
-    } else {
-        Err(AdminError::UserNotFound { org, user }.into())
-    }
-}
-
-/// Minimum password length in characters.
-const MIN_PASSWORD_CHARS: usize = 8;
-
-async fn hash_password(password: SecretString) -> anyhow::Result<String> {
-    if password.expose_secret().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AdminError::Invalid(format!(
-            "the password must be at least {MIN_PASSWORD_CHARS} characters"
-        ))
-        .into());
-    }
-    let hash = tokio::task::spawn_blocking(move || auth::password::hash(password.expose_secret()))
-        .await??;
-    Ok(hash)
-}
-
-fn non_empty(s: Option<String>) -> Option<String> {
-    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+    ctx.services()
+        .directory
+        .set_password(org, user, &Password::new(password.expose_secret()))
+        .await
+        .map_err(|e| match e {
+            SetPasswordError::UserNotFound => AdminError::UserNotFound { org, user }.into(),
+            SetPasswordError::TooShort => AdminError::Invalid(format!(
+                "the password must be at least {MIN_PASSWORD_CHARS} characters"
+            ))
+            .into(),
+            SetPasswordError::Unknown(e) => e,
+        })
 }

@@ -1,10 +1,12 @@
-//! Event types: each host uses their first (oldest) availability schedule.
+//! Event types through `domain::event_type_service::EventTypeService`: each host uses their
+//! first (oldest) availability schedule.
 
 use super::{AdminContext, AdminError, field_errors};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::event_type::{EventType, HostRequest, SchedulingType};
+use domain::event_type_service::CreateEventTypeError;
 use domain::pagination::{Cursor, Limit, MAX_LIMIT, PageRequest};
-use domain::ports::{CreateError, EventTypeQuery, EventTypeSort};
-use domain::{EventTypeId, OrganizationId, UserId};
+use domain::ports::{EventTypeQuery, EventTypeSort};
+use domain::{OrganizationId, UserId};
 
 /// An event type to create.
 #[derive(Debug, Clone)]
@@ -57,73 +59,61 @@ impl NewEventType {
     }
 }
 
-/// The default event colour.
-pub const DEFAULT_COLOR: &str = "#7c3aed";
-
-/// Creates an event type; every host must belong to `org` and have a schedule.
+/// Creates an event type; every host must belong to `org` and have a schedule (each host uses
+/// their first).
 pub async fn create_event_type(ctx: &AdminContext, new: NewEventType) -> anyhow::Result<EventType> {
+    let services = ctx.services();
     ctx.user(new.org, new.owner).await?;
     let host_ids = if new.hosts.is_empty() {
         vec![new.owner]
     } else {
         new.hosts.clone()
     };
-    let mut hosts = Vec::with_capacity(host_ids.len());
-    for user in host_ids {
+    for &user in &host_ids {
         ctx.user(new.org, user).await?;
-        let schedule = ctx
-            .store
-            .list_schedules(new.org, Some(user))
+        if services
+            .schedules
+            .list(new.org, Some(user))
             .await?
-            .into_iter()
-            .next()
-            .ok_or(AdminError::HostWithoutSchedule { org: new.org, user })?;
-        hosts.push(Host {
-            user_id: user,
-            schedule_id: schedule.id,
-        });
+            .is_empty()
+        {
+            return Err(AdminError::HostWithoutSchedule { org: new.org, user }.into());
+        }
     }
-    let now = ctx.now();
-    let event_type = EventType {
-        id: EventTypeId(ctx.ids.new_id()),
-        organization_id: new.org,
-        owner_user_id: new.owner,
-        slug: new.slug.trim().to_owned(),
-        title: new.title.trim().to_owned(),
+    let input = domain::event_type::NewEventType {
+        owner_user_id: Some(new.owner),
+        slug: Some(new.slug.trim().to_owned()),
+        title: Some(new.title.trim().to_owned()),
         description: new.description.filter(|d| !d.trim().is_empty()),
-        duration_minutes: new.duration_minutes,
-        slot_interval_minutes: new.interval_minutes.unwrap_or(new.duration_minutes),
-        active: true,
-        scheduling_type: new.scheduling_type,
-        hosts,
-        color: DEFAULT_COLOR.to_owned(),
-        buffer_before_minutes: new.buffer_before_minutes,
-        buffer_after_minutes: new.buffer_after_minutes,
-        minimum_notice_hours: new.minimum_notice_hours,
-        future_limit_days: new.future_limit_days,
-        limits: BookingLimits::default(),
-        seats: new.seats.unwrap_or(match new.scheduling_type {
+        duration_minutes: Some(new.duration_minutes),
+        slot_interval_minutes: new.interval_minutes,
+        scheduling_type: Some(new.scheduling_type.as_str().to_owned()),
+        hosts: Some(
+            host_ids
+                .into_iter()
+                .map(|user_id| HostRequest {
+                    user_id,
+                    schedule_id: None,
+                })
+                .collect(),
+        ),
+        buffer_before_minutes: Some(new.buffer_before_minutes),
+        buffer_after_minutes: Some(new.buffer_after_minutes),
+        minimum_notice_hours: Some(new.minimum_notice_hours),
+        future_limit_days: Some(new.future_limit_days),
+        seats: Some(new.seats.unwrap_or(match new.scheduling_type {
             SchedulingType::Group => 0,
             _ => 1,
-        }),
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: Vec::new(),
-        questions: Vec::new(),
-        version: 1,
-        created_at: now,
-        updated_at: now,
+        })),
+        ..Default::default()
     };
-    event_type
-        .validate()
-        .map_err(|e| field_errors("event type", &e))?;
-    match ctx.store.create_event_type(&event_type).await {
-        Ok(()) => Ok(event_type),
-        Err(CreateError::Duplicate { field }) => {
+    match services.event_types.create(new.org, input).await {
+        Ok(created) => Ok(created.value),
+        Err(CreateEventTypeError::Invalid(e)) => Err(field_errors("event type", &e)),
+        Err(CreateEventTypeError::Duplicate { field }) => {
             Err(AdminError::Invalid(format!("{field} is already taken for this owner")).into())
         }
-        Err(CreateError::Unknown(e)) => Err(e),
+        Err(CreateEventTypeError::Unknown(e)) => Err(e),
     }
 }
 
@@ -133,6 +123,7 @@ pub async fn list_event_types(
     org: OrganizationId,
 ) -> anyhow::Result<Vec<EventType>> {
     ctx.organization(org).await?;
+    let services = ctx.services();
     let mut out = Vec::new();
     let sort = EventTypeSort::CreatedAtAsc;
     let mut query = EventTypeQuery {
@@ -144,7 +135,7 @@ pub async fn list_event_types(
         ..EventTypeQuery::default()
     };
     loop {
-        let page = ctx.store.list_event_types(org, &query).await?;
+        let page = services.event_types.list(org, &query).await?.value;
         out.extend(page.items);
         match page.next_cursor {
             Some(cursor) => {

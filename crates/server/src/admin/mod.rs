@@ -1,5 +1,6 @@
-//! Administration without a dashboard (§7.6): plain async functions over the storage port that
-//! create and list organizations, users, schedules, event types and personal access tokens.
+//! Administration without a dashboard (§7.6): plain async functions that create and list
+//! organizations, users, schedules, event types and personal access tokens by calling the same
+//! domain services as the HTTP API (no store access of their own).
 //!
 //! The CLI (`slotbook admin …`), `slotbook demo`, the testkit and the tests all call these same
 //! functions; they return domain objects and never print. Refusals the operator can act on are
@@ -17,8 +18,10 @@ pub use schedules::{NewSchedule, create_schedule, list_schedules, parse_override
 pub use tokens::{Expiry, NewToken, TokenStatus, create_token, list_tokens, revoke_token};
 
 use auth::Pepper;
+use domain::directory_service::GetDirectoryError;
 use domain::ports::{Clock, IdGen, Storage};
 use domain::{OrganizationId, UserId};
+use http_api::state::Services;
 use std::sync::Arc;
 
 /// What every administrative function needs.
@@ -60,15 +63,27 @@ impl AdminContext {
         jiff::Timestamp::from_millisecond(now.as_millisecond()).unwrap_or(now)
     }
 
+    /// The domain services over this context's store, clock, ids and pepper.
+    pub fn services(&self) -> Services {
+        Services::new(
+            self.store.clone(),
+            self.clock.clone(),
+            self.ids.clone(),
+            Arc::new(api_types::webhook::WebhookEncoder::new("")),
+            self.pepper.clone(),
+        )
+    }
+
     /// The organization, or `OrganizationNotFound`.
     pub(crate) async fn organization(
         &self,
         org: OrganizationId,
     ) -> anyhow::Result<domain::organization::Organization> {
-        self.store
-            .get_organization(org)
-            .await?
-            .ok_or_else(|| AdminError::OrganizationNotFound(org).into())
+        self.services()
+            .directory
+            .organization(org)
+            .await
+            .map_err(|e| directory_error(e, org, None))
     }
 
     /// The user of `org`, or `UserNotFound`.
@@ -77,11 +92,29 @@ impl AdminContext {
         org: OrganizationId,
         user: UserId,
     ) -> anyhow::Result<domain::organization::User> {
-        self.organization(org).await?;
-        self.store
-            .get_user(org, user)
-            .await?
-            .ok_or_else(|| AdminError::UserNotFound { org, user }.into())
+        self.services()
+            .directory
+            .user(org, user)
+            .await
+            .map_err(|e| directory_error(e, org, Some(user)))
+    }
+}
+
+/// A directory read error as an operator refusal.
+pub(crate) fn directory_error(
+    e: GetDirectoryError,
+    org: OrganizationId,
+    user: Option<UserId>,
+) -> anyhow::Error {
+    match (e, user) {
+        (GetDirectoryError::OrganizationNotFound, _) => {
+            AdminError::OrganizationNotFound(org).into()
+        }
+        (GetDirectoryError::UserNotFound, Some(user)) => {
+            AdminError::UserNotFound { org, user }.into()
+        }
+        (GetDirectoryError::UserNotFound, None) => anyhow::anyhow!("user not found"),
+        (GetDirectoryError::Unknown(e), _) => e,
     }
 }
 

@@ -4,10 +4,11 @@
 
 use super::{AdminContext, AdminError, field_errors};
 use domain::availability::{
-    DateOverride, LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone, parse_weekday,
+    DateOverride, LocalRange, OverrideRequest, RuleRequest, Schedule, TimeOfDay, WeeklyRule, Zone,
+    parse_weekday,
 };
-use domain::ports::CreateError;
-use domain::{OrganizationId, ScheduleId, UserId};
+use domain::schedule_service::CreateScheduleError;
+use domain::{OrganizationId, UserId};
 use jiff::civil::{Date, Weekday};
 
 /// A schedule to create.
@@ -25,31 +26,27 @@ pub struct NewSchedule {
 /// Creates a schedule for a user of `org`.
 pub async fn create_schedule(ctx: &AdminContext, new: NewSchedule) -> anyhow::Result<Schedule> {
     ctx.user(new.org, new.user).await?;
-    let zone =
-        Zone::parse(&new.timezone).map_err(|e| AdminError::Invalid(format!("--timezone {e}")))?;
-    let now = ctx.now();
-    let schedule = Schedule {
-        id: ScheduleId(ctx.ids.new_id()),
-        organization_id: new.org,
-        user_id: new.user,
-        name: new.name.trim().to_owned(),
-        zone,
-        rules: new.rules,
-        overrides: new.overrides,
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    };
-    schedule
-        .validate()
-        .map_err(|e| field_errors("schedule", &e))?;
-    match ctx.store.create_schedule(&schedule).await {
-        Ok(()) => Ok(schedule),
-        Err(CreateError::Duplicate { field }) => {
-            Err(AdminError::Invalid(format!("{field} is already taken")).into())
-        }
-        Err(CreateError::Unknown(e)) => Err(e),
+    if let Err(e) = Zone::parse(&new.timezone) {
+        return Err(AdminError::Invalid(format!("--timezone {e}")).into());
     }
+    let input = domain::availability::NewSchedule {
+        user_id: Some(new.user),
+        name: Some(new.name.trim().to_owned()),
+        timezone: Some(new.timezone),
+        rules: new.rules.iter().map(RuleRequest::from).collect(),
+        overrides: new.overrides.iter().map(OverrideRequest::from).collect(),
+    };
+    ctx.services()
+        .schedules
+        .create(new.org, new.user, input)
+        .await
+        .map_err(|e| match e {
+            CreateScheduleError::Invalid(e) => field_errors("schedule", &e),
+            CreateScheduleError::Duplicate { field } => {
+                AdminError::Invalid(format!("{field} is already taken")).into()
+            }
+            CreateScheduleError::Unknown(e) => e,
+        })
 }
 
 /// Schedules of one organization, oldest first.
@@ -58,7 +55,7 @@ pub async fn list_schedules(
     org: OrganizationId,
 ) -> anyhow::Result<Vec<Schedule>> {
     ctx.organization(org).await?;
-    Ok(ctx.store.list_schedules(org, None).await?)
+    Ok(ctx.services().schedules.list(org, None).await?)
 }
 
 /// Parses `DAYS RANGES`: days are comma-separated weekdays or weekday ranges (`mon-fri`,

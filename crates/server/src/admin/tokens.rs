@@ -6,6 +6,7 @@
 use super::{AdminContext, AdminError};
 use domain::access;
 use domain::ports::{CreatePatError, PersonalAccessToken};
+use domain::token_service::{MAX_TOKEN_NAME_CHARS, MintTokenError, RevokeTokenError};
 use domain::{OrganizationId, TokenId, UserId};
 use jiff::{SignedDuration, Timestamp};
 use secrecy::SecretString;
@@ -49,6 +50,14 @@ impl fmt::Display for Expiry {
 }
 
 impl Expiry {
+    /// How long a token lives; `None` = forever.
+    pub fn lifetime(&self) -> Option<SignedDuration> {
+        match self {
+            Self::Never => None,
+            Self::Days(d) => Some(SignedDuration::from_hours(i64::from(*d) * 24)),
+        }
+    }
+
     /// The expiry instant for a token created at `now`.
     pub fn expires_at(&self, now: Timestamp) -> anyhow::Result<Option<Timestamp>> {
         match self {
@@ -71,97 +80,58 @@ pub struct NewToken {
     pub expiry: Expiry,
 }
 
-/// Longest token name.
-const MAX_NAME_CHARS: usize = 100;
-
 /// Mints a token. Returns the stored row and the token text, to be shown once.
 pub async fn create_token(
     ctx: &AdminContext,
     new: NewToken,
 ) -> anyhow::Result<(PersonalAccessToken, SecretString)> {
-    let user = ctx.user(new.org, new.user).await?;
-    if !user.role.may_mint_tokens() {
-        return Err(AdminError::MayNotOwnTokens {
-            user: user.id,
-            role: user.role.as_str(),
-        }
-        .into());
-    }
-    let name = new.name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
-        return Err(
-            AdminError::Invalid(format!("--name must be 1-{MAX_NAME_CHARS} characters")).into(),
-        );
-    }
-    let requested: Vec<&str> = new
+    ctx.user(new.org, new.user).await?;
+    let scopes: Vec<String> = new
         .scopes
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|s| !s.is_empty())
+        .map(str::to_owned)
         .collect();
-    if requested.is_empty() {
-        return Err(AdminError::Invalid(
-            "--scopes must name at least one scope, e.g. \"bookings:write slots:read\"".into(),
-        )
-        .into());
-    }
-    let scopes = access::expand(requested).map_err(|e| {
-        AdminError::Invalid(format!(
-            "--scopes: {e}; known scopes: {}",
-            access::ACTIVE_AND_RESERVED_SCOPES.join(" ")
-        ))
-    })?;
-    let minted = auth::pat::generate(&ctx.pepper)?;
-    let now = ctx.now();
-    let pat = PersonalAccessToken {
-        id: TokenId(ctx.ids.new_id()),
-        organization_id: new.org,
-        user_id: user.id,
-        name: name.to_owned(),
-        lookup: minted.lookup,
-        secret_hash: minted.secret_hash,
+    let input = domain::token_service::NewToken {
+        user: new.user,
+        name: new.name,
         scopes,
-        last_four: minted.last_four,
-        expires_at: new.expiry.expires_at(now)?,
-        revoked_at: None,
-        created_at: now,
+        lifetime: new.expiry.lifetime(),
     };
-    match ctx.store.create_pat(&pat, now).await {
-        Ok(()) => Ok((pat, minted.token)),
-        Err(e @ (CreatePatError::TooManyActive | CreatePatError::NameTaken)) => {
-            Err(anyhow::Error::new(e))
-        }
-        Err(CreatePatError::Unknown(e)) => Err(e),
+    match ctx.services().tokens.mint(new.org, input).await {
+        Ok((pat, text)) => Ok((pat, SecretString::from(text.expose().to_owned()))),
+        Err(e) => Err(match e {
+            MintTokenError::UserNotFound => AdminError::UserNotFound {
+                org: new.org,
+                user: new.user,
+            }
+            .into(),
+            MintTokenError::MayNotOwnTokens { role } => AdminError::MayNotOwnTokens {
+                user: new.user,
+                role,
+            }
+            .into(),
+            MintTokenError::InvalidName => AdminError::Invalid(format!(
+                "--name must be 1-{MAX_TOKEN_NAME_CHARS} characters"
+            ))
+            .into(),
+            MintTokenError::NoScopes => AdminError::Invalid(
+                "--scopes must name at least one scope, e.g. \"bookings:write slots:read\"".into(),
+            )
+            .into(),
+            MintTokenError::UnknownScope(e) => AdminError::Invalid(format!(
+                "--scopes: {e}; known scopes: {}",
+                access::ACTIVE_AND_RESERVED_SCOPES.join(" ")
+            ))
+            .into(),
+            MintTokenError::TooManyActive => anyhow::Error::new(CreatePatError::TooManyActive),
+            MintTokenError::NameTaken => anyhow::Error::new(CreatePatError::NameTaken),
+            MintTokenError::Unknown(e) => e,
+        }),
     }
 }
 
-/// Whether a token still works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenStatus {
-    Active,
-    Expired,
-    Revoked,
-}
-
-impl TokenStatus {
-    /// The status of `pat` at `now`.
-    pub fn of(pat: &PersonalAccessToken, now: Timestamp) -> Self {
-        if pat.revoked_at.is_some() {
-            Self::Revoked
-        } else if pat.expires_at.is_some_and(|e| e <= now) {
-            Self::Expired
-        } else {
-            Self::Active
-        }
-    }
-
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-        }
-    }
-}
+pub use domain::token_service::TokenStatus;
 
 /// Tokens of one organization, oldest first (never their secrets).
 pub async fn list_tokens(
@@ -169,7 +139,7 @@ pub async fn list_tokens(
     org: OrganizationId,
 ) -> anyhow::Result<Vec<PersonalAccessToken>> {
     ctx.organization(org).await?;
-    Ok(ctx.store.list_pats(org, None).await?)
+    Ok(ctx.services().tokens.list(org, None).await?)
 }
 
 /// Revokes a token in the store. A running server sees it on the token's next request once its
@@ -180,11 +150,14 @@ pub async fn revoke_token(
     id: TokenId,
 ) -> anyhow::Result<()> {
     ctx.organization(org).await?;
-    if ctx.store.revoke_pat(org, id, ctx.now()).await? {
-        Ok(())
-    } else {
-        Err(AdminError::TokenNotFound(id).into())
-    }
+    ctx.services()
+        .tokens
+        .revoke(org, id)
+        .await
+        .map_err(|e| match e {
+            RevokeTokenError::NotFound => AdminError::TokenNotFound(id).into(),
+            RevokeTokenError::Unknown(e) => e,
+        })
 }
 
 #[cfg(test)]

@@ -1,15 +1,101 @@
 //! `slotbook admin …`: argument parsing and printing for [`crate::admin`]. Passwords are read
 //! from standard input, never from arguments; a minted token is printed once.
+//!
+//! Every command prints human text by default; with `--json` it prints exactly one JSON object
+//! (a single result) or array (a list) on standard output and nothing else there, so scripts can
+//! parse it. Timestamps are RFC 3339 UTC with milliseconds, as on the API.
 
 use crate::admin::{
     self, AdminContext, Expiry, NewEventType, NewSchedule, NewToken, NewUser, TokenStatus,
 };
+use api_types::time::{opt_ts, ts};
 use clap::{Args, Subcommand};
+use domain::availability::Schedule;
+use domain::event_type::EventType;
 use domain::event_type::SchedulingType;
 use domain::organization::Role;
+use domain::organization::{Organization, User};
+use domain::ports::PersonalAccessToken;
 use domain::{OrganizationId, TokenId, UserId};
 use secrecy::{ExposeSecret as _, SecretString};
+use serde_json::{Value, json};
 use std::io::BufRead as _;
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn print_json(v: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn org_json(o: &Organization) -> Value {
+    json!({"id": o.id.0, "name": o.name, "plan": o.plan, "created_at": ts(o.created_at)})
+}
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id.0,
+        "organization_id": u.organization_id.0,
+        "username": u.username.as_ref().map(|n| n.as_str()),
+        "email": u.email.as_str(),
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "timezone": u.timezone,
+        "role": u.role.as_str(),
+        "password_set": u.password_hash.is_some(),
+        "created_at": ts(u.created_at),
+    })
+}
+
+fn schedule_json(s: &Schedule) -> anyhow::Result<Value> {
+    Ok(serde_json::to_value(
+        api_types::schedule::ScheduleDto::from_domain(s),
+    )?)
+}
+
+fn event_type_json(e: &EventType) -> Value {
+    let hosts: Vec<Value> = e
+        .hosts
+        .iter()
+        .map(|h| json!({"user_id": h.user_id.0, "schedule_id": h.schedule_id.0}))
+        .collect();
+    json!({
+        "id": e.id.0,
+        "organization_id": e.organization_id.0,
+        "owner_user_id": e.owner_user_id.0,
+        "slug": e.slug,
+        "title": e.title,
+        "description": e.description,
+        "duration_minutes": e.duration_minutes,
+        "slot_interval_minutes": e.slot_interval_minutes,
+        "scheduling_type": e.scheduling_type.as_str(),
+        "active": e.active,
+        "hosts": hosts,
+        "seats": e.seats,
+        "version": e.version,
+        "created_at": ts(e.created_at),
+    })
+}
+
+fn token_json(t: &PersonalAccessToken, status: TokenStatus) -> Value {
+    let scopes: Vec<&str> = t.scopes.iter().collect();
+    json!({
+        "id": t.id.0,
+        "organization_id": t.organization_id.0,
+        "user_id": t.user_id.0,
+        "name": t.name,
+        "last_four": t.last_four,
+        "scopes": scopes,
+        "status": status.as_str(),
+        "expires_at": opt_ts(t.expires_at),
+        "created_at": ts(t.created_at),
+    })
+}
 
 /// `slotbook admin <resource> <action>`.
 #[derive(Debug, Subcommand)]
@@ -218,15 +304,23 @@ fn opt(s: &Option<String>) -> &str {
 }
 
 /// Runs one admin command and prints its result.
-pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> anyhow::Result<()> {
+    let json = format == Format::Json;
     match command {
         AdminCommand::Org(OrgCommand::Create { name }) => {
             let org = admin::create_org(ctx, &name).await?;
+            if json {
+                return print_json(&org_json(&org));
+            }
             println!("created organization {} ({})", org.name, org.id);
         }
         AdminCommand::Org(OrgCommand::List) => {
+            let orgs = admin::list_orgs(ctx).await?;
+            if json {
+                return print_json(&Value::Array(orgs.iter().map(org_json).collect()));
+            }
             println!("ID\tNAME\tCREATED");
-            for org in admin::list_orgs(ctx).await? {
+            for org in orgs {
                 println!("{}\t{}\t{}", org.id, org.name, org.created_at);
             }
         }
@@ -250,6 +344,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
                 },
             )
             .await?;
+            if json {
+                return print_json(&user_json(&user));
+            }
             println!(
                 "created user {} <{}> ({}), role {}",
                 user.username.as_ref().map(|u| u.as_str()).unwrap_or("-"),
@@ -259,8 +356,12 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
             );
         }
         AdminCommand::User(UserCommand::List { org }) => {
+            let users = admin::list_users(ctx, org).await?;
+            if json {
+                return print_json(&Value::Array(users.iter().map(user_json).collect()));
+            }
             println!("ID\tUSERNAME\tEMAIL\tROLE\tTIMEZONE\tPASSWORD");
-            for u in admin::list_users(ctx, org).await? {
+            for u in users {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     u.id,
@@ -280,6 +381,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
             eprintln!("reading the new password from standard input (one line)");
             let password = read_password()?;
             admin::set_password(ctx, org, user, password).await?;
+            if json {
+                return print_json(&json!({"user_id": user.0, "password_set": true}));
+            }
             println!("password set for user {user}");
         }
         AdminCommand::Schedule(ScheduleCommand::Create(s)) => {
@@ -305,11 +409,22 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
                 },
             )
             .await?;
+            if json {
+                return print_json(&schedule_json(&schedule)?);
+            }
             println!("created schedule {} ({})", schedule.name, schedule.id);
         }
         AdminCommand::Schedule(ScheduleCommand::List { org }) => {
+            let schedules = admin::list_schedules(ctx, org).await?;
+            if json {
+                let list = schedules
+                    .iter()
+                    .map(schedule_json)
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                return print_json(&Value::Array(list));
+            }
             println!("ID\tUSER\tNAME\tTIMEZONE\tRULES");
-            for s in admin::list_schedules(ctx, org).await? {
+            for s in schedules {
                 let rules: Vec<String> = s
                     .rules
                     .iter()
@@ -353,6 +468,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
                 },
             )
             .await?;
+            if json {
+                return print_json(&event_type_json(&event_type));
+            }
             println!(
                 "created event type {} ({}), {} minutes, {}",
                 event_type.slug,
@@ -362,8 +480,14 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
             );
         }
         AdminCommand::EventType(EventTypeCommand::List { org }) => {
+            let event_types = admin::list_event_types(ctx, org).await?;
+            if json {
+                return print_json(&Value::Array(
+                    event_types.iter().map(event_type_json).collect(),
+                ));
+            }
             println!("ID\tSLUG\tTITLE\tMINUTES\tTYPE\tACTIVE\tOWNER");
-            for e in admin::list_event_types(ctx, org).await? {
+            for e in event_types {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     e.id,
@@ -394,6 +518,11 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
                 },
             )
             .await?;
+            if json {
+                let mut v = token_json(&pat, TokenStatus::of(&pat, ctx.clock.now()));
+                v["token"] = Value::String(secret.expose_secret().to_owned());
+                return print_json(&v);
+            }
             let scopes: Vec<&str> = pat.scopes.iter().collect();
             eprintln!(
                 "created token \"{}\" ({}), scopes: {}, expires: {}",
@@ -409,8 +538,17 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
         }
         AdminCommand::Token(TokenCommand::List { org }) => {
             let now = ctx.clock.now();
+            let tokens = admin::list_tokens(ctx, org).await?;
+            if json {
+                return print_json(&Value::Array(
+                    tokens
+                        .iter()
+                        .map(|t| token_json(t, TokenStatus::of(t, now)))
+                        .collect(),
+                ));
+            }
             println!("ID\tNAME\tUSER\tLAST4\tSTATUS\tEXPIRES\tSCOPES");
-            for t in admin::list_tokens(ctx, org).await? {
+            for t in tokens {
                 let scopes: Vec<&str> = t.scopes.iter().collect();
                 println!(
                     "{}\t{}\t{}\t…{}\t{}\t{}\t{}",
@@ -428,6 +566,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand) -> anyhow::Result<()
         }
         AdminCommand::Token(TokenCommand::Revoke { org, id }) => {
             admin::revoke_token(ctx, org, id).await?;
+            if json {
+                return print_json(&json!({"id": id.0, "revoked": true}));
+            }
             println!("revoked token {id}");
         }
     }

@@ -256,7 +256,7 @@ async fn round_robin_and_group_event_types() {
     schedule_for(&ctx, org.id, b.id).await;
 
     let mut rr = NewEventType::individual(org.id, a.id, "team", "Team", 30);
-    rr.scheduling_type = SchedulingType::Collective;
+    rr.scheduling_type = SchedulingType::RoundRobin;
     rr.hosts = vec![b.id, a.id];
     let et = admin::create_event_type(&ctx, rr).await.unwrap();
     assert_eq!(

@@ -299,3 +299,170 @@ fn postgres_without_pepper_fails_naming_the_variable() {
     assert!(err.contains("SLOTBOOK__SECURITY__PEPPER"), "{err}");
     assert!(!err.contains(":pw@"), "{err}");
 }
+
+/// Runs `slotbook admin --json …` and parses standard output as exactly one JSON value.
+fn admin_json(dir: &TempDir, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
+    let mut cmd = slotbook(dir);
+    cmd.arg("admin").args(args).arg("--json");
+    let out = run(cmd, stdin);
+    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+    let text = stdout(&out);
+    let mut values = serde_json::Deserializer::from_str(&text).into_iter::<serde_json::Value>();
+    let first = values
+        .next()
+        .unwrap_or_else(|| panic!("{args:?}: no JSON on stdout"))
+        .unwrap_or_else(|e| panic!("{args:?}: stdout is not JSON ({e}): {text}"));
+    assert!(values.next().is_none(), "{args:?}: one value only: {text}");
+    assert!(first.is_object() || first.is_array(), "{args:?}: {first}");
+    first
+}
+
+fn str_of<'a>(v: &'a serde_json::Value, key: &str) -> &'a str {
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is a string: {v}"))
+}
+
+#[test]
+fn every_admin_command_prints_json_for_scripts() {
+    let dir = TempDir::new();
+    let org = admin_json(&dir, &["org", "create", "--name", "Acme"], None);
+    assert_eq!(org["name"], "Acme");
+    let org_id = str_of(&org, "id").to_owned();
+    let orgs = admin_json(&dir, &["org", "list"], None);
+    assert!(
+        orgs.as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == org["id"]),
+        "{orgs}"
+    );
+
+    let user = admin_json(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--org",
+            &org_id,
+            "--email",
+            "ada@example.com",
+            "--username",
+            "ada",
+            "--role",
+            "owner",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        None,
+    );
+    assert_eq!(
+        (&user["username"], &user["role"], &user["password_set"]),
+        (&"ada".into(), &"owner".into(), &false.into())
+    );
+    let user_id = str_of(&user, "id").to_owned();
+    let set = admin_json(
+        &dir,
+        &["user", "set-password", "--org", &org_id, "--user", &user_id],
+        Some("correct horse battery\n"),
+    );
+    assert_eq!(set["password_set"], true);
+    let users = admin_json(&dir, &["user", "list", "--org", &org_id], None);
+    assert_eq!(users[0]["id"], user["id"]);
+    assert_eq!(users[0]["password_set"], true, "{users}");
+    assert!(!users.to_string().contains("argon2"), "no hashes: {users}");
+
+    let schedule = admin_json(
+        &dir,
+        &[
+            "schedule",
+            "create",
+            "--org",
+            &org_id,
+            "--user",
+            &user_id,
+            "--name",
+            "Work",
+            "--timezone",
+            "Europe/Berlin",
+            "--rule",
+            "mon-fri 09:00-17:00",
+        ],
+        None,
+    );
+    assert_eq!(schedule["timezone"], "Europe/Berlin");
+    assert_eq!(schedule["rules"][0]["start"], "09:00");
+    let schedules = admin_json(&dir, &["schedule", "list", "--org", &org_id], None);
+    assert_eq!(schedules[0]["id"], schedule["id"]);
+
+    let et = admin_json(
+        &dir,
+        &[
+            "event-type",
+            "create",
+            "--org",
+            &org_id,
+            "--owner",
+            &user_id,
+            "--slug",
+            "intro",
+            "--title",
+            "Intro",
+            "--duration",
+            "30",
+        ],
+        None,
+    );
+    assert_eq!(
+        (&et["slug"], &et["duration_minutes"]),
+        (&"intro".into(), &30.into())
+    );
+    assert_eq!(et["hosts"][0]["schedule_id"], schedule["id"]);
+    let ets = admin_json(&dir, &["event-type", "list", "--org", &org_id], None);
+    assert_eq!(ets[0]["id"], et["id"]);
+
+    let token = admin_json(
+        &dir,
+        &[
+            "token",
+            "create",
+            "--org",
+            &org_id,
+            "--user",
+            &user_id,
+            "--name",
+            "ci",
+            "--scopes",
+            "slots:read",
+            "--expires",
+            "never",
+        ],
+        None,
+    );
+    let secret = str_of(&token, "token").to_owned();
+    assert!(is_pat(&secret), "{secret}");
+    assert_eq!(token["status"], "active");
+    assert_eq!(token["expires_at"], serde_json::Value::Null);
+    let token_id = str_of(&token, "id").to_owned();
+    let tokens = admin_json(&dir, &["token", "list", "--org", &org_id], None);
+    assert_eq!(tokens[0]["last_four"], &secret[secret.len() - 4..]);
+    assert!(!tokens.to_string().contains(&secret), "never the secret");
+    let revoked = admin_json(
+        &dir,
+        &["token", "revoke", "--org", &org_id, "--id", &token_id],
+        None,
+    );
+    assert_eq!(revoked["revoked"], true);
+    let tokens = admin_json(&dir, &["token", "list", "--org", &org_id], None);
+    assert_eq!(tokens[0]["status"], "revoked");
+
+    // Without --json the human text stays the default.
+    let mut cmd = slotbook(&dir);
+    cmd.args(["admin", "org", "list"]);
+    let out = run(cmd, None);
+    assert!(
+        stdout(&out).starts_with("ID\tNAME\tCREATED"),
+        "{}",
+        stdout(&out)
+    );
+}

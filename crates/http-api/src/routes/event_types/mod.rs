@@ -11,14 +11,15 @@ pub mod read;
 pub mod write;
 
 use crate::error::ApiError;
-use crate::routes::support::users_by_id;
+use crate::routes::support::{in_use, version_conflict};
 use crate::state::AppState;
-use api_types::event_type::{EventType as EventTypeDto, EventTypeContext, EventTypeDetail};
+use api_types::event_type::{EventTypeContext, EventTypeDetail, EventTypeDto};
+use domain::availability::Zone;
 use domain::event_type::EventType;
-use domain::ids::{OrganizationId, ScheduleId};
-use domain::organization::User;
-use domain::ports::DomainEvent;
-use std::collections::HashMap;
+use domain::event_type_service::{
+    CreateEventTypeError, DeleteEventTypeError, EventTypeRelations, GetEventTypeError,
+    UpdateEventTypeError,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -38,75 +39,26 @@ pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("event_type_not_found", "Event type not found")
 }
 
-/// What rendering some event types needs: their hosts' and owners' users and the zones of
-/// their first hosts' schedules.
-pub(crate) struct Renderer {
-    users: Vec<User>,
-    zones: HashMap<ScheduleId, String>,
-    base_url: String,
+/// Renders event types with their relations (users, first hosts' schedule zones) into the
+/// wire shapes.
+pub(crate) struct Renderer<'a> {
+    relations: &'a EventTypeRelations,
+    base_url: &'a str,
 }
 
-impl Renderer {
-    /// Loads the users and schedule zones `event_types` refer to.
-    pub(crate) async fn load(
-        state: &AppState,
-        org: OrganizationId,
-        event_types: &[EventType],
-    ) -> Result<Self, ApiError> {
-        let mut ids = Vec::new();
-        for et in event_types {
-            ids.push(et.owner_user_id);
-            ids.extend(et.hosts.iter().map(|h| h.user_id));
+impl<'a> Renderer<'a> {
+    pub(crate) fn new(state: &'a AppState, relations: &'a EventTypeRelations) -> Self {
+        Self {
+            relations,
+            base_url: &state.config.public_base_url,
         }
-        let users = users_by_id(state, org, ids).await?;
-        let mut zones = HashMap::new();
-        for et in event_types {
-            if let Some(h) = et.hosts.first()
-                && !zones.contains_key(&h.schedule_id)
-                && let Some(s) = state.store.get_schedule(org, h.schedule_id).await?
-            {
-                zones.insert(h.schedule_id, s.zone.name().to_owned());
-            }
-        }
-        Ok(Self {
-            users,
-            zones,
-            base_url: state.config.public_base_url.clone(),
-        })
     }
 
-    fn ctx<'a>(&'a self, et: &EventType) -> EventTypeContext<'a> {
+    fn ctx(&self, et: &EventType) -> EventTypeContext<'a> {
         EventTypeContext {
-            users: &self.users,
-            public_base_url: &self.base_url,
-            timezone: self.zone(et),
-        }
-    }
-
-    /// The zone of `et`'s first host's schedule.
-    fn zone(&self, et: &EventType) -> Option<&str> {
-        et.hosts
-            .first()
-            .and_then(|h| self.zones.get(&h.schedule_id))
-            .map(String::as_str)
-    }
-
-    /// The webhook event for a change of `et`, rendered by the state's `EventEncoder` into
-    /// exactly the GET detail shape.
-    pub(crate) fn event<'a>(&'a self, et: &'a EventType, deleted: bool) -> DomainEvent<'a> {
-        let (hosts, timezone) = (self.users.as_slice(), self.zone(et));
-        if deleted {
-            DomainEvent::EventTypeDeleted {
-                event_type: et,
-                hosts,
-                timezone,
-            }
-        } else {
-            DomainEvent::EventTypeUpdated {
-                event_type: et,
-                hosts,
-                timezone,
-            }
+            users: self.relations.users(),
+            public_base_url: self.base_url,
+            timezone: self.relations.zone(et).map(Zone::name),
         }
     }
 
@@ -116,5 +68,54 @@ impl Renderer {
 
     pub(crate) fn detail(&self, et: &EventType) -> EventTypeDetail {
         EventTypeDetail::from_domain(et, self.ctx(et))
+    }
+}
+
+/// 409 `conflict` for a taken unique field.
+pub(crate) fn taken(field: &str) -> ApiError {
+    ApiError::conflict("conflict", format!("{field} is already taken"))
+        .with_details(serde_json::json!({ "field": field }))
+}
+
+const STALE: &str = "The If-Match version does not match the current event type version";
+
+impl From<GetEventTypeError> for ApiError {
+    fn from(e: GetEventTypeError) -> Self {
+        match e {
+            GetEventTypeError::NotFound => not_found(),
+            GetEventTypeError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CreateEventTypeError> for ApiError {
+    fn from(e: CreateEventTypeError) -> Self {
+        match e {
+            CreateEventTypeError::Invalid(e) => ApiError::validation(&e),
+            CreateEventTypeError::Duplicate { field } => taken(field),
+            CreateEventTypeError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<UpdateEventTypeError> for ApiError {
+    fn from(e: UpdateEventTypeError) -> Self {
+        match e {
+            UpdateEventTypeError::NotFound => not_found(),
+            UpdateEventTypeError::VersionConflict => version_conflict(STALE),
+            UpdateEventTypeError::Invalid(e) => ApiError::validation(&e),
+            UpdateEventTypeError::Duplicate { field } => taken(field),
+            UpdateEventTypeError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<DeleteEventTypeError> for ApiError {
+    fn from(e: DeleteEventTypeError) -> Self {
+        match e {
+            DeleteEventTypeError::NotFound => not_found(),
+            DeleteEventTypeError::InUse(what) => in_use("event type", &what),
+            DeleteEventTypeError::Unknown(e) => ApiError::internal(e),
+        }
     }
 }

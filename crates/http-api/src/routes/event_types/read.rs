@@ -8,13 +8,13 @@ use crate::routes::support::{
 };
 use crate::state::AppState;
 use api_types::envelope::{Data, ErrorBody, Paged};
-use api_types::event_type::{EventType as EventTypeDto, EventTypeDetail};
+use api_types::event_type::{EventTypeDetail, EventTypeDto};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use domain::access::Operation;
-use domain::event_type::EventType;
-use domain::ids::{EventTypeId, OrganizationId};
+use domain::event_type::EventTypeRef;
+use domain::ids::EventTypeId;
 use domain::ports::{EventTypeQuery, EventTypeSort};
 use uuid::Uuid;
 
@@ -62,13 +62,15 @@ pub async fn list_event_types(
         sort,
         page: page_request(&q, sort.as_str())?,
     };
-    let page = state
-        .store
-        .list_event_types(p.organization_id, &query)
+    let listed = state
+        .services
+        .event_types
+        .list(p.organization_id, &query)
         .await?;
-    let r = Renderer::load(&state, p.organization_id, &page.items).await?;
+    let r = Renderer::new(&state, &listed.relations);
+    let page = &listed.value;
     let items: Vec<EventTypeDto> = page.items.iter().map(|et| r.summary(et)).collect();
-    Ok(store_page(&state, "/v1/event-types", &q, &items, &page))
+    Ok(store_page(&state, "/v1/event-types", &q, &items, page))
 }
 
 /// How a path names an event type.
@@ -95,20 +97,6 @@ pub fn id_or_slug(s: &str) -> Result<IdOrSlug, ApiError> {
         }
         Some(_) => Ok(IdOrSlug::Nothing),
     }
-}
-
-/// Loads an event type of `org` by UUID or `username/slug`.
-pub(crate) async fn load(
-    state: &AppState,
-    org: OrganizationId,
-    key: &IdOrSlug,
-) -> Result<EventType, ApiError> {
-    let found = match key {
-        IdOrSlug::Id(id) => state.store.get_event_type(org, *id).await?,
-        IdOrSlug::Slug(u, s) => state.store.find_event_type(org, u, s).await?,
-        IdOrSlug::Nothing => None,
-    };
-    found.ok_or_else(not_found)
 }
 
 /// Reads one event type with its form, locations, limits and policies.
@@ -138,9 +126,19 @@ pub async fn get_event_type(
     let Ok(Path(raw)) = path else {
         return Err(not_found());
     };
-    let et = load(&state, p.organization_id, &id_or_slug(&raw)?).await?;
-    let r = Renderer::load(&state, p.organization_id, std::slice::from_ref(&et)).await?;
-    Ok(with_etag(crate::envelope::ok(&r.detail(&et)), et.version))
+    let key = match id_or_slug(&raw)? {
+        IdOrSlug::Id(id) => EventTypeRef::Id(id),
+        IdOrSlug::Slug(username, slug) => EventTypeRef::Slug { username, slug },
+        IdOrSlug::Nothing => return Err(not_found()),
+    };
+    let found = state
+        .services
+        .event_types
+        .get(p.organization_id, &key)
+        .await?;
+    let et = &found.value;
+    let r = Renderer::new(&state, &found.relations);
+    Ok(with_etag(crate::envelope::ok(&r.detail(et)), et.version))
 }
 
 #[cfg(test)]

@@ -1,0 +1,340 @@
+//! Personal access token use cases: mint (owners and admins only, alias scopes expanded at
+//! grant time, at most [`MAX_ACTIVE_PATS`] active per organization), list, revoke, and
+//! authenticate a presented token (revoked / expired / owner gone / invalid).
+//!
+//! Token formats and secret hashing live outside the domain, behind the [`TokenSecrets`] port
+//! (`auth` implements it with a peppered HMAC compared in constant time).
+
+use crate::access::{self, Credential, Principal};
+use crate::event_type_service::{from_store_error, stored_now};
+use crate::ids::{OrganizationId, TokenId, UserId};
+use crate::ports::{
+    Clock, CreatePatError, DirectoryStore, IdGen, MAX_ACTIVE_PATS, PersonalAccessToken, StoreError,
+    TokenStore,
+};
+use jiff::{SignedDuration, Timestamp};
+use std::fmt;
+use std::sync::Arc;
+
+/// A token's text, shown once; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenText(String);
+
+impl TokenText {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TokenText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenText(…)")
+    }
+}
+
+/// A freshly minted secret: the text to show once, and what is stored.
+#[derive(Debug, Clone)]
+pub struct MintedSecret {
+    pub token: TokenText,
+    /// The public lookup id.
+    pub lookup: String,
+    pub secret_hash: Vec<u8>,
+    /// Last four characters of the token, for display.
+    pub last_four: String,
+}
+
+/// A well-formed presented token: its public lookup id and its text.
+#[derive(Clone)]
+pub struct PresentedToken {
+    pub lookup: String,
+    pub token: TokenText,
+}
+
+impl fmt::Debug for PresentedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PresentedToken")
+            .field("lookup", &self.lookup)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Token formats and secret hashes, owned by an adapter.
+pub trait TokenSecrets: Send + Sync {
+    /// A new token and its stored hash.
+    fn mint(&self) -> anyhow::Result<MintedSecret>;
+    /// Splits a presented token; `None` unless it has the exact personal access token format.
+    fn parse(&self, token: &str) -> Option<PresentedToken>;
+    /// Constant-time check of the presented secret against a stored hash.
+    fn verify(&self, presented: &PresentedToken, stored_hash: &[u8]) -> bool;
+}
+
+/// Input of [`TokenService::mint`].
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub user: UserId,
+    pub name: String,
+    /// Scope names (aliases allowed).
+    pub scopes: Vec<String>,
+    /// `None` = never expires.
+    pub lifetime: Option<SignedDuration>,
+}
+
+/// Longest token name.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+
+/// Why a token could not be minted.
+#[derive(Debug, thiserror::Error)]
+pub enum MintTokenError {
+    #[error("user not found")]
+    UserNotFound,
+    #[error(
+        "the user has the role '{role}'; only owners and admins may own personal access tokens"
+    )]
+    MayNotOwnTokens { role: &'static str },
+    #[error("the name must be 1-{MAX_TOKEN_NAME_CHARS} characters")]
+    InvalidName,
+    #[error("at least one scope is required")]
+    NoScopes,
+    #[error(transparent)]
+    UnknownScope(#[from] access::UnknownScope),
+    #[error("the account already has {MAX_ACTIVE_PATS} active tokens; revoke one first")]
+    TooManyActive,
+    #[error("a token with this name already exists")]
+    NameTaken,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why a token could not be revoked.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeTokenError {
+    #[error("token not found or already revoked")]
+    NotFound,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why a presented token does not authenticate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// Malformed, unknown lookup id or wrong secret — indistinguishable on purpose.
+    #[error("the access token is missing, malformed or unknown")]
+    Invalid,
+    #[error("the access token has been revoked")]
+    Revoked,
+    #[error("the access token has expired")]
+    Expired,
+    /// The token's owner is no longer a user of the organization.
+    #[error("the token's user no longer exists")]
+    UserGone,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+from_store_error!(MintTokenError, RevokeTokenError, AuthenticateError);
+
+impl From<CreatePatError> for MintTokenError {
+    fn from(e: CreatePatError) -> Self {
+        match e {
+            CreatePatError::TooManyActive => Self::TooManyActive,
+            CreatePatError::NameTaken => Self::NameTaken,
+            CreatePatError::Unknown(e) => Self::Unknown(e),
+        }
+    }
+}
+
+/// Whether a token still works at an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+impl TokenStatus {
+    /// The status of `pat` at `now`: revoked first, then expired (`expires_at <= now`).
+    pub fn of(pat: &PersonalAccessToken, now: Timestamp) -> Self {
+        if pat.revoked_at.is_some() {
+            Self::Revoked
+        } else if pat.expires_at.is_some_and(|e| e <= now) {
+            Self::Expired
+        } else {
+            Self::Active
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
+}
+
+/// The token use cases.
+#[derive(Clone)]
+pub struct TokenService {
+    directory: Arc<dyn DirectoryStore>,
+    tokens: Arc<dyn TokenStore>,
+    secrets: Arc<dyn TokenSecrets>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+}
+
+fn principal(pat: &PersonalAccessToken) -> Principal {
+    Principal {
+        organization_id: pat.organization_id,
+        user_id: pat.user_id,
+        credential: Credential::Pat { token_id: pat.id },
+        scopes: pat.scopes.clone(),
+    }
+}
+
+impl TokenService {
+    pub fn new(
+        directory: Arc<dyn DirectoryStore>,
+        tokens: Arc<dyn TokenStore>,
+        secrets: Arc<dyn TokenSecrets>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+    ) -> Self {
+        Self {
+            directory,
+            tokens,
+            secrets,
+            clock,
+            ids,
+        }
+    }
+
+    /// Mints a token for `new.user`. Returns the stored row and the text, to be shown once.
+    pub async fn mint(
+        &self,
+        org: OrganizationId,
+        new: NewToken,
+    ) -> Result<(PersonalAccessToken, TokenText), MintTokenError> {
+        let user = self
+            .directory
+            .get_user(org, new.user)
+            .await?
+            .ok_or(MintTokenError::UserNotFound)?;
+        if !user.role.may_mint_tokens() {
+            return Err(MintTokenError::MayNotOwnTokens {
+                role: user.role.as_str(),
+            });
+        }
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
+            return Err(MintTokenError::InvalidName);
+        }
+        if new.scopes.is_empty() {
+            return Err(MintTokenError::NoScopes);
+        }
+        let scopes = access::expand(new.scopes.iter().map(String::as_str))?;
+        let minted = self.secrets.mint()?;
+        let now = stored_now(self.clock.as_ref());
+        let expires_at = match new.lifetime {
+            Some(d) => Some(now.checked_add(d).map_err(anyhow::Error::from)?),
+            None => None,
+        };
+        let pat = PersonalAccessToken {
+            id: TokenId(self.ids.new_id()),
+            organization_id: org,
+            user_id: user.id,
+            name: name.to_owned(),
+            lookup: minted.lookup,
+            secret_hash: minted.secret_hash,
+            scopes,
+            last_four: minted.last_four,
+            expires_at,
+            revoked_at: None,
+            created_at: now,
+        };
+        self.tokens.create_pat(&pat, now).await?;
+        Ok((pat, minted.token))
+    }
+
+    /// Tokens of `org` (never their secrets), oldest first; optionally one user's.
+    pub async fn list(
+        &self,
+        org: OrganizationId,
+        user: Option<UserId>,
+    ) -> Result<Vec<PersonalAccessToken>, StoreError> {
+        self.tokens.list_pats(org, user).await
+    }
+
+    /// The status of `pat` now.
+    pub fn status(&self, pat: &PersonalAccessToken) -> TokenStatus {
+        TokenStatus::of(pat, self.clock.now())
+    }
+
+    /// Revokes token `id` of `org`.
+    pub async fn revoke(&self, org: OrganizationId, id: TokenId) -> Result<(), RevokeTokenError> {
+        if self
+            .tokens
+            .revoke_pat(org, id, stored_now(self.clock.as_ref()))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(RevokeTokenError::NotFound)
+        }
+    }
+
+    /// Splits a presented token (`Invalid` unless well-formed).
+    pub fn parse(&self, token: &str) -> Result<PresentedToken, AuthenticateError> {
+        self.secrets.parse(token).ok_or(AuthenticateError::Invalid)
+    }
+
+    /// Authenticates against the store, in order: lookup, constant-time secret check, revoked,
+    /// expired at the clock's now, owner still a user of the organization. Returns the
+    /// principal and the row (which a caller may cache and [`Self::recheck`] later).
+    pub async fn authenticate(
+        &self,
+        presented: &PresentedToken,
+    ) -> Result<(Principal, PersonalAccessToken), AuthenticateError> {
+        let pat = self
+            .tokens
+            .find_pat_by_lookup(&presented.lookup)
+            .await?
+            .ok_or(AuthenticateError::Invalid)?;
+        if !self.secrets.verify(presented, &pat.secret_hash) {
+            return Err(AuthenticateError::Invalid);
+        }
+        match TokenStatus::of(&pat, self.clock.now()) {
+            TokenStatus::Revoked => return Err(AuthenticateError::Revoked),
+            TokenStatus::Expired => return Err(AuthenticateError::Expired),
+            TokenStatus::Active => {}
+        }
+        if self
+            .directory
+            .get_user(pat.organization_id, pat.user_id)
+            .await?
+            .is_none()
+        {
+            return Err(AuthenticateError::UserGone);
+        }
+        Ok((principal(&pat), pat))
+    }
+
+    /// Re-authenticates against a row read earlier by [`Self::authenticate`]: the secret and
+    /// the expiry are checked again, revocation and the owner are taken as read.
+    pub fn recheck(
+        &self,
+        presented: &PresentedToken,
+        earlier: &PersonalAccessToken,
+    ) -> Result<Principal, AuthenticateError> {
+        if !self.secrets.verify(presented, &earlier.secret_hash) {
+            return Err(AuthenticateError::Invalid);
+        }
+        if earlier.expires_at.is_some_and(|at| at <= self.clock.now()) {
+            return Err(AuthenticateError::Expired);
+        }
+        Ok(principal(earlier))
+    }
+}
