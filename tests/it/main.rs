@@ -22,3 +22,4 @@ mod schedules;
 mod scopes;
 mod slots;
 mod tenancy;
+mod webhooks;

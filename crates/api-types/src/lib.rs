@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod slots;
 pub mod time;
 pub mod webhook;
+pub mod webhook_api;
 
 pub use time::ts;
 

@@ -57,6 +57,11 @@ pub struct WebhookBooking {
     pub reschedule_generation: i32,
     pub host_user: Option<WebhookHostUser>,
     pub organization_id: Uuid,
+    /// snake_case, unreleased series support: always present, `null` until series exist.
+    #[serde(rename = "series_id")]
+    pub series_id: Option<String>,
+    #[serde(rename = "series_index")]
+    pub series_index: Option<i32>,
 }
 
 impl WebhookBooking {
@@ -124,6 +129,8 @@ impl WebhookBooking {
                 email: Some(u.email.as_str().to_owned()),
             }),
             organization_id: b.organization_id.0,
+            series_id: None,
+            series_index: None,
         }
     }
 }
@@ -147,9 +154,15 @@ impl WebhookEncoder {
         }
     }
 
-    /// The `data` value of an event.
+    /// The `data` value of an event (parsed back from [`EventEncoder::encode`]'s text).
     pub fn data(&self, event: &DomainEvent<'_>) -> Value {
-        let booking = |b, et, host| json!({ "booking": WebhookBooking::new(b, et, host) });
+        serde_json::from_str(&self.encode(event)).unwrap_or(Value::Null)
+    }
+
+    /// The `data` JSON text, serialised straight from typed structs so that key order is
+    /// the declaration order (a `serde_json::Value` would sort keys): `booking` first, then
+    /// `previousBooking` or `changed_fields`; `event_type` in the GET detail's key order.
+    fn render(&self, event: &DomainEvent<'_>) -> Result<String, serde_json::Error> {
         match event {
             DomainEvent::BookingCreated {
                 booking: b,
@@ -160,31 +173,35 @@ impl WebhookEncoder {
                 booking: b,
                 event_type,
                 host,
-            } => booking(b, event_type, *host),
+            } => serde_json::to_string(&BookingData {
+                booking: WebhookBooking::new(b, event_type, *host),
+                previous_booking: None,
+                changed_fields: None,
+            }),
             DomainEvent::BookingUpdated {
                 booking: b,
                 event_type,
                 host,
                 changed_fields,
-            } => {
-                let mut v = booking(b, event_type, *host);
-                v["changed_fields"] = json!(changed_fields);
-                v
-            }
+            } => serde_json::to_string(&BookingData {
+                booking: WebhookBooking::new(b, event_type, *host),
+                previous_booking: None,
+                changed_fields: Some(changed_fields),
+            }),
             DomainEvent::BookingRescheduled {
                 booking: b,
                 previous,
                 event_type,
                 host,
-            } => {
-                let mut v = booking(b, event_type, *host);
-                v["previousBooking"] = json!({
-                    "startTime": ts(previous.start),
-                    "endTime": ts(previous.end),
-                    "timezone": previous.timezone,
-                });
-                v
-            }
+            } => serde_json::to_string(&BookingData {
+                booking: WebhookBooking::new(b, event_type, *host),
+                previous_booking: Some(PreviousBooking {
+                    start_time: ts(previous.start),
+                    end_time: ts(previous.end),
+                    timezone: previous.timezone.clone(),
+                }),
+                changed_fields: None,
+            }),
             DomainEvent::EventTypeUpdated {
                 event_type,
                 hosts,
@@ -203,15 +220,43 @@ impl WebhookEncoder {
                         timezone: *timezone,
                     },
                 );
-                event_type_data(&detail)
+                serde_json::to_string(&EventTypeData {
+                    event_type: &detail,
+                })
             }
         }
     }
 }
 
+/// `data` of booking events.
+#[derive(Serialize)]
+struct BookingData<'a> {
+    booking: WebhookBooking,
+    #[serde(rename = "previousBooking", skip_serializing_if = "Option::is_none")]
+    previous_booking: Option<PreviousBooking>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed_fields: Option<&'a [&'static str]>,
+}
+
+/// `data.previousBooking` of `booking.rescheduled`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PreviousBooking {
+    start_time: String,
+    end_time: String,
+    timezone: String,
+}
+
+/// `data` of event-type events.
+#[derive(Serialize)]
+struct EventTypeData<'a> {
+    event_type: &'a EventTypeDetail,
+}
+
 impl EventEncoder for WebhookEncoder {
     fn encode(&self, event: &DomainEvent<'_>) -> String {
-        self.data(event).to_string()
+        // Serialising these plain structs cannot fail (string keys, no maps of non-strings).
+        self.render(event).unwrap_or_else(|_| "{}".to_owned())
     }
 }
 
@@ -265,6 +310,8 @@ mod tests {
             "reschedule_generation",
             "hostUser",
             "organizationId",
+            "series_id",
+            "series_index",
         ];
         want.sort();
         assert_eq!(keys(wb), want);
@@ -332,6 +379,48 @@ mod tests {
         assert_eq!(
             v["event_type"]["url"],
             "https://api.example.com/ada/intro-call"
+        );
+    }
+
+    #[test]
+    fn payload_text_keeps_declaration_order() {
+        let et = event_type();
+        let users = [user()];
+        let enc = WebhookEncoder::new("https://api.example.com");
+        let text = enc.encode(&DomainEvent::EventTypeUpdated {
+            event_type: &et,
+            hosts: &users,
+            timezone: Some("Europe/London"),
+        });
+        let detail = EventTypeDetail::from_domain(
+            &et,
+            EventTypeContext {
+                users: &users,
+                public_base_url: "https://api.example.com",
+                timezone: Some("Europe/London"),
+            },
+        );
+        // byte-identical to the GET detail body's serialisation
+        assert_eq!(
+            text,
+            format!(
+                "{{\"event_type\":{}}}",
+                serde_json::to_string(&detail).unwrap()
+            )
+        );
+        let b = booking();
+        let text = enc.encode(&DomainEvent::BookingUpdated {
+            booking: &b,
+            event_type: &et,
+            host: None,
+            changed_fields: &["metadata"],
+        });
+        assert!(text.starts_with("{\"booking\":{\"id\":"), "{text}");
+        assert!(
+            text.ends_with(
+                ",\"series_id\":null,\"series_index\":null},\"changed_fields\":[\"metadata\"]}"
+            ),
+            "{text}"
         );
     }
 }

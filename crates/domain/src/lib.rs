@@ -28,5 +28,7 @@ pub mod slots;
 pub mod token_service;
 pub mod tzdb;
 pub mod validate;
+pub mod webhook;
+pub mod webhook_service;
 
 pub use ids::*;

@@ -554,6 +554,7 @@ pub trait Storage:
     + IdempotencyStore
     + OutboxStore
     + TokenStore
+    + crate::webhook::WebhookStore
 {
     /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;

@@ -126,6 +126,8 @@ pub struct AppStateInner {
     pub deps: Deps,
     /// Every other use case.
     pub services: Services,
+    /// Webhook use cases (management API and the test delivery).
+    pub webhooks: domain::webhook_service::WebhookService,
     /// The server-side pepper for token hashes.
     pub pepper: auth::Pepper,
     /// Shared fixed-window counters; `None` = in-process counters.

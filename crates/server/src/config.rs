@@ -35,6 +35,25 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub security: SecurityConfig,
     pub log: LogConfig,
+    pub webhooks: WebhooksConfig,
+}
+
+/// `[webhooks]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// Allow `http://` and loopback targets (local development only; logged loudly).
+    pub allow_loopback_http: bool,
+    /// Run the delivery worker inside `slotbook serve`.
+    pub worker: bool,
+    /// Delivery tasks per process.
+    pub concurrency: usize,
+    /// How often an idle worker looks for due work without a wake-up, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Days delivered and failed deliveries (and fanned-out outbox messages) are kept.
+    pub retention_days: u32,
+    /// Rows deleted per purge batch.
+    pub purge_batch: u32,
 }
 
 /// `[database]`.

@@ -14,3 +14,4 @@ pub mod demo;
 pub mod pepper;
 pub mod telemetry;
 pub mod wiring;
+pub mod worker;

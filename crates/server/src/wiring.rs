@@ -23,6 +23,21 @@ pub struct Opened {
     pub storage: Arc<dyn Storage>,
     /// Shared rate-limit counters the backend offers (Postgres), if any.
     pub shared_counter: Option<Arc<dyn RateLimitCounter>>,
+    /// Woken when new webhook work may exist: after every SQLite write commit; on Postgres
+    /// once [`start_listening`] runs, for every `NOTIFY slotbook_webhooks`.
+    pub wake: Arc<tokio::sync::Notify>,
+    pg: Option<Arc<store_postgres::PgStore>>,
+}
+
+/// Starts the Postgres `LISTEN` that wakes [`Opened::wake`] (no-op on SQLite, whose wake-up
+/// is in-process).
+pub async fn start_listening(opened: &Opened) -> anyhow::Result<()> {
+    if let Some(pg) = &opened.pg {
+        pg.listen_webhooks(opened.wake.clone())
+            .await
+            .context("LISTEN slotbook_webhooks")?;
+    }
+    Ok(())
 }
 
 /// Opens and migrates the store `url` selects: `sqlite:…` or `postgres://…`.
@@ -32,8 +47,10 @@ pub async fn open_store(url: &str) -> anyhow::Result<Opened> {
             let store = store_sqlite::SqliteStore::connect(url).await?;
             store.migrate().await?;
             Ok(Opened {
+                wake: store.commit_signal(),
                 storage: Arc::new(store),
                 shared_counter: None,
+                pg: None,
             })
         }
         Backend::Postgres => {
@@ -44,7 +61,9 @@ pub async fn open_store(url: &str) -> anyhow::Result<Opened> {
             let store = Arc::new(store);
             Ok(Opened {
                 storage: store.clone(),
-                shared_counter: Some(store),
+                shared_counter: Some(store.clone()),
+                wake: Arc::new(tokio::sync::Notify::new()),
+                pg: Some(store),
             })
         }
     }
@@ -70,7 +89,29 @@ impl IdGen for UuidV7 {
     }
 }
 
+/// The webhook use cases over `storage` with the real adapters (`crates/webhooks`): the
+/// guard and client under `policy`, the system resolver, signatures stamped by the system
+/// clock, secrets sealed under a key derived from the pepper.
+pub fn webhook_service(
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    pepper: &auth::Pepper,
+    policy: webhooks::GuardPolicy,
+) -> anyhow::Result<domain::webhook_service::WebhookService> {
+    webhooks::service(
+        storage,
+        clock,
+        ids,
+        pepper.expose(),
+        policy,
+        Arc::new(webhooks::SystemLookup),
+        Arc::new(SystemClock),
+    )
+}
+
 /// Builds the HTTP state. `metrics` is `None`; `serve` callers set it from [`install_metrics`].
+/// Webhooks use the default policy (no loopback); callers replace `state.webhooks` to change it.
 pub fn app_state(
     storage: Arc<dyn Storage>,
     shared_counter: Option<Arc<dyn RateLimitCounter>>,
@@ -78,7 +119,7 @@ pub fn app_state(
     pepper: auth::Pepper,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
-) -> AppState {
+) -> anyhow::Result<AppState> {
     let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
         api_types::webhook::WebhookEncoder::new(api_config.public_base_url.trim_end_matches('/')),
     );
@@ -88,6 +129,13 @@ pub fn app_state(
         ids: ids.clone(),
         encoder: encoder.clone(),
     };
+    let webhooks = webhook_service(
+        storage.clone(),
+        clock.clone(),
+        ids.clone(),
+        &pepper,
+        webhooks::GuardPolicy::default(),
+    )?;
     let services = Services::new(
         storage.clone(),
         clock.clone(),
@@ -95,7 +143,8 @@ pub fn app_state(
         encoder,
         pepper.clone(),
     );
-    AppState::new(AppStateInner {
+    Ok(AppState::new(AppStateInner {
+        webhooks,
         config: Arc::new(api_config),
         store: storage,
         clock,
@@ -108,7 +157,7 @@ pub fn app_state(
         draining: Arc::new(AtomicBool::new(false)),
         auth_cache: http_api::auth_cache::AuthCache::new(),
         metrics: None,
-    })
+    }))
 }
 
 /// How often the recorder drains its histogram buffers when nobody scrapes `/metrics`.

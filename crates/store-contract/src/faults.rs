@@ -324,3 +324,85 @@ impl Storage for FaultyStore {
         self.inner.ping().await
     }
 }
+
+#[async_trait]
+impl domain::webhook::WebhookStore for FaultyStore {
+    async fn create_webhook(&self, w: &domain::webhook::Webhook) -> Result<(), StoreError> {
+        self.inner.create_webhook(w).await
+    }
+    async fn get_webhook(
+        &self,
+        org: OrganizationId,
+        id: domain::webhook::WebhookId,
+    ) -> Result<Option<domain::webhook::Webhook>, StoreError> {
+        self.inner.get_webhook(org, id).await
+    }
+    async fn list_webhooks(
+        &self,
+        org: OrganizationId,
+        owner: Option<&str>,
+    ) -> Result<Vec<domain::webhook::Webhook>, StoreError> {
+        self.inner.list_webhooks(org, owner).await
+    }
+    async fn update_webhook(&self, w: &domain::webhook::Webhook) -> Result<bool, StoreError> {
+        self.inner.update_webhook(w).await
+    }
+    async fn delete_webhook(
+        &self,
+        org: OrganizationId,
+        id: domain::webhook::WebhookId,
+    ) -> Result<bool, StoreError> {
+        self.inner.delete_webhook(org, id).await
+    }
+    async fn fan_out(
+        &self,
+        m: &OutboxMessage,
+        deliveries: &[domain::webhook::Delivery],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.fan_out(m, deliveries, now).await
+    }
+    async fn insert_delivery(&self, d: &domain::webhook::Delivery) -> Result<(), StoreError> {
+        self.inner.insert_delivery(d).await
+    }
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        max: u32,
+    ) -> Result<Vec<domain::webhook::Delivery>, StoreError> {
+        self.inner.claim_deliveries(now, lease, max).await
+    }
+    async fn record_attempt(
+        &self,
+        d: &domain::webhook::Delivery,
+        effect: domain::webhook::AttemptEffect,
+        pause_after: u32,
+        pause_reason: &str,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .record_attempt(d, effect, pause_after, pause_reason)
+            .await
+    }
+    async fn get_delivery(
+        &self,
+        org: OrganizationId,
+        id: domain::webhook::DeliveryId,
+    ) -> Result<Option<domain::webhook::Delivery>, StoreError> {
+        self.inner.get_delivery(org, id).await
+    }
+    async fn list_deliveries(
+        &self,
+        org: OrganizationId,
+        webhook: domain::webhook::WebhookId,
+        page: &domain::pagination::PageRequest,
+    ) -> Result<Page<domain::webhook::Delivery>, StoreError> {
+        self.inner.list_deliveries(org, webhook, page).await
+    }
+    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
+        self.inner.purge_finished(before, max).await
+    }
+    async fn queue_depth(&self) -> Result<u64, StoreError> {
+        self.inner.queue_depth().await
+    }
+}

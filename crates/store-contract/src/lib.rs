@@ -31,6 +31,7 @@ pub mod pagination;
 pub mod schedules;
 pub mod tenancy;
 pub mod tokens;
+pub mod webhooks;
 
 pub use concurrency::OverlapCount;
 use std::sync::Arc;
@@ -175,6 +176,13 @@ macro_rules! __contract_behaviours {
             }
             tenancy {
                 other_tenants_rows_are_invisible,
+            }
+            webhooks {
+                webhooks_round_trip,
+                fan_out_is_idempotent_and_claims_lease,
+                exhausted_deliveries_pause_and_success_resets,
+                deliveries_page_newest_first_and_purge,
+                concurrent_delivery_claims_are_disjoint,
             }
         );
     };

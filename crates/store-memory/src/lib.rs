@@ -31,6 +31,7 @@ mod schedules;
 mod state;
 mod tokens;
 mod tx;
+mod webhooks;
 
 use async_trait::async_trait;
 use domain::ids::OrganizationId;

@@ -46,6 +46,12 @@ pub(crate) struct State {
     pub idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     pub outbox: BTreeMap<(OrganizationId, OutboxId), OutboxRow>,
     pub pats: BTreeMap<(OrganizationId, TokenId), PersonalAccessToken>,
+    pub webhooks: BTreeMap<(OrganizationId, domain::webhook::WebhookId), domain::webhook::Webhook>,
+    /// Deliveries and their leases.
+    pub deliveries: BTreeMap<
+        (OrganizationId, domain::webhook::DeliveryId),
+        (domain::webhook::Delivery, Option<Timestamp>),
+    >,
     /// bucket → window start → hits (only the newest windows are kept).
     pub rate_limits: HashMap<String, BTreeMap<i64, u64>>,
 }

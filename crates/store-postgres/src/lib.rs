@@ -28,6 +28,7 @@ mod slot_inputs;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tokens;
+mod webhooks;
 
 pub use bookings::is_no_overlap_violation;
 

@@ -25,6 +25,7 @@ mod schedules;
 mod slot_inputs;
 mod tokens;
 mod tx;
+mod webhooks;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
@@ -58,6 +59,8 @@ struct Inner {
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
     lock_timeout: Duration,
+    /// Notified after every committed write transaction: wakes the webhook worker at once.
+    commit_signal: Arc<tokio::sync::Notify>,
     /// Set for `sqlite::memory:`: the scratch directory removed when the store is dropped.
     _scratch: Option<ScratchDir>,
 }
@@ -131,6 +134,7 @@ impl SqliteStore {
                 pool,
                 write_lock: Arc::new(Mutex::new(())),
                 lock_timeout,
+                commit_signal: Arc::new(tokio::sync::Notify::new()),
                 _scratch: scratch,
             }),
         })
@@ -172,6 +176,12 @@ impl SqliteStore {
         Ok(n)
     }
 
+    /// Notified after every committed write transaction (outbox messages and deliveries are
+    /// only ever written in one): the in-process wake-up of the webhook worker.
+    pub fn commit_signal(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.commit_signal.clone()
+    }
+
     /// Waits for this process's turn to write, at most the lock timeout.
     async fn write_turn(&self) -> Result<OwnedMutexGuard<()>, LockTimedOut> {
         tokio::time::timeout(
@@ -197,7 +207,11 @@ impl SqliteStore {
                     WriteBeginError::Other(anyhow::Error::new(e).context("BEGIN IMMEDIATE"))
                 }
             })?;
-        Ok(WriteTx { tx, _turn: guard })
+        Ok(WriteTx {
+            tx,
+            signal: self.inner.commit_signal.clone(),
+            _turn: guard,
+        })
     }
 
     /// Runs one autocommit write statement in this process's write turn.
@@ -217,13 +231,16 @@ impl SqliteStore {
 /// transaction (rolling back unless committed) before the turn is released.
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
+    signal: Arc<tokio::sync::Notify>,
     _turn: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _turn } = self;
-        tx.commit().await
+        let WriteTx { tx, signal, _turn } = self;
+        tx.commit().await?;
+        signal.notify_one();
+        Ok(())
     }
 }
 

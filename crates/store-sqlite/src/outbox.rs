@@ -41,6 +41,25 @@ pub(crate) async fn insert_message(conn: &mut SqliteConnection, m: &OutboxMessag
     Ok(())
 }
 
+/// Marks a message done on `conn` (the fan-out's transaction).
+pub(crate) async fn mark_done_on(
+    conn: &mut SqliteConnection,
+    org: OrganizationId,
+    id: OutboxId,
+    now: Timestamp,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET done_at = ? WHERE organization_id = ? AND id = ? AND done_at IS NULL",
+    )
+    .bind(ms(now))
+    .bind(org.as_uuid())
+    .bind(id.as_uuid())
+    .execute(&mut *conn)
+    .await
+    .map_err(db_err("marking outbox message done"))?;
+    Ok(())
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
     async fn enqueue(&self, m: &OutboxMessage) -> Result<()> {

@@ -132,6 +132,8 @@ pub struct TestApp {
     pub admin: AdminContext,
     /// The running server's authentication cache (shared with its state).
     pub auth_cache: http_api::auth_cache::AuthCache,
+    /// The running server's webhook use cases (for [`TestApp::drain_webhooks`]).
+    pub webhooks: domain::webhook_service::WebhookService,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -151,7 +153,48 @@ fn clock_start() -> Timestamp {
 }
 
 /// Spawns the app with `config` (its `public_base_url` is replaced by the real address).
-pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<TestApp> {
+/// Webhook targets on loopback over `http://` are allowed (the test [`crate::Receiver`]).
+pub async fn spawn_app_with(backend: Backend, config: ApiConfig) -> Option<TestApp> {
+    spawn_app_webhooks(backend, config, true).await
+}
+
+/// The name [`TestLookup`] resolves to loopback (`127.0.0.1` and `::1`), as a rebinding
+/// attacker's name would.
+pub const LOOPBACK_NAME: &str = "loopback.test";
+
+/// The system resolver, except that [`LOOPBACK_NAME`] resolves to loopback addresses.
+struct TestLookup;
+
+impl webhooks::Lookup for TestLookup {
+    fn lookup(
+        &self,
+        host: String,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::io::Result<Vec<std::net::IpAddr>>> + Send>,
+    > {
+        if host == LOOPBACK_NAME {
+            return Box::pin(async {
+                Ok(vec![
+                    std::net::IpAddr::from([127, 0, 0, 1]),
+                    std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+                ])
+            });
+        }
+        webhooks::SystemLookup.lookup(host)
+    }
+}
+
+/// Spawns the app with the production webhook policy (`allow_loopback_http = false`): only
+/// `https://` targets with public addresses.
+pub async fn spawn_app_strict_webhooks(backend: Backend) -> Option<TestApp> {
+    spawn_app_webhooks(backend, ApiConfig::default(), false).await
+}
+
+async fn spawn_app_webhooks(
+    backend: Backend,
+    mut config: ApiConfig,
+    allow_loopback_http: bool,
+) -> Option<TestApp> {
     let (storage, shared_counter) = match backend {
         Backend::Sqlite => {
             let opened = server::wiring::open_store("sqlite::memory:")
@@ -197,7 +240,23 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         pepper.clone(),
         Arc::new(clock.clone()),
         ids.clone(),
-    );
+    )
+    .expect("building the app state");
+    // Webhook targets on loopback (the test receiver) are allowed; signatures keep the wall
+    // clock so that receivers' timestamp windows hold.
+    state.webhooks = webhooks::service(
+        storage.clone(),
+        Arc::new(clock.clone()),
+        ids.clone(),
+        pepper.expose(),
+        webhooks::GuardPolicy {
+            allow_loopback_http,
+        },
+        Arc::new(TestLookup),
+        Arc::new(server::wiring::SystemClock),
+    )
+    .expect("building the webhook service");
+    let webhooks = state.webhooks.clone();
     state.metrics = server::wiring::install_metrics().ok();
     let auth_cache = state.auth_cache.clone();
     tokio::spawn(async move {
@@ -221,6 +280,7 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
         store: storage,
         admin,
         auth_cache,
+        webhooks,
         a,
         b,
         anon,
@@ -228,6 +288,12 @@ pub async fn spawn_app_with(backend: Backend, mut config: ApiConfig) -> Option<T
 }
 
 impl TestApp {
+    /// Fans out the outbox and makes every webhook attempt due at the test clock's instant,
+    /// synchronously (the worker's steps, without its loop).
+    pub async fn drain_webhooks(&self) -> domain::webhook_service::DeliveryReport {
+        self.webhooks.drain().await.expect("draining webhooks")
+    }
+
     /// A client without a token.
     pub fn anon(&self) -> ApiClient {
         self.anon.clone()

@@ -31,6 +31,7 @@ pub struct Resp {
 impl ApiClient {
     /// A client for `base` (e.g. `http://127.0.0.1:4321`) sending `token` as a bearer token.
     pub fn new(base: impl Into<String>, token: Option<String>) -> Self {
+        webhooks::install_crypto_provider();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()

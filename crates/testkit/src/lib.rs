@@ -16,16 +16,19 @@
 mod app;
 mod client;
 mod clock;
+mod receiver;
 mod seed;
 pub mod time;
 
 pub use app::{
-    Backend, EventTypeSpec, Host, Minted, OrgFixture, TestApp, spawn_app, spawn_app_with,
+    Backend, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OrgFixture, TestApp, spawn_app,
+    spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
 pub use http_api::ApiConfig;
 pub use http_api::auth_cache::AUTH_CACHE_TTL;
+pub use receiver::{Received, Receiver};
 
 /// Every active and reserved scope (what the fixture tokens hold).
 pub const ALL_SCOPES: &[&str] = domain::access::ACTIVE_AND_RESERVED_SCOPES;
@@ -49,6 +52,17 @@ where
     Fut: std::future::Future<Output = ()>,
 {
     if let Some(app) = spawn_app_with(backend, config).await {
+        test(app).await;
+    }
+}
+
+/// As [`run`] with the production webhook policy (no `http://`, no loopback targets).
+pub async fn run_strict_webhooks<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(app) = spawn_app_strict_webhooks(backend).await {
         test(app).await;
     }
 }

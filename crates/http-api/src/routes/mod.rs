@@ -9,6 +9,7 @@ pub mod ping;
 pub mod schedules;
 pub mod slots;
 pub mod support;
+pub mod webhooks;
 
 use crate::state::AppState;
 use axum::Router;
@@ -23,6 +24,7 @@ pub fn v1() -> OpenApiRouter<AppState> {
         .merge(slots::router())
         .merge(bookings::router())
         .merge(schedules::router())
+        .merge(webhooks::router())
 }
 
 /// The whole application.

@@ -154,6 +154,16 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         encoder: encoder.clone(),
     };
     let pepper = auth::Pepper::new(b"test-pepper-test-pepper-test-pep".to_vec());
+    let webhooks = webhooks::service(
+        store.clone(),
+        clock_dyn.clone(),
+        ids.clone(),
+        pepper.expose(),
+        webhooks::GuardPolicy::default(),
+        Arc::new(webhooks::SystemLookup),
+        clock_dyn.clone(),
+    )
+    .unwrap();
     let services = http_api::state::Services::new(
         store.clone(),
         clock_dyn.clone(),
@@ -162,6 +172,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         pepper.clone(),
     );
     let state = AppState::new(http_api::state::AppStateInner {
+        webhooks,
         config: Arc::new(config),
         store,
         clock: clock_dyn,

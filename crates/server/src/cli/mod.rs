@@ -44,6 +44,8 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
+    /// Run only the webhook delivery worker until SIGTERM or Ctrl-C.
+    Worker,
     /// Apply database migrations and exit.
     Migrate,
     /// Create demo data (or a new token for the existing demo user) and print the token once.
@@ -60,10 +62,12 @@ pub enum Command {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    webhooks::install_crypto_provider();
     let config = Config::load(cli.config.as_deref(), cli.database_url.as_deref())?;
     telemetry::init(&config.log)?;
     match cli.command {
         Command::Serve { demo } => serve(&config, demo).await,
+        Command::Worker => worker(&config).await,
         Command::Migrate => {
             open(&config).await?;
             println!("database migrated: {}", config.database.redacted_url());
@@ -155,12 +159,71 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         ctx.pepper.clone(),
         ctx.clock.clone(),
         ctx.ids.clone(),
-    );
+    )?;
+    state.webhooks = webhook_service(config, &ctx, &opened)?;
     state.metrics = Some(wiring::install_metrics()?);
+    let worker = if config.webhooks.worker {
+        wiring::start_listening(&opened).await?;
+        Some(crate::worker::Worker::start(
+            state.webhooks.clone(),
+            opened.wake.clone(),
+            crate::worker::WorkerSettings::from_config(&config.webhooks),
+        ))
+    } else {
+        None
+    };
 
     tracing::info!(address = %bound, base_url = %base, backend = opened.storage.backend(), "listening");
     print_out(&format!("listening on http://{bound}\n"))?;
-    wiring::serve(state, listener, wiring::shutdown_signal()).await
+    let served = wiring::serve(state, listener, wiring::shutdown_signal()).await;
+    if let Some(w) = worker {
+        w.stop(WORKER_GRACE).await;
+    }
+    served
+}
+
+/// How long the worker may finish attempts in flight after shutdown (one attempt's timeout).
+const WORKER_GRACE: std::time::Duration = std::time::Duration::from_secs(11);
+
+/// The webhook use cases under `[webhooks]`; warns loudly when loopback targets are allowed.
+fn webhook_service(
+    config: &Config,
+    ctx: &AdminContext,
+    opened: &Opened,
+) -> anyhow::Result<domain::webhook_service::WebhookService> {
+    let policy = webhooks::GuardPolicy {
+        allow_loopback_http: config.webhooks.allow_loopback_http,
+    };
+    if policy.allow_loopback_http {
+        tracing::warn!(
+            "!!! webhooks.allow_loopback_http is ON: webhook targets may use http:// and loopback \
+             addresses. Local development only; never enable this in production. !!!"
+        );
+    }
+    wiring::webhook_service(
+        opened.storage.clone(),
+        ctx.clock.clone(),
+        ctx.ids.clone(),
+        &ctx.pepper,
+        policy,
+    )
+}
+
+async fn worker(config: &Config) -> anyhow::Result<()> {
+    let (ctx, opened) = context(config).await?;
+    let service = webhook_service(config, &ctx, &opened)?;
+    let _metrics = wiring::install_metrics()?;
+    wiring::start_listening(&opened).await?;
+    let w = crate::worker::Worker::start(
+        service,
+        opened.wake.clone(),
+        crate::worker::WorkerSettings::from_config(&config.webhooks),
+    );
+    print_out("webhook worker running; Ctrl-C or SIGTERM stops it\n")?;
+    wiring::shutdown_signal().await;
+    tracing::info!("shutdown signal received; stopping the webhook worker");
+    w.stop(WORKER_GRACE).await;
+    Ok(())
 }
 
 fn first_start_message() -> String {

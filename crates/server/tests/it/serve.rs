@@ -93,6 +93,12 @@ impl Drop for Server {
 }
 
 /// Polls `/healthz` until it answers 200 (bounded): waiting for readiness.
+/// A plain HTTP client (reqwest is built without a default TLS provider).
+fn client() -> reqwest::Client {
+    webhooks::install_crypto_provider();
+    reqwest::Client::new()
+}
+
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     for _ in 0..100 {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
@@ -113,7 +119,7 @@ async fn serve_prints_first_start_help_and_exits_cleanly_on_sigterm() {
     assert!(preamble.contains("no organization yet"), "{preamble}");
     assert!(preamble.contains("slotbook demo"), "{preamble}");
 
-    let client = reqwest::Client::new();
+    let client = client();
     wait_healthy(&client, &server.base).await;
     let ready = client
         .get(format!("{}/readyz", server.base))
@@ -144,7 +150,7 @@ async fn serve_with_demo_prints_a_working_token() {
         "{preamble}"
     );
 
-    let client = reqwest::Client::new();
+    let client = client();
     wait_healthy(&client, &server.base).await;
     let ping = client
         .get(format!("{}/v1/_ping", server.base))
@@ -191,7 +197,8 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         pepper(),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-    );
+    )
+    .unwrap();
     // Installing the metrics recorder twice in one process is fine.
     state.metrics = Some(wiring::install_metrics().unwrap());
     let mut second = wiring::app_state(
@@ -201,7 +208,8 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         pepper(),
         Arc::new(SystemClock),
         Arc::new(UuidV7),
-    );
+    )
+    .unwrap();
     second.metrics = Some(wiring::install_metrics().unwrap());
     assert!(!state.draining.load(Ordering::SeqCst));
 
@@ -211,7 +219,7 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         let _ = stopped.await;
     }));
     let base = format!("http://{addr}");
-    let client = reqwest::Client::new();
+    let client = client();
     wait_healthy(&client, &base).await;
     let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
