@@ -208,10 +208,11 @@ async fn spawn_app_webhooks(
             Ok((store, _url)) => {
                 let store = Arc::new(store);
                 let wake = Arc::new(tokio::sync::Notify::new());
-                store
-                    .listen_webhooks(wake.clone())
-                    .await
-                    .expect("LISTEN slotbook_webhooks");
+                // Only the worker test relies on the wake-up; a failed LISTEN must not break
+                // every other Postgres test, so it is reported, not fatal.
+                if let Err(e) = store.listen_webhooks(wake.clone()).await {
+                    eprintln!("LISTEN slotbook_webhooks failed: {e:#}");
+                }
                 let storage: Arc<dyn Storage> = store.clone();
                 let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
                 (storage, Some(counter), wake)
