@@ -134,6 +134,8 @@ pub struct TestApp {
     pub auth_cache: http_api::auth_cache::AuthCache,
     /// The running server's webhook use cases (for [`TestApp::drain_webhooks`]).
     pub webhooks: domain::webhook_service::WebhookService,
+    /// Woken when webhook work may exist (SQLite commit signal; Postgres LISTEN/NOTIFY).
+    pub wake: Arc<tokio::sync::Notify>,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -144,13 +146,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, ApiConfig::default()).await
 }
 
-/// The instant the test clock starts at: today 06:00 UTC (07:00 or 08:00 in Berlin), so that
-/// the rest of the local day is bookable and rate-limit windows start on a minute boundary.
-fn clock_start() -> Timestamp {
-    let now = Timestamp::now();
-    let day = now.as_second() - now.as_second().rem_euclid(86_400);
-    Timestamp::from_second(day + 6 * 3600).expect("valid instant")
-}
+/// The instant every test clock starts at: Monday 2027-01-11 06:00 UTC (07:00 in Berlin, 01:00
+/// in New York), fixed so that a run does not depend on the day it happens on. The rest of the
+/// local day is bookable, rate-limit windows start on a minute boundary, and no DST change falls
+/// within the fixtures' 60-day horizon; tests that cross DST days or month ends move the clock
+/// there on purpose (`tests/it/dst.rs`, `tests/it/month_ends.rs`).
+pub const CLOCK_START: Timestamp = Timestamp::constant(1_799_647_200, 0);
 
 /// Spawns the app with `config` (its `public_base_url` is replaced by the real address).
 /// Webhook targets on loopback over `http://` are allowed (the test [`crate::Receiver`]).
@@ -195,19 +196,25 @@ async fn spawn_app_webhooks(
     mut config: ApiConfig,
     allow_loopback_http: bool,
 ) -> Option<TestApp> {
-    let (storage, shared_counter) = match backend {
+    let (storage, shared_counter, wake) = match backend {
         Backend::Sqlite => {
             let opened = server::wiring::open_store("sqlite::memory:")
                 .await
                 .expect("opening a scratch SQLite database");
-            (opened.storage, opened.shared_counter)
+            (opened.storage, opened.shared_counter, opened.wake)
         }
         Backend::Postgres => match store_postgres::testing::fresh_database().await {
             Ok((store, _url)) => {
                 let store = Arc::new(store);
+                let wake = Arc::new(tokio::sync::Notify::new());
+                // Only the worker test relies on the wake-up; a failed LISTEN must not break
+                // every other Postgres test, so it is reported, not fatal.
+                if let Err(e) = store.listen_webhooks(wake.clone()).await {
+                    eprintln!("LISTEN slotbook_webhooks failed: {e:#}");
+                }
                 let storage: Arc<dyn Storage> = store.clone();
                 let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
-                (storage, Some(counter))
+                (storage, Some(counter), wake)
             }
             Err(e) if store_postgres::testing::skip_allowed() => {
                 eprintln!(
@@ -224,7 +231,7 @@ async fn spawn_app_webhooks(
             ),
         },
     };
-    let clock = TestClock::new(clock_start());
+    let clock = TestClock::new(CLOCK_START);
     let pepper = auth::Pepper::new(b"testkit-pepper-0123456789abcdef-0123456789".to_vec());
     let ids: Arc<dyn domain::ports::IdGen> = Arc::new(server::wiring::UuidV7);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -281,6 +288,7 @@ async fn spawn_app_webhooks(
         admin,
         auth_cache,
         webhooks,
+        wake,
         a,
         b,
         anon,
@@ -501,5 +509,18 @@ impl TestApp {
         )
         .await
         .expect("setting the password");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CLOCK_START;
+
+    #[test]
+    fn the_clock_starts_on_a_fixed_monday_morning() {
+        assert_eq!(CLOCK_START.to_string(), "2027-01-11T06:00:00Z");
+        let berlin = CLOCK_START.in_tz("Europe/Berlin").unwrap();
+        assert_eq!(berlin.weekday(), jiff::civil::Weekday::Monday);
+        assert_eq!(berlin.hour(), 7);
     }
 }
