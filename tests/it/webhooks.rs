@@ -21,6 +21,7 @@ both_backends!(
     redirects_are_not_followed,
     event_type_payload_is_the_get_detail,
     deliveries_are_paginated_newest_first,
+    the_worker_is_woken_by_new_work,
 );
 
 macro_rules! strict {
@@ -1100,4 +1101,31 @@ async fn a_name_resolving_to_loopback_is_refused_at_delivery(app: TestApp) {
     let err = page.items[0].error.clone().unwrap();
     assert!(err.contains("not public"), "{err}");
     assert_eq!(page.items[0].status_code, None);
+}
+
+/// The worker loop (as `slotbook serve` runs it) delivers without a drain call: new work wakes
+/// it at once (SQLite commit signal / Postgres NOTIFY) although its poll tick is an hour.
+async fn the_worker_is_woken_by_new_work(app: TestApp) {
+    let rx = Receiver::start().await;
+    create(&app, &rx.url("/w"), &["booking_created"]).await;
+    let worker = server::worker::Worker::start(
+        app.webhooks.clone(),
+        app.wake.clone(),
+        server::worker::WorkerSettings {
+            concurrency: 2,
+            poll: std::time::Duration::from_secs(3600),
+            retention: jiff::SignedDuration::from_hours(24 * 30),
+            purge_batch: 100,
+        },
+    );
+    let booking = app
+        .book(&app.a, app.a.event_type_id, tomorrow(&app, "10:00"))
+        .await;
+    let got = rx.wait_for(1, std::time::Duration::from_secs(20)).await;
+    assert_eq!(got[0].json()["data"]["booking"]["id"], booking["uid"]);
+    app.book(&app.a, app.a.event_type_id, tomorrow(&app, "11:00"))
+        .await;
+    let got = rx.wait_for(2, std::time::Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 2, "each event once");
+    worker.stop(std::time::Duration::from_secs(5)).await;
 }

@@ -12,7 +12,8 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use domain::availability::{LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::event_type::{EventType, SchedulingType};
+use domain::fixtures::EventTypeBuilder;
 use domain::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
 use domain::interval::Interval;
 use domain::slots::{BusyBlock, CountedBooking, HostInput, SlotInputs, list_slots};
@@ -34,41 +35,19 @@ fn uuid(n: u128) -> Uuid {
 }
 
 fn event_type(kind: SchedulingType, hosts: &[UserId]) -> EventType {
-    EventType {
-        id: EventTypeId(uuid(1)),
-        organization_id: OrganizationId(uuid(2)),
-        owner_user_id: hosts[0],
-        slug: "intro".into(),
-        title: "Intro".into(),
-        description: None,
-        duration_minutes: 30,
-        slot_interval_minutes: 15,
-        active: true,
-        scheduling_type: kind,
-        hosts: hosts
-            .iter()
-            .enumerate()
-            .map(|(i, &user_id)| Host {
-                user_id,
-                schedule_id: ScheduleId(uuid(1000 + i as u128)),
-            })
-            .collect(),
-        color: "#7c3aed".into(),
-        buffer_before_minutes: 5,
-        buffer_after_minutes: 10,
-        minimum_notice_hours: 2,
-        future_limit_days: 0,
-        limits: BookingLimits::default(),
-        seats: 1,
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: vec![],
-        questions: vec![],
-        version: 1,
-        created_at: Timestamp::UNIX_EPOCH,
-        updated_at: Timestamp::UNIX_EPOCH,
-    }
+    let hosts: Vec<(UserId, ScheduleId)> = hosts
+        .iter()
+        .enumerate()
+        .map(|(i, &user)| (user, ScheduleId(uuid(1000 + i as u128))))
+        .collect();
+    EventTypeBuilder::new(EventTypeId(uuid(1)), OrganizationId(uuid(2)), "intro")
+        .hosts(&hosts)
+        .title("Intro")
+        .kind(kind)
+        .interval(15)
+        .buffers(5, 10)
+        .notice_hours(2)
+        .build()
 }
 
 fn schedule(user: UserId, zone: &str) -> Schedule {

@@ -15,6 +15,8 @@ pub mod booking_service;
 pub mod directory_service;
 pub mod event_type;
 pub mod event_type_service;
+#[cfg(any(test, feature = "test-support"))]
+pub mod fixtures;
 pub mod ids;
 pub mod interval;
 pub mod organization;

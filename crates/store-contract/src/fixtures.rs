@@ -7,16 +7,16 @@
 //! only build; the `create_*` methods also write through the store and assert success.
 
 use domain::access::{self, ScopeSet};
-use domain::availability::{LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
-use domain::booking::{Attendee, Booking, BookingStatus, CalendarSyncStatus, Utm};
+use domain::availability::Schedule;
+use domain::booking::{Booking, Utm};
 use domain::booking_service::{BookingService, NewBooking};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::event_type::{EventType, SchedulingType};
+use domain::fixtures::{BookingBuilder, EventTypeBuilder, ScheduleBuilder};
 use domain::ids::*;
 use domain::organization::{Organization, Role, User, Username};
 use domain::pagination::{Cursor, Limit, PageRequest};
 use domain::ports::*;
 use domain::validate::Email;
-use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -208,29 +208,9 @@ impl World {
 
     /// Mon–Sun 00:00–24:00 UTC.
     pub fn schedule(&self, user: &User) -> Schedule {
-        Schedule {
-            id: ScheduleId(self.id()),
-            organization_id: user.organization_id,
-            user_id: user.id,
-            name: "Always".into(),
-            zone: Zone::utc(),
-            rules: vec![WeeklyRule {
-                days: vec![
-                    Weekday::Monday,
-                    Weekday::Tuesday,
-                    Weekday::Wednesday,
-                    Weekday::Thursday,
-                    Weekday::Friday,
-                    Weekday::Saturday,
-                    Weekday::Sunday,
-                ],
-                range: LocalRange::new(TimeOfDay::MIDNIGHT, TimeOfDay::END_OF_DAY).unwrap(),
-            }],
-            overrides: vec![],
-            version: 1,
-            created_at: self.now(),
-            updated_at: self.now(),
-        }
+        ScheduleBuilder::new(ScheduleId(self.id()), user.organization_id, user.id)
+            .at(self.now())
+            .build()
     }
 
     pub async fn create_schedule(&self, user: &User) -> Schedule {
@@ -266,40 +246,13 @@ impl World {
         slug: &str,
     ) -> EventType {
         let owner = hosts[0].0;
-        EventType {
-            id: EventTypeId(self.id()),
-            organization_id: owner.organization_id,
-            owner_user_id: owner.id,
-            slug: slug.to_owned(),
-            title: format!("Meeting {slug}"),
-            description: None,
-            duration_minutes: 30,
-            slot_interval_minutes: 30,
-            active: true,
-            scheduling_type: kind,
-            hosts: hosts
-                .iter()
-                .map(|(u, s)| Host {
-                    user_id: u.id,
-                    schedule_id: s.id,
-                })
-                .collect(),
-            color: "#7c3aed".into(),
-            buffer_before_minutes: 0,
-            buffer_after_minutes: 0,
-            minimum_notice_hours: 0,
-            future_limit_days: 0,
-            limits: BookingLimits::default(),
-            seats: if kind == SchedulingType::Group { 3 } else { 1 },
-            requires_confirmation: false,
-            allow_reschedule: true,
-            allow_cancel: true,
-            locations: vec![],
-            questions: vec![],
-            version: 1,
-            created_at: self.now(),
-            updated_at: self.now(),
-        }
+        let hosts: Vec<(UserId, ScheduleId)> = hosts.iter().map(|(u, s)| (u.id, s.id)).collect();
+        EventTypeBuilder::new(EventTypeId(self.id()), owner.organization_id, slug)
+            .hosts(&hosts)
+            .kind(kind)
+            .seats(if kind == SchedulingType::Group { 3 } else { 1 })
+            .at(self.now())
+            .build()
     }
 
     pub async fn create_event_type(&self, event_type: EventType) -> EventType {
@@ -315,45 +268,9 @@ impl World {
 
     /// A confirmed booking of `event_type` at `start` hosted by `host`, not yet written.
     pub fn booking(&self, event_type: &EventType, host: UserId, start: Timestamp) -> Booking {
-        let end = start + event_type.duration();
-        let blocked = Booking::blocked_interval(
-            start,
-            event_type.duration(),
-            event_type.buffer_before(),
-            event_type.buffer_after(),
-        )
-        .unwrap();
-        Booking {
-            uid: BookingUid(self.id()),
-            organization_id: event_type.organization_id,
-            version: 1,
-            event_type_id: event_type.id,
-            event_type_slug: Some(event_type.slug.clone()),
-            title: Some(event_type.title.clone()),
-            status: BookingStatus::Confirmed,
-            start,
-            end,
-            blocked,
-            timezone: "UTC".into(),
-            host_user_id: host,
-            attendees: vec![attendee("guest@example.com")],
-            guests: vec![],
-            location: None,
-            metadata: None,
-            responses: None,
-            utm: Utm::default(),
-            calendar_sync_status: CalendarSyncStatus::NotApplicable,
-            calendar_event_id: None,
-            rescheduled_from_uid: None,
-            reschedule_generation: 0,
-            cancelled_at: None,
-            cancellation_reason: None,
-            no_show_at: None,
-            no_show_reason: None,
-            rescheduled_at: None,
-            created_at: self.now(),
-            updated_at: self.now(),
-        }
+        BookingBuilder::of(BookingUid(self.id()), event_type, host, start)
+            .at(self.now())
+            .build()
     }
 
     /// Writes one booking in its own transaction, as the port sees it (no slot engine).
@@ -464,18 +381,7 @@ impl World {
     }
 }
 
-/// An attendee with the given e-mail and nothing optional.
-pub fn attendee(email: &str) -> Attendee {
-    Attendee {
-        email: email.to_owned(),
-        name: "Grace Guest".into(),
-        first_name: None,
-        last_name: None,
-        phone: None,
-        timezone: None,
-        sms_opt_in: false,
-    }
-}
+pub use domain::fixtures::attendee;
 
 /// A request to book `start` for `email`.
 pub fn new_booking(start: Timestamp, email: &str) -> NewBooking {

@@ -134,6 +134,8 @@ pub struct TestApp {
     pub auth_cache: http_api::auth_cache::AuthCache,
     /// The running server's webhook use cases (for [`TestApp::drain_webhooks`]).
     pub webhooks: domain::webhook_service::WebhookService,
+    /// Woken when webhook work may exist (SQLite commit signal; Postgres LISTEN/NOTIFY).
+    pub wake: Arc<tokio::sync::Notify>,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -195,19 +197,25 @@ async fn spawn_app_webhooks(
     mut config: ApiConfig,
     allow_loopback_http: bool,
 ) -> Option<TestApp> {
-    let (storage, shared_counter) = match backend {
+    let (storage, shared_counter, wake) = match backend {
         Backend::Sqlite => {
             let opened = server::wiring::open_store("sqlite::memory:")
                 .await
                 .expect("opening a scratch SQLite database");
-            (opened.storage, opened.shared_counter)
+            (opened.storage, opened.shared_counter, opened.wake)
         }
         Backend::Postgres => match store_postgres::testing::fresh_database().await {
             Ok((store, _url)) => {
                 let store = Arc::new(store);
+                let wake = Arc::new(tokio::sync::Notify::new());
+                // Only the worker test relies on the wake-up; a failed LISTEN must not break
+                // every other Postgres test, so it is reported, not fatal.
+                if let Err(e) = store.listen_webhooks(wake.clone()).await {
+                    eprintln!("LISTEN slotbook_webhooks failed: {e:#}");
+                }
                 let storage: Arc<dyn Storage> = store.clone();
                 let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
-                (storage, Some(counter))
+                (storage, Some(counter), wake)
             }
             Err(e) if store_postgres::testing::skip_allowed() => {
                 eprintln!(
@@ -281,6 +289,7 @@ async fn spawn_app_webhooks(
         admin,
         auth_cache,
         webhooks,
+        wake,
         a,
         b,
         anon,

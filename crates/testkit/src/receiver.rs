@@ -43,6 +43,7 @@ impl Received {
 #[derive(Default)]
 struct State {
     received: Mutex<Vec<Received>>,
+    arrived: tokio::sync::Notify,
     status: AtomicU16,
     location: Mutex<Option<String>>,
 }
@@ -94,6 +95,7 @@ impl Receiver {
                                 headers,
                                 body,
                             });
+                            s.arrived.notify_waiters();
                             let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
                             *resp.status_mut() =
                                 hyper::StatusCode::from_u16(s.status.load(Ordering::SeqCst))
@@ -133,6 +135,25 @@ impl Receiver {
     pub fn redirect_to(&self, location: &str) {
         *self.state.location.lock().expect("lock") = Some(location.to_owned());
         self.respond_with(302);
+    }
+
+    /// Waits until at least `n` requests have arrived (woken by each arrival, not polling);
+    /// panics after `limit`.
+    pub async fn wait_for(&self, n: usize, limit: std::time::Duration) -> Vec<Received> {
+        let wait = async {
+            loop {
+                let arrived = self.state.arrived.notified();
+                tokio::pin!(arrived);
+                arrived.as_mut().enable();
+                if self.received().len() >= n {
+                    return self.received();
+                }
+                arrived.await;
+            }
+        };
+        tokio::time::timeout(limit, wait)
+            .await
+            .unwrap_or_else(|_| panic!("{n} webhook requests did not arrive within {limit:?}"))
     }
 
     /// Everything received so far, in order.

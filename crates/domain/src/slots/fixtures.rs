@@ -3,7 +3,8 @@
 
 use super::{BusyBlock, CountedBooking, HostInput, SlotInputs, SlotList};
 use crate::availability::{DateOverride, LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
-use crate::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use crate::event_type::{EventType, Host, SchedulingType};
+use crate::fixtures::EventTypeBuilder;
 use crate::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
 use crate::interval::Interval;
 use jiff::civil::{Date, Weekday};
@@ -82,37 +83,12 @@ pub fn with_override(mut s: Schedule, date: Date, ranges: &[(&str, &str)]) -> Sc
 /// An active individual event type: `duration` minutes on an `interval`-minute grid, no
 /// buffers, notice, horizon or limits.
 pub fn event_type(duration: u32, interval: u32) -> EventType {
-    EventType {
-        id: ET,
-        organization_id: OrganizationId(Uuid::from_u128(4)),
-        owner_user_id: user(0),
-        slug: "intro".into(),
-        title: "Intro".into(),
-        description: None,
-        duration_minutes: duration,
-        slot_interval_minutes: interval,
-        active: true,
-        scheduling_type: SchedulingType::Individual,
-        hosts: vec![Host {
-            user_id: user(0),
-            schedule_id: ScheduleId(Uuid::from_u128(3)),
-        }],
-        color: "#7c3aed".into(),
-        buffer_before_minutes: 0,
-        buffer_after_minutes: 0,
-        minimum_notice_hours: 0,
-        future_limit_days: 0,
-        limits: BookingLimits::default(),
-        seats: 1,
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: vec![],
-        questions: vec![],
-        version: 1,
-        created_at: Timestamp::UNIX_EPOCH,
-        updated_at: Timestamp::UNIX_EPOCH,
-    }
+    EventTypeBuilder::new(ET, OrganizationId(Uuid::from_u128(4)), "intro")
+        .host(user(0), ScheduleId(Uuid::from_u128(3)))
+        .title("Intro")
+        .duration(duration)
+        .interval(interval)
+        .build()
 }
 
 /// Round robin over `schedules` (host `i` is `user(i)`).

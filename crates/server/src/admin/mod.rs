@@ -11,11 +11,13 @@ mod directory;
 mod event_types;
 mod schedules;
 mod tokens;
+mod webhooks;
 
 pub use directory::{NewUser, create_org, create_user, list_orgs, list_users, set_password};
 pub use event_types::{NewEventType, create_event_type, list_event_types};
 pub use schedules::{NewSchedule, create_schedule, list_schedules, parse_override, parse_rule};
 pub use tokens::{Expiry, NewToken, TokenStatus, create_token, list_tokens, revoke_token};
+pub use webhooks::{OPERATOR_PAUSE_REASON, list_webhooks, set_webhook_paused};
 
 use auth::Pepper;
 use domain::directory_service::GetDirectoryError;

@@ -115,6 +115,9 @@ pub enum AdminCommand {
     /// Personal access tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Webhook subscriptions (every credential's).
+    #[command(subcommand)]
+    Webhook(super::admin_webhooks::WebhookCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -571,6 +574,7 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
             }
             println!("revoked token {id}");
         }
+        AdminCommand::Webhook(c) => return super::admin_webhooks::run(ctx, c, json).await,
     }
     Ok(())
 }

@@ -363,3 +363,70 @@ async fn demo_creates_once_then_mints_new_tokens() {
         2
     );
 }
+
+/// `admin webhook list|pause|resume`: an operator sees every credential's subscriptions, pauses
+/// one with a reason and resumes it (clearing the reason); unknown ids are refused by name.
+#[tokio::test]
+async fn operators_list_pause_and_resume_webhooks() {
+    use domain::webhook::*;
+    let (ctx, _dir) = context().await;
+    let org = admin::create_org(&ctx, "Acme").await.unwrap();
+    let other = admin::create_org(&ctx, "Other").await.unwrap();
+    let now = ctx.clock.now();
+    let mut made = Vec::new();
+    for owner in ["pat:one", "oauth:client"] {
+        let w = Webhook {
+            id: WebhookId(uuid::Uuid::now_v7()),
+            organization_id: org.id,
+            owner: owner.into(),
+            url: "https://hooks.example.com/x".into(),
+            events: vec![WebhookEvent::BookingCreated],
+            description: None,
+            status: WebhookStatus::Active,
+            paused_reason: None,
+            consecutive_failures: 3,
+            sealed_secret: vec![0; 40],
+            last_delivery_at: None,
+            last_delivery_ok: None,
+            created_at: now,
+            updated_at: now,
+        };
+        ctx.store.create_webhook(&w).await.unwrap();
+        made.push(w);
+    }
+    let listed = admin::list_webhooks(&ctx, org.id).await.unwrap();
+    assert_eq!(listed.len(), 2, "every credential's");
+    assert!(
+        admin::list_webhooks(&ctx, other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let id = made[0].id;
+    let paused = admin::set_webhook_paused(&ctx, org.id, id, true, None)
+        .await
+        .unwrap();
+    assert_eq!(paused.status, WebhookStatus::Paused);
+    assert_eq!(
+        paused.paused_reason.as_deref(),
+        Some(admin::OPERATOR_PAUSE_REASON)
+    );
+    let stored = ctx.store.get_webhook(org.id, id).await.unwrap().unwrap();
+    assert_eq!(stored.status, WebhookStatus::Paused);
+    let resumed = admin::set_webhook_paused(&ctx, org.id, id, false, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            resumed.status,
+            resumed.paused_reason,
+            resumed.consecutive_failures
+        ),
+        (WebhookStatus::Active, None, 0)
+    );
+    let e = admin::set_webhook_paused(&ctx, other.id, id, true, Some("x".into()))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no webhook"), "{e}");
+}

@@ -3,15 +3,15 @@
 //! and bookings. Test-only; never part of the library.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-use domain::availability::{LocalRange, Schedule, TimeOfDay, WeeklyRule, Zone};
-use domain::booking::{Attendee, Booking, BookingStatus, CalendarSyncStatus, Utm};
-use domain::event_type::{BookingLimits, EventType, Host, SchedulingType};
+use domain::availability::Schedule;
+use domain::booking::{Attendee, Booking};
+use domain::event_type::EventType;
+use domain::fixtures::{BookingBuilder, EventTypeBuilder, ScheduleBuilder};
 use domain::ids::*;
 use domain::organization::{Organization, Role, User, Username};
 use domain::ports::{DirectoryStore, EventTypeStore, ScheduleStore};
 use domain::validate::Email;
-use jiff::civil::Weekday;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::path::PathBuf;
 use store_sqlite::SqliteStore;
 use uuid::Uuid;
@@ -88,29 +88,9 @@ pub fn user(org: OrganizationId, username: &str, email: &str, now: Timestamp) ->
 }
 
 pub fn always_open(org: OrganizationId, user: UserId, now: Timestamp) -> Schedule {
-    Schedule {
-        id: ScheduleId(new_id()),
-        organization_id: org,
-        user_id: user,
-        name: "Always".into(),
-        zone: Zone::parse("UTC").unwrap(),
-        rules: vec![WeeklyRule {
-            days: vec![
-                Weekday::Monday,
-                Weekday::Tuesday,
-                Weekday::Wednesday,
-                Weekday::Thursday,
-                Weekday::Friday,
-                Weekday::Saturday,
-                Weekday::Sunday,
-            ],
-            range: LocalRange::new(TimeOfDay::MIDNIGHT, TimeOfDay::END_OF_DAY).unwrap(),
-        }],
-        overrides: vec![],
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
+    ScheduleBuilder::new(ScheduleId(new_id()), org, user)
+        .at(now)
+        .build()
 }
 
 pub fn event_type(
@@ -120,37 +100,10 @@ pub fn event_type(
     slug: &str,
     now: Timestamp,
 ) -> EventType {
-    EventType {
-        id: EventTypeId(new_id()),
-        organization_id: org,
-        owner_user_id: owner,
-        slug: slug.into(),
-        title: format!("Meeting {slug}"),
-        description: None,
-        duration_minutes: 30,
-        slot_interval_minutes: 30,
-        active: true,
-        scheduling_type: SchedulingType::Individual,
-        hosts: vec![Host {
-            user_id: owner,
-            schedule_id: schedule,
-        }],
-        color: "#7c3aed".into(),
-        buffer_before_minutes: 0,
-        buffer_after_minutes: 0,
-        minimum_notice_hours: 0,
-        future_limit_days: 0,
-        limits: BookingLimits::default(),
-        seats: 1,
-        requires_confirmation: false,
-        allow_reschedule: true,
-        allow_cancel: true,
-        locations: vec![],
-        questions: vec![],
-        version: 1,
-        created_at: now,
-        updated_at: now,
-    }
+    EventTypeBuilder::new(EventTypeId(new_id()), org, slug)
+        .host(owner, schedule)
+        .at(now)
+        .build()
 }
 
 /// Creates an organization, a host, their schedule and an event type in `store`.
@@ -184,43 +137,9 @@ pub fn attendee(email: &str) -> Attendee {
     }
 }
 
-/// A confirmed booking of `et` at `start` (no buffers), created at `start`.
+/// A confirmed booking of `et` at `start` by its first host, created at `start`.
 pub fn booking(et: &EventType, start: Timestamp) -> Booking {
-    let end = start
-        .checked_add(SignedDuration::from_mins(i64::from(et.duration_minutes)))
-        .unwrap();
-    let blocked =
-        Booking::blocked_interval(start, et.duration(), et.buffer_before(), et.buffer_after())
-            .unwrap();
-    Booking {
-        uid: BookingUid(new_id()),
-        organization_id: et.organization_id,
-        version: 1,
-        event_type_id: et.id,
-        event_type_slug: Some(et.slug.clone()),
-        title: Some(et.title.clone()),
-        status: BookingStatus::Confirmed,
-        start,
-        end,
-        blocked,
-        timezone: "UTC".into(),
-        host_user_id: et.hosts[0].user_id,
-        attendees: vec![attendee("grace@example.com")],
-        guests: vec![],
-        location: None,
-        metadata: None,
-        responses: None,
-        utm: Utm::default(),
-        calendar_sync_status: CalendarSyncStatus::NotApplicable,
-        calendar_event_id: None,
-        rescheduled_from_uid: None,
-        reschedule_generation: 0,
-        cancelled_at: None,
-        cancellation_reason: None,
-        no_show_at: None,
-        no_show_reason: None,
-        rescheduled_at: None,
-        created_at: start,
-        updated_at: start,
-    }
+    BookingBuilder::of(BookingUid(new_id()), et, et.hosts[0].user_id, start)
+        .attendees(vec![attendee("grace@example.com")])
+        .build()
 }
