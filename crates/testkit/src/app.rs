@@ -146,13 +146,12 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, ApiConfig::default()).await
 }
 
-/// The instant the test clock starts at: today 06:00 UTC (07:00 or 08:00 in Berlin), so that
-/// the rest of the local day is bookable and rate-limit windows start on a minute boundary.
-fn clock_start() -> Timestamp {
-    let now = Timestamp::now();
-    let day = now.as_second() - now.as_second().rem_euclid(86_400);
-    Timestamp::from_second(day + 6 * 3600).expect("valid instant")
-}
+/// The instant every test clock starts at: Monday 2027-01-11 06:00 UTC (07:00 in Berlin, 01:00
+/// in New York), fixed so that a run does not depend on the day it happens on. The rest of the
+/// local day is bookable, rate-limit windows start on a minute boundary, and no DST change falls
+/// within the fixtures' 60-day horizon; tests that cross DST days or month ends move the clock
+/// there on purpose (`tests/it/dst.rs`, `tests/it/month_ends.rs`).
+pub const CLOCK_START: Timestamp = Timestamp::constant(1_799_647_200, 0);
 
 /// Spawns the app with `config` (its `public_base_url` is replaced by the real address).
 /// Webhook targets on loopback over `http://` are allowed (the test [`crate::Receiver`]).
@@ -232,7 +231,7 @@ async fn spawn_app_webhooks(
             ),
         },
     };
-    let clock = TestClock::new(clock_start());
+    let clock = TestClock::new(CLOCK_START);
     let pepper = auth::Pepper::new(b"testkit-pepper-0123456789abcdef-0123456789".to_vec());
     let ids: Arc<dyn domain::ports::IdGen> = Arc::new(server::wiring::UuidV7);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -439,5 +438,18 @@ impl TestApp {
             .await
             .ok(200)
             .clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CLOCK_START;
+
+    #[test]
+    fn the_clock_starts_on_a_fixed_monday_morning() {
+        assert_eq!(CLOCK_START.to_string(), "2027-01-11T06:00:00Z");
+        let berlin = CLOCK_START.in_tz("Europe/Berlin").unwrap();
+        assert_eq!(berlin.weekday(), jiff::civil::Weekday::Monday);
+        assert_eq!(berlin.hour(), 7);
     }
 }

@@ -21,8 +21,8 @@ mod seed;
 pub mod time;
 
 pub use app::{
-    Backend, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OrgFixture, TestApp, spawn_app,
-    spawn_app_strict_webhooks, spawn_app_with,
+    Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OrgFixture, TestApp,
+    spawn_app, spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
