@@ -10,13 +10,13 @@
 
 use domain::availability::{NewSchedule, RuleRequest, Zone};
 use domain::booking::{Attendee, Booking, Utm};
+use domain::booking_service::{BookingService, NewBooking};
 use domain::directory_service::{DirectoryService, NewUser, Password, PasswordHasher};
 use domain::event_type::{EventTypeRef, HostRequest, NewEventType};
 use domain::event_type_service::EventTypeService;
 use domain::organization::Role;
 use domain::ports::{Clock, DomainEvent, EventEncoder, IdGen};
 use domain::schedule_service::ScheduleService;
-use domain::service::{Deps, NewBooking};
 use domain::slot_service::{SlotQuery, SlotService};
 use domain::slots::Slot;
 use jiff::{SignedDuration, Timestamp};
@@ -109,12 +109,7 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         encoder.clone(),
     );
     let slots = SlotService::new(store.clone(), store.clone(), store.clone(), clock.clone());
-    let bookings = Deps {
-        store: store.clone(),
-        clock: clock.clone(),
-        ids: ids.clone(),
-        encoder: encoder.clone(),
-    };
+    let bookings = BookingService::over(store.clone(), clock.clone(), ids.clone(), encoder.clone());
 
     let org = directory.create_organization("Example GmbH").await?;
     let host = directory

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod availability;
 pub mod booking;
+pub mod booking_service;
 pub mod directory_service;
 pub mod event_type;
 pub mod event_type_service;
@@ -24,7 +25,6 @@ pub mod organization;
 pub mod pagination;
 pub mod ports;
 pub mod schedule_service;
-pub mod service;
 pub mod slot_service;
 pub mod slots;
 pub mod token_service;

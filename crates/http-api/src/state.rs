@@ -1,10 +1,10 @@
 //! Shared application state handed to every handler.
 
+use domain::booking_service::BookingService;
 use domain::directory_service::{DirectoryService, Password, PasswordHasher};
 use domain::event_type_service::EventTypeService;
 use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
 use domain::schedule_service::ScheduleService;
-use domain::service::Deps;
 use domain::slot_service::SlotService;
 use domain::token_service::TokenService;
 use std::sync::Arc;
@@ -125,8 +125,8 @@ pub struct AppStateInner {
     pub store: Arc<dyn Storage>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
-    /// Booking use cases (same store, clock and ids, plus the webhook payload encoder).
-    pub deps: Deps,
+    /// Booking use cases (create, cancel, reschedule, patch, get, list).
+    pub bookings: BookingService,
     /// OAuth 2.1 use cases (authorization server and `42min_at_` bearer tokens).
     pub oauth: domain::oauth_service::OAuthService,
     /// Every other use case.

@@ -7,8 +7,8 @@
 
 use crate::config::Backend;
 use anyhow::Context as _;
+use domain::booking_service::BookingService;
 use domain::ports::{Clock, IdGen, RateLimitCounter, Storage};
-use domain::service::Deps;
 use http_api::state::{AppStateInner, Services};
 use http_api::{ApiConfig, AppState};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -123,12 +123,7 @@ pub fn app_state(
     let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
         api_types::webhook::WebhookEncoder::new(api_config.public_base_url.trim_end_matches('/')),
     );
-    let deps = Deps {
-        store: storage.clone(),
-        clock: clock.clone(),
-        ids: ids.clone(),
-        encoder: encoder.clone(),
-    };
+    let deps = BookingService::over(storage.clone(), clock.clone(), ids.clone(), encoder.clone());
     let oauth = domain::oauth_service::OAuthService {
         store: storage.clone(),
         directory: storage.clone(),
@@ -158,7 +153,7 @@ pub fn app_state(
         store: storage,
         clock,
         ids,
-        deps,
+        bookings: deps,
         services,
         pepper,
         shared_counter,

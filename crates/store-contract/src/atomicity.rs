@@ -7,11 +7,11 @@ use crate::bookings::assert_same_booking;
 use crate::faults::{Fault, FaultyStore};
 use crate::fixtures::{World, day, idempotency_key, mins, new_booking};
 use domain::booking::{Booking, BookingStatus};
+use domain::booking_service::{CreateBookingError, Idempotent, RescheduleBookingError};
 use domain::ports::*;
-use domain::service::{CreateBookingError, Idempotent, RescheduleBookingError};
 use std::sync::Arc;
 
-fn respond(b: &Booking) -> StoredResponse {
+fn respond(b: &Booking, _host: Option<&domain::organization::User>) -> StoredResponse {
     StoredResponse {
         status: 201,
         headers: vec![("etag".into(), format!("\"{}\"", b.version))],
@@ -37,7 +37,7 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     let mut tx = w.store.begin(t.org.id, et.id).await.unwrap();
     tx.insert_booking(&booking, false).await.unwrap();
     tx.enqueue(&msg).await.unwrap();
-    tx.complete_idempotency(&key, &respond(&booking))
+    tx.complete_idempotency(&key, &respond(&booking, None))
         .await
         .unwrap();
     drop(tx);
@@ -54,7 +54,7 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     let mut tx = w.store.begin(t.org.id, et.id).await.unwrap();
     tx.insert_booking(&booking, false).await.unwrap();
     tx.enqueue(&msg).await.unwrap();
-    tx.complete_idempotency(&key, &respond(&booking))
+    tx.complete_idempotency(&key, &respond(&booking, None))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -65,11 +65,11 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![msg]);
     assert_eq!(
         w.store.reserve(&key, "fp", now).await.unwrap(),
-        Reservation::Replay(respond(&booking))
+        Reservation::Replay(respond(&booking, None))
     );
 }
 
-/// `Deps::create_booking` over a store whose transaction fails after the booking insert (at the
+/// `BookingService::create_booking` over a store whose transaction fails after the booking insert (at the
 /// outbox write, or at the idempotency write) leaves no booking, no outbox message and an
 /// uncompleted key; the slot stays bookable.
 pub async fn failed_create_leaves_nothing_behind(store: Arc<dyn Storage>) {
@@ -151,7 +151,8 @@ pub async fn reschedule_is_atomic(store: Arc<dyn Storage>) {
     let moved = deps
         .reschedule_booking(t.org.id, original.uid, start + mins(60), None, None, None)
         .await
-        .unwrap();
+        .unwrap()
+        .booking;
     let old = w
         .store
         .get_booking(t.org.id, original.uid)

@@ -5,10 +5,10 @@
 
 use crate::fixtures::{World, day, mins, new_booking};
 use domain::booking::{Booking, BookingStatus};
+use domain::booking_service::{BookingService, CreateBookingError};
 use domain::event_type::{EventType, SchedulingType};
 use domain::ids::EventTypeId;
 use domain::ports::*;
-use domain::service::{CreateBookingError, Deps};
 use futures::future::BoxFuture;
 use jiff::Timestamp;
 use rand::rngs::StdRng;
@@ -29,7 +29,12 @@ struct Tally {
 }
 
 /// Runs `n` concurrent creates of `start`, released together by a barrier.
-async fn race(deps: &Deps, et: &EventType, start: Timestamp, n: usize) -> (Tally, Vec<Booking>) {
+async fn race(
+    deps: &BookingService,
+    et: &EventType,
+    start: Timestamp,
+    n: usize,
+) -> (Tally, Vec<Booking>) {
     let barrier = Arc::new(Barrier::new(n));
     let tasks: Vec<_> = (0..n)
         .map(|i| {
@@ -222,7 +227,8 @@ pub async fn cancel_then_rebook_the_same_slot(store: Arc<dyn Storage>) {
     let cancelled = deps
         .cancel_booking(t.org.id, first.uid, None, None)
         .await
-        .unwrap();
+        .unwrap()
+        .booking;
     assert_eq!(
         (cancelled.status, cancelled.version),
         (BookingStatus::Canceled, 2)

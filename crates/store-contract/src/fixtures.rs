@@ -9,13 +9,13 @@
 use domain::access::{self, ScopeSet};
 use domain::availability::Schedule;
 use domain::booking::{Booking, Utm};
+use domain::booking_service::{BookingService, NewBooking};
 use domain::event_type::{EventType, SchedulingType};
 use domain::fixtures::{BookingBuilder, EventTypeBuilder, ScheduleBuilder};
 use domain::ids::*;
 use domain::organization::{Organization, Role, User, Username};
 use domain::pagination::{Cursor, Limit, PageRequest};
 use domain::ports::*;
-use domain::service::{Deps, NewBooking};
 use domain::validate::Email;
 use jiff::{SignedDuration, Timestamp};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -146,17 +146,17 @@ impl World {
     }
 
     /// The domain services over this world's store (or another store, e.g. a fault injector).
-    pub fn deps(&self) -> Deps {
+    pub fn deps(&self) -> BookingService {
         self.deps_over(self.store.clone())
     }
 
-    pub fn deps_over(&self, store: Arc<dyn Storage>) -> Deps {
-        Deps {
+    pub fn deps_over(&self, store: Arc<dyn Storage>) -> BookingService {
+        BookingService::over(
             store,
-            clock: self.clock.clone(),
-            ids: self.ids.clone(),
-            encoder: self.encoder.clone(),
-        }
+            self.clock.clone(),
+            self.ids.clone(),
+            self.encoder.clone(),
+        )
     }
 
     pub fn id(&self) -> Uuid {

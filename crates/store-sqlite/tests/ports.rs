@@ -6,10 +6,10 @@
 mod support;
 
 use domain::booking::BookingStatus;
+use domain::booking_service::{BookingService, CreateBookingError, NewBooking};
 use domain::ids::*;
 use domain::pagination::{Cursor, Limit, PageRequest};
 use domain::ports::*;
-use domain::service::{CreateBookingError, Deps, NewBooking};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use store_sqlite::SqliteStore;
@@ -441,12 +441,12 @@ impl EventEncoder for Names {
 async fn fifty_concurrent_create_booking_calls_on_one_slot_book_it_once() {
     let (store, _dir) = file_store("deps").await;
     let w = world(&store, "deps").await;
-    let deps = Deps {
-        store: Arc::new(store.clone()),
-        clock: Arc::new(FixedClock(ts("2026-01-01T00:00:00Z"))),
-        ids: Arc::new(V7),
-        encoder: Arc::new(Names),
-    };
+    let deps = BookingService::over(
+        Arc::new(store.clone()),
+        Arc::new(FixedClock(ts("2026-01-01T00:00:00Z"))),
+        Arc::new(V7),
+        Arc::new(Names),
+    );
     let start = ts("2026-06-01T09:00:00Z");
     let mut tasks = vec![];
     for i in 0..50 {

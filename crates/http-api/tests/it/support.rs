@@ -6,10 +6,10 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode};
 use domain::access::expand;
+use domain::booking_service::BookingService;
 use domain::ids::{OrganizationId, TokenId, UserId};
 use domain::organization::{Organization, Role, User, Username};
 use domain::ports::{Clock, IdGen, PersonalAccessToken, Storage};
-use domain::service::Deps;
 use domain::validate::Email;
 use http_api::{ApiConfig, AppState};
 use http_body_util::BodyExt;
@@ -147,12 +147,12 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
     let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
         api_types::webhook::WebhookEncoder::new(config.public_base_url.clone()),
     );
-    let deps = Deps {
-        store: store.clone(),
-        clock: clock_dyn.clone(),
-        ids: ids.clone(),
-        encoder: encoder.clone(),
-    };
+    let deps = BookingService::over(
+        store.clone(),
+        clock_dyn.clone(),
+        ids.clone(),
+        encoder.clone(),
+    );
     let oauth = domain::oauth_service::OAuthService {
         store: store.clone(),
         directory: store.clone(),
@@ -188,7 +188,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         store,
         clock: clock_dyn,
         ids,
-        deps,
+        bookings: deps,
         services,
         pepper,
         shared_counter: None,

@@ -4,7 +4,7 @@
 use crate::error::ApiError;
 use crate::extract::{Auth, QueryParams};
 use crate::routes::support::{
-    bool_param, page_request, paged, parsed_param, path_id, store_page, users_by_id, with_etag,
+    bool_param, page_request, paged, parsed_param, path_id, store_page, with_etag,
 };
 use crate::state::AppState;
 use api_types::booking::Booking as BookingDto;
@@ -16,6 +16,7 @@ use axum::response::Response;
 use domain::access::Operation;
 use domain::availability::Zone;
 use domain::booking::BookingStatus;
+use domain::booking_service::{GetBookingError, ListBookingsError};
 use domain::ids::{BookingUid, UserId};
 use domain::ports::{BookingQuery, BookingSort};
 use jiff::Timestamp;
@@ -150,18 +151,14 @@ pub async fn list_bookings(
             false,
         ));
     }
-    let page = state.store.list_bookings(p.organization_id, &query).await?;
-    let host_ids = page.items.iter().map(|b| b.host_user_id).collect();
-    let hosts = users_by_id(&state, p.organization_id, host_ids).await?;
-    let items: Vec<BookingDto> = page
+    let listed = state.bookings.list(p.organization_id, &query).await?;
+    let items: Vec<BookingDto> = listed
+        .page
         .items
         .iter()
-        .map(|b| {
-            let host = hosts.iter().find(|u| u.id == b.host_user_id);
-            BookingDto::from_domain(b, host, false)
-        })
+        .map(|b| BookingDto::from_domain(b, listed.host_of(b), false))
         .collect();
-    Ok(store_page(&state, "/v1/bookings", &q, &items, &page))
+    Ok(store_page(&state, "/v1/bookings", &q, &items, &listed.page))
 }
 
 /// Reads one booking, with `responses`, and its `ETag`.
@@ -188,17 +185,26 @@ pub async fn get_booking(
 ) -> Result<Response, ApiError> {
     let p = auth.authorize(Operation::GetBooking)?;
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
-    let b = state
-        .store
-        .get_booking(p.organization_id, uid)
-        .await?
-        .ok_or_else(super::not_found)?;
-    let host = state
-        .store
-        .get_user(p.organization_id, b.host_user_id)
-        .await?;
-    let dto = BookingDto::from_domain(&b, host.as_ref(), true);
-    Ok(with_etag(crate::envelope::ok(&dto), b.version))
+    let h = state.bookings.get(p.organization_id, uid).await?;
+    let dto = BookingDto::from_domain(&h.booking, h.host.as_ref(), true);
+    Ok(with_etag(crate::envelope::ok(&dto), h.booking.version))
+}
+
+impl From<GetBookingError> for ApiError {
+    fn from(e: GetBookingError) -> Self {
+        match e {
+            GetBookingError::NotFound => super::not_found(),
+            GetBookingError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<ListBookingsError> for ApiError {
+    fn from(e: ListBookingsError) -> Self {
+        match e {
+            ListBookingsError::Unknown(e) => ApiError::internal(e),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,17 +1,20 @@
 //! The four booking writes. Each one: scope check, body parse, `Idempotency-Key` reservation
-//! (replays return the stored response), then the domain service, which stores the response
-//! rendered by the same closure that renders the live one. Any failure releases the key.
+//! (replays return the stored response), then one [`BookingService`] call, which stores the
+//! response rendered by the same renderer that renders the live one. Any failure releases the
+//! key. Domain errors become API errors through the `From` impls at the end of this module.
+//!
+//! [`BookingService`]: domain::booking_service::BookingService
 
 use super::not_found;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::extract::{Auth, parse_body};
 use crate::idempotency::{self, IdemGuard, IdemStart, stored_response};
-use crate::routes::support::{RawBody, if_match, path_id, users_by_id, with_etag};
+use crate::routes::support::{RawBody, if_match, path_id, with_etag};
 use crate::state::AppState;
 use api_types::booking::Booking as BookingDto;
 use api_types::booking_request::{
-    CancelRequest, CreateBookingRequest, EventTypeRef, PatchBookingRequest, RescheduleRequest,
+    CancelRequest, CreateBookingRequest, PatchBookingRequest, RescheduleRequest,
     immutable_fields_in,
 };
 use api_types::envelope::{Data, ErrorBody};
@@ -21,37 +24,55 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use domain::access::{Operation, Principal};
 use domain::booking::{Booking, CancelRuleError, RescheduleRuleError};
-use domain::event_type::EventType;
+use domain::booking_service::{
+    CancelBookingError, CreateBookingError, HostedBooking, Idempotent, RescheduleBookingError,
+    UpdateBookingError,
+};
 use domain::ids::{BookingUid, OrganizationId};
 use domain::organization::User;
-use domain::service::{
-    CancelBookingError, CreateBookingError, Idempotent, RescheduleBookingError, UpdateBookingError,
-};
 use domain::slots::UnavailableReason;
 use serde_json::{Value, json};
 
 /// Renders a booking the way every write answers: the envelope, the status and `ETag`.
+#[derive(Clone, Copy)]
 struct Render {
-    users: Vec<User>,
     status: StatusCode,
 }
 
 impl Render {
-    fn dto(&self, b: &Booking) -> BookingDto {
-        let host = self.users.iter().find(|u| u.id == b.host_user_id);
-        BookingDto::from_domain(b, host, true)
+    const CREATED: Self = Self {
+        status: StatusCode::CREATED,
+    };
+    const OK: Self = Self {
+        status: StatusCode::OK,
+    };
+
+    fn stored(self, b: &Booking, host: Option<&User>) -> domain::ports::StoredResponse {
+        let dto = BookingDto::from_domain(b, host, true);
+        stored_response(self.status, Some(b.version), &envelope::data_value(&dto))
     }
 
-    fn stored(&self, b: &Booking) -> domain::ports::StoredResponse {
-        stored_response(
-            self.status,
-            Some(b.version),
-            &envelope::data_value(&self.dto(b)),
-        )
+    fn live(self, h: &HostedBooking) -> Response {
+        let dto = BookingDto::from_domain(&h.booking, h.host.as_ref(), true);
+        with_etag(envelope::data(self.status, &dto), h.booking.version)
     }
 
-    fn live(&self, b: &Booking) -> Response {
-        with_etag(envelope::data(self.status, &self.dto(b)), b.version)
+    /// Runs `write` with this renderer as the idempotent replay record for `guard`'s key.
+    async fn write<E>(
+        self,
+        guard: &IdemGuard,
+        write: impl AsyncFnOnce(Option<Idempotent<'_>>) -> Result<HostedBooking, E>,
+    ) -> Result<Response, ApiError>
+    where
+        ApiError: From<E>,
+    {
+        let respond = move |b: &Booking, host: Option<&User>| self.stored(b, host);
+        let idem = Idempotent {
+            key: guard.key(),
+            respond: &respond,
+        };
+        let h = write(Some(idem)).await?;
+        Ok(self.live(&h))
     }
 }
 
@@ -100,49 +121,12 @@ fn field_error(code: &'static str, field: &str, message: String) -> ApiError {
     .with_details(json!({ "fields": { field: [message] } }))
 }
 
-fn create_error(e: CreateBookingError) -> ApiError {
-    match e {
-        CreateBookingError::Invalid(f) => ApiError::validation(&f),
-        CreateBookingError::AttendeeEmailInvalid(m) => {
-            field_error("attendee_email_invalid", "attendee.email", m)
-        }
-        CreateBookingError::AttendeePhoneRequired => field_error(
-            "attendee_phone_required",
-            "attendee.phone",
-            "is required when attendee.sms_opt_in is true".into(),
-        ),
-        CreateBookingError::AttendeePhoneInvalid(m) => {
-            field_error("attendee_phone_invalid", "attendee.phone", m)
-        }
-        CreateBookingError::EventTypeInactive => event_type_inactive(),
-        CreateBookingError::SlotInPast => slot_in_past(),
-        CreateBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
-        CreateBookingError::LockTimeout => lock_timeout(),
-        CreateBookingError::Unknown(e) => ApiError::internal(e),
-    }
-}
-
 fn event_type_inactive() -> ApiError {
     ApiError::conflict("event_type_inactive", "This event type is not active")
 }
 
 fn slot_in_past() -> ApiError {
     ApiError::conflict("slot_in_past", "That time is in the past")
-}
-
-/// Resolves an event type named by id or `username/slug` inside `org`.
-pub(crate) async fn resolve_event_type(
-    state: &AppState,
-    org: OrganizationId,
-    r: &EventTypeRef,
-) -> Result<EventType, ApiError> {
-    let found = match r {
-        EventTypeRef::Id(id) => state.store.get_event_type(org, *id).await?,
-        EventTypeRef::Slug { username, slug } => {
-            state.store.find_event_type(org, username, slug).await?
-        }
-    };
-    found.ok_or_else(crate::routes::event_types::not_found)
 }
 
 /// Creates a booking.
@@ -191,50 +175,14 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let org = p.organization_id;
     let r = req.event_type_ref().map_err(|e| ApiError::validation(&e))?;
-    let et = resolve_event_type(state, org, &r).await?;
     let nb = req
         .into_new_booking()
         .map_err(|e| ApiError::validation(&e))?;
-    let render = Render {
-        users: users_by_id(state, org, et.hosts.iter().map(|h| h.user_id).collect()).await?,
-        status: StatusCode::CREATED,
-    };
-    let respond = |b: &Booking| render.stored(b);
-    let booking = state
-        .deps
-        .create_booking(
-            &et,
-            nb,
-            Some(Idempotent {
-                key: guard.key(),
-                respond: &respond,
-            }),
-        )
+    Render::CREATED
+        .write(guard, async |idem| {
+            state.bookings.create(org, &r, nb, idem).await
+        })
         .await
-        .map_err(create_error)?;
-    Ok(render.live(&booking))
-}
-
-/// The 200 renderer for a write to an existing booking: its host (and the event type's hosts)
-/// are read before the write so the response can be rendered inside the write transaction.
-async fn render_existing(
-    state: &AppState,
-    org: OrganizationId,
-    uid: BookingUid,
-) -> Result<Render, ApiError> {
-    let b = state
-        .store
-        .get_booking(org, uid)
-        .await?
-        .ok_or_else(not_found)?;
-    let mut ids = vec![b.host_user_id];
-    if let Some(et) = state.store.get_event_type(org, b.event_type_id).await? {
-        ids.extend(et.hosts.iter().map(|h| h.user_id));
-    }
-    Ok(Render {
-        users: users_by_id(state, org, ids).await?,
-        status: StatusCode::OK,
-    })
 }
 
 /// Updates `metadata`, `responses` or `attendee_name`.
@@ -304,29 +252,15 @@ async fn update(
     expected: i64,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let render = render_existing(state, org, uid).await?;
-    let respond = |b: &Booking| render.stored(b);
     let patch = req.into_patch();
-    let idem = Idempotent {
-        key: guard.key(),
-        respond: &respond,
-    };
-    let b = state
-        .deps
-        .update_booking(org, uid, &patch, expected, Some(idem))
+    Render::OK
+        .write(guard, async |idem| {
+            state
+                .bookings
+                .update_booking(org, uid, &patch, expected, idem)
+                .await
+        })
         .await
-        .map_err(|e| match e {
-            UpdateBookingError::NotFound => not_found(),
-            UpdateBookingError::VersionConflict { current } => ApiError::conflict(
-                "version_conflict",
-                "The If-Match version does not match the current booking version",
-            )
-            .with_details(json!({ "current_version": current })),
-            UpdateBookingError::Invalid(f) => ApiError::validation(&f),
-            UpdateBookingError::LockTimeout => lock_timeout(),
-            UpdateBookingError::Unknown(e) => ApiError::internal(e),
-        })?;
-    Ok(render.live(&b))
 }
 
 /// Cancels a booking (idempotent: an already canceled booking is returned as it is).
@@ -378,41 +312,14 @@ async fn cancel(
     req: CancelRequest,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let render = render_existing(state, org, uid).await?;
-    let respond = |b: &Booking| render.stored(b);
-    let idem = Idempotent {
-        key: guard.key(),
-        respond: &respond,
-    };
-    let b = state
-        .deps
-        .cancel_booking(org, uid, req.reason, Some(idem))
+    Render::OK
+        .write(guard, async |idem| {
+            state
+                .bookings
+                .cancel_booking(org, uid, req.reason, idem)
+                .await
+        })
         .await
-        .map_err(|e| match e {
-            CancelBookingError::NotFound => not_found(),
-            CancelBookingError::ReasonTooLong => ApiError::field(
-                "reason",
-                format!(
-                    "must be at most {} characters",
-                    domain::booking::MAX_REASON_CHARS
-                ),
-            ),
-            CancelBookingError::Rule(CancelRuleError::AlreadyRescheduled) => ApiError::conflict(
-                "conflict",
-                "This booking was rescheduled; cancel the booking that replaced it",
-            ),
-            CancelBookingError::Rule(CancelRuleError::CancelNotAllowed) => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "This event type does not allow cancellation",
-            ),
-            CancelBookingError::LockTimeout => lock_timeout(),
-            CancelBookingError::Conflict => {
-                ApiError::conflict("conflict", "The booking changed concurrently; retry")
-            }
-            CancelBookingError::Unknown(e) => ApiError::internal(e),
-        })?;
-    Ok(render.live(&b))
 }
 
 /// Moves a booking: returns the NEW booking (new uid, `rescheduled_from_uid` = old uid).
@@ -457,39 +364,6 @@ pub async fn reschedule_booking(
     .await
 }
 
-fn reschedule_error(e: RescheduleBookingError) -> ApiError {
-    match e {
-        RescheduleBookingError::NotFound => not_found(),
-        RescheduleBookingError::Invalid(f) => ApiError::validation(&f),
-        RescheduleBookingError::Rule(RescheduleRuleError::AlreadyCancelled) => ApiError::conflict(
-            "booking_already_cancelled",
-            "This booking is already cancelled",
-        ),
-        RescheduleBookingError::Rule(RescheduleRuleError::AlreadyRescheduled) => {
-            ApiError::conflict(
-                "conflict",
-                "This booking was already rescheduled; reschedule the booking that replaced it",
-            )
-        }
-        RescheduleBookingError::Rule(RescheduleRuleError::InPast) => {
-            ApiError::conflict("booking_in_past", "This booking has already started")
-        }
-        RescheduleBookingError::Rule(RescheduleRuleError::Disallowed) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "event_type_disallows_reschedule",
-            "This event type does not allow rescheduling",
-        ),
-        RescheduleBookingError::EventTypeInactive => event_type_inactive(),
-        RescheduleBookingError::SlotInPast => slot_in_past(),
-        RescheduleBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
-        RescheduleBookingError::LockTimeout => lock_timeout(),
-        RescheduleBookingError::Conflict => {
-            ApiError::conflict("conflict", "The booking changed concurrently; retry")
-        }
-        RescheduleBookingError::Unknown(e) => ApiError::internal(e),
-    }
-}
-
 async fn reschedule(
     state: &AppState,
     org: OrganizationId,
@@ -498,16 +372,119 @@ async fn reschedule(
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
     let start = req.start().map_err(|e| ApiError::validation(&e))?;
-    let render = render_existing(state, org, uid).await?;
-    let respond = |b: &Booking| render.stored(b);
-    let idem = Idempotent {
-        key: guard.key(),
-        respond: &respond,
-    };
-    let b = state
-        .deps
-        .reschedule_booking(org, uid, start, req.timezone, req.reason, Some(idem))
+    Render::OK
+        .write(guard, async |idem| {
+            state
+                .bookings
+                .reschedule_booking(org, uid, start, req.timezone, req.reason, idem)
+                .await
+        })
         .await
-        .map_err(reschedule_error)?;
-    Ok(render.live(&b))
+}
+
+impl From<CreateBookingError> for ApiError {
+    fn from(e: CreateBookingError) -> Self {
+        match e {
+            CreateBookingError::Invalid(f) => ApiError::validation(&f),
+            CreateBookingError::AttendeeEmailInvalid(m) => {
+                field_error("attendee_email_invalid", "attendee.email", m)
+            }
+            CreateBookingError::AttendeePhoneRequired => field_error(
+                "attendee_phone_required",
+                "attendee.phone",
+                "is required when attendee.sms_opt_in is true".into(),
+            ),
+            CreateBookingError::AttendeePhoneInvalid(m) => {
+                field_error("attendee_phone_invalid", "attendee.phone", m)
+            }
+            CreateBookingError::EventTypeNotFound => crate::routes::event_types::not_found(),
+            CreateBookingError::EventTypeInactive => event_type_inactive(),
+            CreateBookingError::SlotInPast => slot_in_past(),
+            CreateBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
+            CreateBookingError::LockTimeout => lock_timeout(),
+            CreateBookingError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<CancelBookingError> for ApiError {
+    fn from(e: CancelBookingError) -> Self {
+        match e {
+            CancelBookingError::NotFound => not_found(),
+            CancelBookingError::ReasonTooLong => ApiError::field(
+                "reason",
+                format!(
+                    "must be at most {} characters",
+                    domain::booking::MAX_REASON_CHARS
+                ),
+            ),
+            CancelBookingError::Rule(CancelRuleError::AlreadyRescheduled) => ApiError::conflict(
+                "conflict",
+                "This booking was rescheduled; cancel the booking that replaced it",
+            ),
+            CancelBookingError::Rule(CancelRuleError::CancelNotAllowed) => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This event type does not allow cancellation",
+            ),
+            CancelBookingError::LockTimeout => lock_timeout(),
+            CancelBookingError::Conflict => {
+                ApiError::conflict("conflict", "The booking changed concurrently; retry")
+            }
+            CancelBookingError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<RescheduleBookingError> for ApiError {
+    fn from(e: RescheduleBookingError) -> Self {
+        match e {
+            RescheduleBookingError::NotFound => not_found(),
+            RescheduleBookingError::Invalid(f) => ApiError::validation(&f),
+            RescheduleBookingError::Rule(RescheduleRuleError::AlreadyCancelled) => {
+                ApiError::conflict(
+                    "booking_already_cancelled",
+                    "This booking is already cancelled",
+                )
+            }
+            RescheduleBookingError::Rule(RescheduleRuleError::AlreadyRescheduled) => {
+                ApiError::conflict(
+                    "conflict",
+                    "This booking was already rescheduled; reschedule the booking that replaced it",
+                )
+            }
+            RescheduleBookingError::Rule(RescheduleRuleError::InPast) => {
+                ApiError::conflict("booking_in_past", "This booking has already started")
+            }
+            RescheduleBookingError::Rule(RescheduleRuleError::Disallowed) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "event_type_disallows_reschedule",
+                "This event type does not allow rescheduling",
+            ),
+            RescheduleBookingError::EventTypeInactive => event_type_inactive(),
+            RescheduleBookingError::SlotInPast => slot_in_past(),
+            RescheduleBookingError::SlotUnavailable { reason } => slot_unavailable(reason),
+            RescheduleBookingError::LockTimeout => lock_timeout(),
+            RescheduleBookingError::Conflict => {
+                ApiError::conflict("conflict", "The booking changed concurrently; retry")
+            }
+            RescheduleBookingError::Unknown(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<UpdateBookingError> for ApiError {
+    fn from(e: UpdateBookingError) -> Self {
+        match e {
+            UpdateBookingError::NotFound => not_found(),
+            UpdateBookingError::VersionConflict { current } => ApiError::conflict(
+                "version_conflict",
+                "The If-Match version does not match the current booking version",
+            )
+            .with_details(json!({ "current_version": current })),
+            UpdateBookingError::Invalid(f) => ApiError::validation(&f),
+            UpdateBookingError::LockTimeout => lock_timeout(),
+            UpdateBookingError::Unknown(e) => ApiError::internal(e),
+        }
+    }
 }

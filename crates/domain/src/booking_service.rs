@@ -1,34 +1,79 @@
-//! Domain services: the booking use cases, composed from the rules and the ports.
+//! The booking use cases — create, cancel, reschedule, patch, get and list — composed from the
+//! booking rules and only the ports they need ([`BookingService`]).
 //!
 //! Each write runs in one [`BookingTx`]: re-decide the slot with the same engine that lists
 //! slots, write the booking(s), enqueue the outbox message and store the idempotent response,
 //! then commit. Any error before commit rolls everything back.
 
 use crate::booking::*;
-use crate::event_type::{EventType, SchedulingType};
-use crate::ids::{BookingUid, OrganizationId};
+use crate::event_type::{EventType, EventTypeRef, SchedulingType};
+use crate::event_type_service::find_event_type;
+use crate::ids::{BookingUid, OrganizationId, UserId};
 use crate::interval::Interval;
 use crate::organization::User;
+use crate::pagination::Page;
 use crate::ports::*;
 use crate::slots::{self, UnavailableReason};
 use crate::validate::{self, Email, FieldErrors};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 
-/// What the service needs from the outside.
+/// The booking use cases over the ports they need: bookings (reads and the write
+/// transaction), event types, the directory (host users), the clock, ids and the outbox
+/// payload encoder.
 #[derive(Clone)]
-pub struct Deps {
-    pub store: Arc<dyn Storage>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGen>,
-    pub encoder: Arc<dyn EventEncoder>,
+pub struct BookingService {
+    bookings: Arc<dyn BookingStore>,
+    event_types: Arc<dyn EventTypeStore>,
+    directory: Arc<dyn DirectoryStore>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    encoder: Arc<dyn EventEncoder>,
 }
 
 /// Finishes an idempotent request inside the write transaction: the key and how to render the
-/// response from the resulting booking.
+/// replay record from the resulting booking and its host.
 pub struct Idempotent<'a> {
     pub key: &'a IdempotencyKey,
-    pub respond: &'a (dyn Fn(&Booking) -> StoredResponse + Send + Sync),
+    pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> StoredResponse + Send + Sync),
+}
+
+/// A booking with its host user (absent when the user was removed), as every read and write
+/// answers.
+#[derive(Debug, Clone)]
+pub struct HostedBooking {
+    pub booking: Booking,
+    pub host: Option<User>,
+}
+
+/// A page of bookings with the users hosting them.
+#[derive(Debug, Clone)]
+pub struct BookingPage {
+    pub page: Page<Booking>,
+    pub hosts: Vec<User>,
+}
+
+impl BookingPage {
+    /// The host of `b`, when it is still a user.
+    pub fn host_of(&self, b: &Booking) -> Option<&User> {
+        self.hosts.iter().find(|u| u.id == b.host_user_id)
+    }
+}
+
+/// Why a booking could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum GetBookingError {
+    #[error("booking not found")]
+    NotFound,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// Why bookings could not be listed.
+#[derive(Debug, thiserror::Error)]
+pub enum ListBookingsError {
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
 }
 
 /// A request to book.
@@ -55,6 +100,8 @@ pub enum CreateBookingError {
     AttendeePhoneRequired,
     #[error("attendee.phone {0}")]
     AttendeePhoneInvalid(String),
+    #[error("event type not found")]
+    EventTypeNotFound,
     #[error("This event type is not active")]
     EventTypeInactive,
     #[error("That time is in the past")]
@@ -195,7 +242,103 @@ impl NewBooking {
     }
 }
 
-impl Deps {
+crate::event_type_service::from_store_error!(
+    CreateBookingError,
+    CancelBookingError,
+    RescheduleBookingError,
+    UpdateBookingError,
+    GetBookingError,
+    ListBookingsError
+);
+
+impl BookingService {
+    /// A service over its ports (one [`Storage`] may serve all three store ports).
+    pub fn new(
+        bookings: Arc<dyn BookingStore>,
+        event_types: Arc<dyn EventTypeStore>,
+        directory: Arc<dyn DirectoryStore>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        encoder: Arc<dyn EventEncoder>,
+    ) -> Self {
+        Self {
+            bookings,
+            event_types,
+            directory,
+            clock,
+            ids,
+            encoder,
+        }
+    }
+
+    /// A service whose three store ports are one [`Storage`].
+    pub fn over(
+        store: Arc<dyn Storage>,
+        clock: Arc<dyn Clock>,
+        ids: Arc<dyn IdGen>,
+        encoder: Arc<dyn EventEncoder>,
+    ) -> Self {
+        Self::new(store.clone(), store.clone(), store, clock, ids, encoder)
+    }
+
+    /// Reads one booking with its host.
+    pub async fn get(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+    ) -> Result<HostedBooking, GetBookingError> {
+        let booking = self
+            .bookings
+            .get_booking(org, uid)
+            .await?
+            .ok_or(GetBookingError::NotFound)?;
+        let host = self.directory.get_user(org, booking.host_user_id).await?;
+        Ok(HostedBooking { booking, host })
+    }
+
+    /// Lists bookings by `query`, with the users hosting them.
+    pub async fn list(
+        &self,
+        org: OrganizationId,
+        query: &BookingQuery,
+    ) -> Result<BookingPage, ListBookingsError> {
+        let page = self.bookings.list_bookings(org, query).await?;
+        let mut ids: Vec<UserId> = page.items.iter().map(|b| b.host_user_id).collect();
+        ids.sort();
+        ids.dedup();
+        let mut hosts = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(u) = self.directory.get_user(org, id).await? {
+                hosts.push(u);
+            }
+        }
+        Ok(BookingPage { page, hosts })
+    }
+
+    /// Creates a booking of the event type `event_type` names inside `org`.
+    pub async fn create(
+        &self,
+        org: OrganizationId,
+        event_type: &EventTypeRef,
+        req: NewBooking,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<HostedBooking, CreateBookingError> {
+        let et = find_event_type(self.event_types.as_ref(), org, event_type)
+            .await?
+            .ok_or(CreateBookingError::EventTypeNotFound)?;
+        self.create_hosted(&et, req, idem).await
+    }
+
+    /// Creates a booking of `event_type` (already resolved inside the caller's organization).
+    pub async fn create_booking(
+        &self,
+        event_type: &EventType,
+        req: NewBooking,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<Booking, CreateBookingError> {
+        Ok(self.create_hosted(event_type, req, idem).await?.booking)
+    }
+
     /// The users who may host `event_type` (plus `extra`), read BEFORE a transaction opens:
     /// a read through the pool while a `BookingTx` holds a connection (and the event type's
     /// lock) could wait for a connection that the lock's other waiters hold.
@@ -213,7 +356,7 @@ impl Deps {
         ids.dedup();
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(u) = self.store.get_user(org, id).await.map_err(unknown)? {
+            if let Some(u) = self.directory.get_user(org, id).await.map_err(unknown)? {
                 users.push(u);
             }
         }
@@ -225,7 +368,7 @@ impl Deps {
         org: OrganizationId,
         b: &Booking,
     ) -> Result<Option<EventType>, anyhow::Error> {
-        self.store
+        self.event_types
             .get_event_type(org, b.event_type_id)
             .await
             .map_err(unknown)
@@ -241,13 +384,12 @@ impl Deps {
         }
     }
 
-    /// Creates a booking of `event_type` (already resolved inside the caller's organization).
-    pub async fn create_booking(
+    async fn create_hosted(
         &self,
         event_type: &EventType,
         req: NewBooking,
         idem: Option<Idempotent<'_>>,
-    ) -> Result<Booking, CreateBookingError> {
+    ) -> Result<HostedBooking, CreateBookingError> {
         req.validate()?;
         let org = event_type.organization_id;
         let hosts = self.host_users(org, Some(event_type), None).await?;
@@ -255,7 +397,7 @@ impl Deps {
             reason: UnavailableReason::SlotBusy,
         })?;
         let mut tx = self
-            .store
+            .bookings
             .begin(org, event_type.id)
             .await
             .map_err(|e| match e {
@@ -358,13 +500,14 @@ impl Deps {
             },
         );
         tx.enqueue(&msg).await.map_err(unknown)?;
+        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
         if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking))
+            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
                 .await
                 .map_err(unknown)?;
         }
         tx.commit().await.map_err(unknown)?;
-        Ok(booking)
+        Ok(HostedBooking { booking, host })
     }
 
     /// Cancels a booking; cancelling a canceled booking returns it unchanged.
@@ -374,7 +517,7 @@ impl Deps {
         uid: BookingUid,
         reason: Option<String>,
         idem: Option<Idempotent<'_>>,
-    ) -> Result<Booking, CancelBookingError> {
+    ) -> Result<HostedBooking, CancelBookingError> {
         if reason
             .as_ref()
             .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
@@ -382,7 +525,7 @@ impl Deps {
             return Err(CancelBookingError::ReasonTooLong);
         }
         let current = self
-            .store
+            .bookings
             .get_booking(org, uid)
             .await
             .map_err(unknown)?
@@ -392,7 +535,7 @@ impl Deps {
             .host_users(org, None, Some(current.host_user_id))
             .await?;
         let mut tx = self
-            .store
+            .bookings
             .begin(org, current.event_type_id)
             .await
             .map_err(|e| match e {
@@ -427,13 +570,14 @@ impl Deps {
                 tx.enqueue(&msg).await.map_err(unknown)?;
             }
         }
+        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
         if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking))
+            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
                 .await
                 .map_err(unknown)?;
         }
         tx.commit().await.map_err(unknown)?;
-        Ok(booking)
+        Ok(HostedBooking { booking, host })
     }
 
     /// Moves a booking: the old one becomes `rescheduled`, a new one (new uid, version 1) holds
@@ -446,7 +590,7 @@ impl Deps {
         timezone: Option<String>,
         reason: Option<String>,
         idem: Option<Idempotent<'_>>,
-    ) -> Result<Booking, RescheduleBookingError> {
+    ) -> Result<HostedBooking, RescheduleBookingError> {
         let mut e = FieldErrors::default();
         if let Some(r) = &reason {
             validate::max_chars(&mut e, "reason", r, MAX_REASON_CHARS);
@@ -458,7 +602,7 @@ impl Deps {
         }
         e.finish(()).map_err(RescheduleBookingError::Invalid)?;
         let current = self
-            .store
+            .bookings
             .get_booking(org, uid)
             .await
             .map_err(unknown)?
@@ -472,7 +616,7 @@ impl Deps {
             .host_users(org, Some(&event_type), Some(current.host_user_id))
             .await?;
         let mut tx = self
-            .store
+            .bookings
             .begin(org, current.event_type_id)
             .await
             .map_err(|e| match e {
@@ -558,13 +702,14 @@ impl Deps {
             },
         );
         tx.enqueue(&msg).await.map_err(unknown)?;
+        let host = hosts.into_iter().find(|u| u.id == new.host_user_id);
         if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&new))
+            tx.complete_idempotency(i.key, &(i.respond)(&new, host.as_ref()))
                 .await
                 .map_err(unknown)?;
         }
         tx.commit().await.map_err(unknown)?;
-        Ok(new)
+        Ok(HostedBooking { booking: new, host })
     }
 
     /// Applies a PATCH when `expected_version` matches.
@@ -575,9 +720,9 @@ impl Deps {
         patch: &BookingPatch,
         expected_version: i64,
         idem: Option<Idempotent<'_>>,
-    ) -> Result<Booking, UpdateBookingError> {
+    ) -> Result<HostedBooking, UpdateBookingError> {
         let current = self
-            .store
+            .bookings
             .get_booking(org, uid)
             .await
             .map_err(unknown)?
@@ -587,7 +732,7 @@ impl Deps {
             .host_users(org, None, Some(current.host_user_id))
             .await?;
         let mut tx = self
-            .store
+            .bookings
             .begin(org, current.event_type_id)
             .await
             .map_err(|e| match e {
@@ -629,12 +774,13 @@ impl Deps {
             );
             tx.enqueue(&msg).await.map_err(unknown)?;
         }
+        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
         if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking))
+            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
                 .await
                 .map_err(unknown)?;
         }
         tx.commit().await.map_err(unknown)?;
-        Ok(booking)
+        Ok(HostedBooking { booking, host })
     }
 }
