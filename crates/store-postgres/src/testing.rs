@@ -20,8 +20,10 @@ pub const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 /// Connections per test store: many tests run in parallel against `max_connections = 100`.
 pub const TEST_POOL_SIZE: u32 = 4;
 
-/// Test databases older than this are dropped by the next [`fresh_database`].
-pub const STALE_AFTER_SECS: u64 = 3 * 3600;
+/// Test databases older than this are dropped by the next [`fresh_database`]. No test runs
+/// this long; a whole-workspace run creates ~300 databases, so a long bound (it was 3 h) let a
+/// day of parallel runs fill the disk.
+pub const STALE_AFTER_SECS: u64 = 15 * 60;
 
 const PREFIX: &str = "slotbook_test_";
 
