@@ -110,6 +110,23 @@ pub fn webhook_service(
     )
 }
 
+/// The OAuth use cases over `storage`, with token hashes keyed by `pepper`.
+pub fn oauth_service(
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    pepper: &auth::Pepper,
+) -> domain::oauth_service::OAuthService {
+    domain::oauth_service::OAuthService {
+        store: storage.clone(),
+        directory: storage,
+        secrets: Arc::new(auth::oauth::OAuthTokens::new(pepper.clone())),
+        passwords: Arc::new(http_api::oauth_password::Argon2Passwords),
+        clock,
+        ids,
+    }
+}
+
 /// Builds the HTTP state. `metrics` is `None`; `serve` callers set it from [`install_metrics`].
 /// Webhooks use the default policy (no loopback); callers replace `state.webhooks` to change it.
 pub fn app_state(
@@ -124,14 +141,7 @@ pub fn app_state(
         api_types::webhook::WebhookEncoder::new(api_config.public_base_url.trim_end_matches('/')),
     );
     let deps = BookingService::over(storage.clone(), clock.clone(), ids.clone(), encoder.clone());
-    let oauth = domain::oauth_service::OAuthService {
-        store: storage.clone(),
-        directory: storage.clone(),
-        secrets: Arc::new(auth::oauth::OAuthTokens::new(pepper.clone())),
-        passwords: Arc::new(http_api::oauth_password::Argon2Passwords),
-        clock: clock.clone(),
-        ids: ids.clone(),
-    };
+    let oauth = oauth_service(storage.clone(), clock.clone(), ids.clone(), &pepper);
     let webhooks = webhook_service(
         storage.clone(),
         clock.clone(),

@@ -118,6 +118,9 @@ pub enum AdminCommand {
     /// Webhook subscriptions (every credential's).
     #[command(subcommand)]
     Webhook(super::admin_webhooks::WebhookCommand),
+    /// OAuth clients (third-party apps).
+    #[command(subcommand, name = "oauth-client")]
+    OAuthClient(super::admin_oauth::OAuthClientCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -575,6 +578,7 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
             println!("revoked token {id}");
         }
         AdminCommand::Webhook(c) => return super::admin_webhooks::run(ctx, c, json).await,
+        AdminCommand::OAuthClient(c) => return super::admin_oauth::run(ctx, c, json).await,
     }
     Ok(())
 }

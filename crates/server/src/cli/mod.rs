@@ -6,6 +6,7 @@
 //! carries results (a minted token appears there exactly once); logs go to standard error.
 
 mod admin;
+mod admin_oauth;
 mod admin_webhooks;
 
 use crate::admin::AdminContext;

@@ -466,3 +466,113 @@ fn every_admin_command_prints_json_for_scripts() {
         stdout(&out)
     );
 }
+
+#[test]
+fn oauth_clients_are_managed_from_the_cli() {
+    let dir = TempDir::new();
+    let created = admin_json(
+        &dir,
+        &[
+            "oauth-client",
+            "create",
+            "--name",
+            "Zapier-like",
+            "--redirect-uri",
+            "https://app.example.com/callback",
+            "--scopes",
+            "bookings:read slots:read offline_access",
+        ],
+        None,
+    );
+    let client_id = str_of(&created, "client_id").to_owned();
+    let secret = str_of(&created, "client_secret").to_owned();
+    assert!(secret.starts_with("42min_cs_"), "{secret}");
+    assert_eq!(created["kind"], "confidential");
+    assert_eq!(
+        created["redirect_uris"][0],
+        "https://app.example.com/callback"
+    );
+
+    let public = admin_json(
+        &dir,
+        &[
+            "oauth-client",
+            "create",
+            "--name",
+            "CLI app",
+            "--kind",
+            "public",
+            "--redirect-uri",
+            "http://127.0.0.1/callback",
+            "--scopes",
+            "bookings:read",
+        ],
+        None,
+    );
+    assert_eq!(public["client_secret"], serde_json::Value::Null);
+
+    let list = admin_json(&dir, &["oauth-client", "list"], None);
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "{list}");
+    assert!(
+        !list.to_string().contains(&secret),
+        "never the secret: {list}"
+    );
+
+    let rotated = admin_json(
+        &dir,
+        &["oauth-client", "rotate-secret", "--client-id", &client_id],
+        None,
+    );
+    let new_secret = str_of(&rotated, "client_secret");
+    assert!(new_secret.starts_with("42min_cs_") && new_secret != secret);
+
+    let revoked = admin_json(
+        &dir,
+        &["oauth-client", "revoke", "--client-id", &client_id],
+        None,
+    );
+    assert_eq!(revoked["revoked"], true);
+    let list = admin_json(&dir, &["oauth-client", "list"], None);
+    let row = list
+        .as_array()
+        .and_then(|l| l.iter().find(|c| c["client_id"] == client_id.as_str()))
+        .cloned()
+        .unwrap_or_default();
+    assert!(row["revoked_at"].is_string(), "{list}");
+
+    // A public client has no secret to rotate; a bad scope is refused with its field named.
+    let mut cmd = slotbook(&dir);
+    cmd.args([
+        "admin",
+        "oauth-client",
+        "rotate-secret",
+        "--client-id",
+        str_of(&public, "client_id"),
+    ]);
+    let out = run(cmd, None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("no active confidential client"),
+        "{}",
+        stderr(&out)
+    );
+    let mut cmd = slotbook(&dir);
+    cmd.args([
+        "admin",
+        "oauth-client",
+        "create",
+        "--name",
+        "x",
+        "--redirect-uri",
+        "https://a.example/cb",
+        "--scopes",
+        "nope:read",
+    ]);
+    let out = run(cmd, None);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("unknown scope 'nope:read'"),
+        "{}",
+        stderr(&out)
+    );
+}
