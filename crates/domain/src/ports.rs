@@ -556,6 +556,7 @@ pub trait Storage:
     + TokenStore
     + crate::oauth::OAuthStore
     + crate::webhook::WebhookStore
+    + crate::notification::NotificationStore
 {
     /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;
@@ -622,11 +623,4 @@ impl DomainEvent<'_> {
 pub trait EventEncoder: Send + Sync {
     /// The JSON text of the webhook envelope's `data` for this event.
     fn encode(&self, event: &DomainEvent<'_>) -> String;
-}
-
-/// Sends notifications (confirmation e-mails). Implementations are fed from the outbox and must
-/// be idempotent per outbox message id: a message may be handed over more than once.
-#[async_trait]
-pub trait Notifier: Send + Sync {
-    async fn notify(&self, message: &OutboxMessage) -> Result<(), StoreError>;
 }
