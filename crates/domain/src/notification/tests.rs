@@ -175,7 +175,7 @@ fn transient_failures_back_off_then_fail() {
         assert_eq!(e, SendEffect::Retry);
         assert_eq!(n.state, NotificationState::Pending);
         assert_eq!(n.next_attempt_at, Some(now + wait));
-        now = now + wait;
+        now += wait;
     }
     let e = after_send(&mut n, &SendOutcome::Transient("451 busy".into()), now);
     assert_eq!(e, SendEffect::Failed);
