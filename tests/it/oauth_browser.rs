@@ -98,7 +98,9 @@ async fn sign_in_approve_then_deny_in_chromium() {
     let q = query_of(&landed);
     assert_eq!(q.get("state"), Some(state.secret()), "{landed}");
     assert_eq!(q.get("iss"), Some(&app.base_url), "{landed}");
-    let code = q.get("code").unwrap_or_else(|| panic!("no code in {landed}"));
+    let code = q
+        .get("code")
+        .unwrap_or_else(|| panic!("no code in {landed}"));
     let tokens = oauth
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(verifier)

@@ -293,7 +293,9 @@ impl Browser {
     /// Saves a PNG screenshot of the viewport as `NN-<name>.png` in [`Browser::output`] and
     /// returns its path.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
-        let png = self.step("take a screenshot", self.client.screenshot()).await;
+        let png = self
+            .step("take a screenshot", self.client.screenshot())
+            .await;
         let n = self.shots.fetch_add(1, Ordering::Relaxed) + 1;
         let path = self.output.join(format!("{n:02}-{name}.png"));
         std::fs::write(&path, png)
