@@ -19,6 +19,7 @@ mod me;
 mod month_ends;
 mod oauth;
 mod ops;
+mod pages;
 mod ping;
 mod rate_limits;
 mod schedules;
