@@ -41,6 +41,7 @@ impl Services {
             store.clone(),
             slots.clone(),
             BookingService::over(store.clone(), clock.clone(), ids.clone(), encoder.clone()),
+            clock.clone(),
         );
         Self {
             pages,

@@ -23,9 +23,16 @@ pub fn hrefs(html: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// `GET path` as an anonymous browser would.
+/// `GET path` as an anonymous browser would (asking for HTML).
 pub async fn get(app: &TestApp, path: &str) -> Resp {
-    app.anon().get(path).await
+    app.anon()
+        .request(
+            http::Method::GET,
+            path,
+            &[("accept", "text/html,*/*;q=0.8")],
+            None,
+        )
+        .await
 }
 
 /// Asserts an HTML page with the page security headers.

@@ -268,6 +268,8 @@ async fn unknown_and_inactive_are_404_pages(app: TestApp) {
         let r = get(&app, path).await;
         assert_page(&r, 404);
         assert!(r.text.contains("Page not found"), "{path}: {}", r.text);
+        // An API client (no HTML in Accept) keeps the JSON envelope.
+        assert_api_404(&app.anon().get(path).await);
     }
     // A type of Bob is not reachable under Alice's name.
     assert_page(&get(&app, "/alice/intro-call").await, 200);
@@ -357,11 +359,16 @@ async fn page_views_have_their_own_bucket(app: TestApp) {
     for _ in 0..3 {
         let r = get(&app, "/alice/intro-call").await;
         assert_page(&r, 200);
-        assert_eq!(r.header("ratelimit-policy"), Some("\"page_view\";q=3;w=60"));
+        assert_eq!(
+            r.header("ratelimit-policy"),
+            None,
+            "pages carry no API headers"
+        );
     }
     let r = get(&app, "/alice").await;
     assert_page(&r, 429);
     assert!(r.text.contains("Too many requests"));
+    assert_eq!(r.header("ratelimit-policy"), Some("\"page_view\";q=3;w=60"));
     let wait: i64 = r.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait));
     // The API's anonymous bucket is untouched by page views…

@@ -35,7 +35,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         .map(|c| c.0.ip());
     let ip = client_ip(peer, req.headers(), &state.config.trusted_proxies);
     let decision = rate_limit::check(&state, &Bucket::page(kind, ip)).await;
-    let mut resp = if decision.allowed {
+    if decision.allowed {
+        // Page responses carry no rate-limit headers (they are for API clients); only the
+        // refusal says when to come back.
         next.run(req).await
     } else {
         let wait = decision.seconds_to_reset();
@@ -52,10 +54,9 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
             r.headers_mut().insert(header::RETRY_AFTER, v);
         }
+        decision.apply(r.headers_mut());
         r
-    };
-    decision.apply(resp.headers_mut());
-    resp
+    }
 }
 
 /// The page headers for this deployment.
@@ -119,8 +120,21 @@ pub fn page(state: &AppState, status: StatusCode, body: Result<String, askama::E
     resp
 }
 
-/// The HTML 404 page.
-pub fn not_found(state: &AppState) -> Response {
+/// True when the client asked for HTML (browsers do); API clients asking for anything else
+/// keep getting the JSON 404 envelope on unknown paths.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/html"))
+}
+
+/// The 404 of a page path: the HTML page for browsers, the API's envelope otherwise.
+pub fn not_found(state: &AppState, headers: &HeaderMap) -> Response {
+    if !wants_html(headers) {
+        return super::api_not_found();
+    }
     page(
         state,
         StatusCode::NOT_FOUND,
@@ -152,4 +166,105 @@ pub fn see_other(state: &AppState, location: &str) -> Response {
     }
     apply_headers(state, resp.headers_mut());
     resp
+}
+
+/// The booking pages' CSRF cookie: a random nonce, `HttpOnly`, `SameSite=Lax`, `Secure`
+/// unless the public base URL is loopback `http://`.
+pub const CSRF_COOKIE: &str = "slotbook_pages";
+
+/// A browser's CSRF state: its cookie nonce and the form token derived from it.
+pub struct Csrf {
+    pub nonce: String,
+    /// The hidden `csrf_token` field: HMAC-SHA256(pepper, label ‖ nonce), base64url.
+    pub token: String,
+    /// Set when the nonce is new.
+    pub set_cookie: Option<HeaderValue>,
+}
+
+fn csrf_token(state: &AppState, nonce: &str) -> String {
+    use base64::Engine;
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, state.pepper.expose());
+    let tag = ring::hmac::sign(&key, format!("slotbook-pages-csrf:{nonce}").as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+}
+
+fn cookie_nonce(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == CSRF_COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| {
+            (16..=64).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// The CSRF state for a page with a form: the browser's nonce, or a new one to set.
+pub fn csrf(state: &AppState, headers: &HeaderMap) -> Option<Csrf> {
+    if let Some(nonce) = cookie_nonce(headers) {
+        return Some(Csrf {
+            token: csrf_token(state, &nonce),
+            nonce,
+            set_cookie: None,
+        });
+    }
+    use base64::Engine;
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 24];
+    ring::rand::SystemRandom::new().fill(&mut b).ok()?;
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b);
+    let base = state.config.public_base_url.as_str();
+    let loopback_http = base.starts_with("http://127.")
+        || base.starts_with("http://localhost")
+        || base.starts_with("http://[::1]");
+    let secure = if loopback_http { "" } else { "; Secure" };
+    let set_cookie = HeaderValue::from_str(&format!(
+        "{CSRF_COOKIE}={nonce}; Path=/; HttpOnly; SameSite=Lax{secure}"
+    ))
+    .ok();
+    Some(Csrf {
+        token: csrf_token(state, &nonce),
+        nonce,
+        set_cookie,
+    })
+}
+
+/// The nonce of a POST whose `csrf_token` matches its cookie (constant-time), else `None`.
+pub fn check_csrf(
+    state: &AppState,
+    headers: &HeaderMap,
+    presented: Option<&str>,
+) -> Option<String> {
+    let nonce = cookie_nonce(headers)?;
+    let presented = presented.filter(|p| !p.is_empty())?;
+    auth::oauth::constant_time_eq(csrf_token(state, &nonce).as_bytes(), presented.as_bytes())
+        .then_some(nonce)
+}
+
+/// The idempotency owner of a browser's form submissions: its CSRF cookie, hashed.
+pub fn form_owner(nonce: &str) -> String {
+    let d = ring::digest::digest(&ring::digest::SHA256, nonce.as_bytes());
+    let hex: String = d.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("page:{hex}")
+}
+
+/// The 403 page of a form whose CSRF token is missing or wrong.
+pub fn csrf_refused(state: &AppState, back: &str) -> Response {
+    let _ = back;
+    page(
+        state,
+        StatusCode::FORBIDDEN,
+        pages::booking::not_found(
+            "This form has expired",
+            "For your safety the form could not be sent: it is too old or was opened in another browser. Go back, reload the page and try again.",
+        ),
+    )
 }

@@ -10,7 +10,7 @@ use super::security::{not_found, page, server_error};
 use super::{api_not_found, is_page_user};
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use domain::availability::Zone;
 use domain::booking_page::PageError;
@@ -27,13 +27,17 @@ pub(super) fn query(raw: Option<&str>) -> HashMap<String, String> {
 }
 
 /// `GET /{username}`.
-pub(super) async fn host(State(state): State<AppState>, Path(username): Path<String>) -> Response {
+pub(super) async fn host(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(username): Path<String>,
+) -> Response {
     if !is_page_user(&username) {
         return api_not_found();
     }
     match state.services.pages.host_page(&username).await {
         Ok(p) => page(&state, StatusCode::OK, pages::booking::host_page(&p)),
-        Err(PageError::NotFound) => not_found(&state),
+        Err(PageError::NotFound) => not_found(&state, &headers),
         Err(PageError::Unknown(e)) => server_error(&state, &e),
     }
 }
@@ -68,6 +72,7 @@ fn month_of(s: &str) -> Option<Date> {
 /// `GET /{username}/{slug}`.
 pub(super) async fn event_type(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path((username, slug)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -78,7 +83,7 @@ pub(super) async fn event_type(
     let pages_svc = &state.services.pages;
     let et_page = match pages_svc.event_type_page(&username, &slug).await {
         Ok(p) => p,
-        Err(PageError::NotFound) => return not_found(&state),
+        Err(PageError::NotFound) => return not_found(&state, &headers),
         Err(PageError::Unknown(e)) => return server_error(&state, &e),
     };
     let (zone, zone_from_url, mut notice) = invitee_zone(q.get("tz"), &et_page.zone);
@@ -97,7 +102,7 @@ pub(super) async fn event_type(
         .unwrap_or_else(|| today.first_of_month());
     let month_slots = match pages_svc.month(&et_page, month, &zone).await {
         Ok(m) => m,
-        Err(PageError::NotFound) => return not_found(&state),
+        Err(PageError::NotFound) => return not_found(&state, &headers),
         Err(PageError::Unknown(e)) => return server_error(&state, &e),
     };
     let date = date
