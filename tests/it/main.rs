@@ -17,6 +17,7 @@ mod idempotency;
 mod locking;
 mod me;
 mod month_ends;
+mod notifications;
 mod oauth;
 mod oauth_browser;
 mod ops;

@@ -94,6 +94,25 @@ impl SendReport {
     }
 }
 
+/// The operators' view of notifications (needs only the store): `slotbook admin notification
+/// list`.
+#[derive(Clone)]
+pub struct NotificationLog {
+    pub store: Arc<dyn NotificationStore>,
+}
+
+impl NotificationLog {
+    /// An organization's notifications, newest first, optionally in one state.
+    pub async fn list(
+        &self,
+        org: OrganizationId,
+        state: Option<NotificationState>,
+        limit: u32,
+    ) -> Result<Vec<Notification>, StoreError> {
+        self.store.list_notifications(org, state, limit).await
+    }
+}
+
 /// The notification use cases over their ports.
 #[derive(Clone)]
 pub struct NotificationService {
@@ -313,6 +332,10 @@ impl NotificationService {
         state: Option<NotificationState>,
         limit: u32,
     ) -> Result<Vec<Notification>, StoreError> {
-        self.store.list_notifications(org, state, limit).await
+        NotificationLog {
+            store: self.store.clone(),
+        }
+        .list(org, state, limit)
+        .await
     }
 }

@@ -37,6 +37,7 @@ pub struct Config {
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
     pub pages: PagesConfig,
+    pub notifications: crate::notify_config::NotificationsConfig,
 }
 
 /// `[pages]`: the public booking pages.
@@ -259,6 +260,7 @@ impl Config {
     /// Start-up checks beyond types.
     pub fn validate(&self) -> anyhow::Result<()> {
         let backend = self.database.backend()?;
+        self.notifications.validate()?;
         self.http.listen_addr()?;
         if let Some(url) = &self.http.public_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))

@@ -11,6 +11,8 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod notify_config;
+pub mod notify_worker;
 pub mod pepper;
 pub mod telemetry;
 pub mod wiring;

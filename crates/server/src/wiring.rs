@@ -110,6 +110,67 @@ pub fn webhook_service(
     )
 }
 
+/// The notification use cases over `storage` with the real adapters (`crates/notify`) under
+/// `[notifications]`, and a sentence saying where the messages go (for start-up output).
+pub fn notification_service(
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGen>,
+    config: &crate::notify_config::NotificationsConfig,
+) -> anyhow::Result<(domain::notification_service::NotificationService, String)> {
+    use crate::notify_config::SmtpSecurity;
+    let sender = notify::Sender::parse(&config.from, config.reply_to.as_deref())
+        .map_err(anyhow::Error::msg)?;
+    let (mailer, destination): (Arc<dyn domain::notification_service::Mailer>, String) =
+        match &config.smtp {
+            Some(s) => {
+                let m = notify::SmtpMailer::new(
+                    &notify::SmtpSettings {
+                        host: s.host.clone(),
+                        port: s.port,
+                        security: match s.security {
+                            SmtpSecurity::Starttls => notify::Security::StartTls,
+                            SmtpSecurity::Tls => notify::Security::Tls,
+                            SmtpSecurity::Plain => notify::Security::Plain,
+                        },
+                        username: s.username.clone(),
+                        password: s.password.clone(),
+                        timeout: Duration::from_secs(s.timeout_secs.max(1)),
+                        pool_max: s.pool_max,
+                    },
+                    sender,
+                )
+                .map_err(anyhow::Error::msg)?;
+                let d = format!("e-mails are sent through {}", m.describe());
+                (Arc::new(m), d)
+            }
+            None => {
+                let dir = std::path::absolute(&config.file_dir)
+                    .unwrap_or_else(|_| config.file_dir.clone());
+                let d = format!(
+                    "no SMTP relay is configured: every e-mail is written as an .eml file into {} \
+                     (open it with any mail client; set [notifications.smtp] host to send real mail)",
+                    dir.display()
+                );
+                (Arc::new(notify::FileMailer::new(dir, sender)), d)
+            }
+        };
+    let service = domain::notification_service::NotificationService {
+        store: storage.clone(),
+        bookings: storage.clone(),
+        event_types: storage.clone(),
+        directory: storage,
+        decoder: Arc::new(notify::PayloadDecoder),
+        renderer: Arc::new(notify::TemplateRenderer),
+        mailer,
+        links: None,
+        clock,
+        ids,
+        reminder_lead: jiff::SignedDuration::from_hours(i64::from(config.reminder_hours)),
+    };
+    Ok((service, destination))
+}
+
 /// The OAuth use cases over `storage`, with token hashes keyed by `pepper`.
 pub fn oauth_service(
     storage: Arc<dyn Storage>,

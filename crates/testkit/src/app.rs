@@ -136,6 +136,10 @@ pub struct TestApp {
     pub webhooks: domain::webhook_service::WebhookService,
     /// Woken when webhook work may exist (SQLite commit signal; Postgres LISTEN/NOTIFY).
     pub wake: Arc<tokio::sync::Notify>,
+    /// The SMTP server on loopback the app's notifications are sent to.
+    pub mail: crate::smtp::MailSink,
+    /// The app's notification use cases (SMTP to [`TestApp::mail`], reminders 24 h ahead).
+    pub notifications: domain::notification_service::NotificationService,
     pub a: OrgFixture,
     pub b: OrgFixture,
     anon: ApiClient,
@@ -264,6 +268,8 @@ async fn spawn_app_webhooks(
     )
     .expect("building the webhook service");
     let webhooks = state.webhooks.clone();
+    let mail = crate::smtp::MailSink::start().await;
+    let notifications = notification_service(&storage, &clock, ids.clone(), mail.port());
     state.metrics = server::wiring::install_metrics().ok();
     let auth_cache = state.auth_cache.clone();
     tokio::spawn(async move {
@@ -289,13 +295,65 @@ async fn spawn_app_webhooks(
         auth_cache,
         webhooks,
         wake,
+        mail,
+        notifications,
         a,
         b,
         anon,
     })
 }
 
+/// Notifications over `storage` sent by SMTP (plain, as to a local relay) to the sink on
+/// `port`, with the production renderer and decoder.
+fn notification_service(
+    storage: &Arc<dyn Storage>,
+    clock: &TestClock,
+    ids: Arc<dyn domain::ports::IdGen>,
+    port: u16,
+) -> domain::notification_service::NotificationService {
+    let sender = notify::Sender::parse(
+        "Slotbook Test <bookings@slotbook.test>",
+        Some("help@slotbook.test"),
+    )
+    .expect("test sender");
+    let mailer = notify::SmtpMailer::new(
+        &notify::SmtpSettings {
+            host: "127.0.0.1".into(),
+            port,
+            security: notify::Security::Plain,
+            username: None,
+            password: None,
+            timeout: std::time::Duration::from_secs(5),
+            pool_max: 2,
+        },
+        sender,
+    )
+    .expect("test mailer");
+    domain::notification_service::NotificationService {
+        store: storage.clone(),
+        bookings: storage.clone(),
+        event_types: storage.clone(),
+        directory: storage.clone(),
+        decoder: Arc::new(notify::PayloadDecoder),
+        renderer: Arc::new(notify::TemplateRenderer),
+        mailer: Arc::new(mailer),
+        links: None,
+        clock: Arc::new(clock.clone()),
+        ids,
+        reminder_lead: jiff::SignedDuration::from_hours(24),
+    }
+}
+
 impl TestApp {
+    /// Fans out booking outbox messages into notifications and sends every one due at the test
+    /// clock's instant, synchronously (the notification worker's steps, without its loop).
+    pub async fn drain_notifications(&self) -> domain::notification_service::SendReport {
+        self.notifications
+            .drain()
+            .await
+            .expect("draining notifications")
+    }
+
     /// Fans out the outbox and makes every webhook attempt due at the test clock's instant,
     /// synchronously (the worker's steps, without its loop).
     pub async fn drain_webhooks(&self) -> domain::webhook_service::DeliveryReport {

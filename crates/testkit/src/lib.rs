@@ -19,6 +19,7 @@ mod client;
 mod clock;
 mod receiver;
 mod seed;
+mod smtp;
 pub mod time;
 
 pub use app::{
@@ -31,6 +32,7 @@ pub use clock::TestClock;
 pub use http_api::ApiConfig;
 pub use http_api::auth_cache::AUTH_CACHE_TTL;
 pub use receiver::{Received, Receiver};
+pub use smtp::{MailSink, ReceivedMail, SinkMode};
 
 /// Every active and reserved scope (what the fixture tokens hold).
 pub const ALL_SCOPES: &[&str] = domain::access::ACTIVE_AND_RESERVED_SCOPES;

@@ -146,6 +146,7 @@ fn adapters_do_not_depend_on_each_other() {
         "store-sqlite",
         "store-postgres",
         "store-memory",
+        "notify",
     ];
     for a in adapters {
         let id = member_id(&meta, &names, a);

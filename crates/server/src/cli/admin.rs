@@ -118,6 +118,9 @@ pub enum AdminCommand {
     /// Webhook subscriptions (every credential's).
     #[command(subcommand)]
     Webhook(super::admin_webhooks::WebhookCommand),
+    /// Booking e-mails (confirmations, changes, reminders) and their delivery state.
+    #[command(subcommand)]
+    Notification(super::admin_notifications::NotificationCommand),
     /// OAuth clients (third-party apps).
     #[command(subcommand, name = "oauth-client")]
     OAuthClient(super::admin_oauth::OAuthClientCommand),
@@ -579,6 +582,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
         }
         AdminCommand::Webhook(c) => return super::admin_webhooks::run(ctx, c, json).await,
         AdminCommand::OAuthClient(c) => return super::admin_oauth::run(ctx, c, json).await,
+        AdminCommand::Notification(c) => {
+            return super::admin_notifications::run(ctx, c, json).await;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! carries results (a minted token appears there exactly once); logs go to standard error.
 
 mod admin;
+mod admin_notifications;
 mod admin_oauth;
 mod admin_webhooks;
 
@@ -46,7 +47,7 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Run only the webhook delivery worker until SIGTERM or Ctrl-C.
+    /// Run only the workers (webhook deliveries, notification e-mails) until SIGTERM or Ctrl-C.
     Worker,
     /// Apply database migrations and exit.
     Migrate,
@@ -183,11 +184,16 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         None
     };
 
+    let notifier = start_notifications(config, &ctx, &opened, config.notifications.worker)?;
+
     tracing::info!(address = %bound, base_url = %base, backend = opened.storage.backend(), "listening");
     print_out(&format!("listening on http://{bound}\n"))?;
     let served = wiring::serve(state, listener, wiring::shutdown_signal()).await;
     if let Some(w) = worker {
         w.stop(WORKER_GRACE).await;
+    }
+    if let Some(n) = notifier {
+        n.stop(WORKER_GRACE).await;
     }
     served
 }
@@ -229,11 +235,47 @@ async fn worker(config: &Config) -> anyhow::Result<()> {
         opened.wake.clone(),
         crate::worker::WorkerSettings::from_config(&config.webhooks),
     );
+    let notifier = start_notifications(config, &ctx, &opened, true)?;
     print_out("webhook worker running; Ctrl-C or SIGTERM stops it\n")?;
     wiring::shutdown_signal().await;
     tracing::info!("shutdown signal received; stopping the webhook worker");
     w.stop(WORKER_GRACE).await;
+    if let Some(n) = notifier {
+        n.stop(WORKER_GRACE).await;
+    }
     Ok(())
+}
+
+/// Starts the notification worker when `[notifications] enabled` and `run`, and says on
+/// standard output where the e-mails go.
+fn start_notifications(
+    config: &Config,
+    ctx: &AdminContext,
+    opened: &Opened,
+    run: bool,
+) -> anyhow::Result<Option<crate::notify_worker::NotificationWorker>> {
+    if !config.notifications.enabled {
+        print_out("notifications: off ([notifications] enabled = false)\n")?;
+        return Ok(None);
+    }
+    let (service, destination) = wiring::notification_service(
+        opened.storage.clone(),
+        ctx.clock.clone(),
+        ctx.ids.clone(),
+        &config.notifications,
+    )?;
+    if !run {
+        print_out(&format!(
+            "notifications: queued; `slotbook worker` sends them ({destination})\n"
+        ))?;
+        return Ok(None);
+    }
+    tracing::info!(%destination, "notifications");
+    print_out(&format!("notifications: {destination}\n"))?;
+    Ok(Some(crate::notify_worker::NotificationWorker::start(
+        service,
+        std::time::Duration::from_millis(config.notifications.poll_interval_ms.max(10)),
+    )))
 }
 
 fn first_start_message() -> String {
