@@ -204,13 +204,17 @@ fn webhook_service(
              addresses. Local development only; never enable this in production. !!!"
         );
     }
-    wiring::webhook_service(
+    let mut service = wiring::webhook_service(
         opened.storage.clone(),
         ctx.clock.clone(),
         ctx.ids.clone(),
         &ctx.pepper,
         policy,
-    )
+    )?;
+    service.delivery_lease = jiff::SignedDuration::from_secs(
+        i64::try_from(config.webhooks.lease_secs).unwrap_or(i64::MAX),
+    );
+    Ok(service)
 }
 
 async fn worker(config: &Config) -> anyhow::Result<()> {

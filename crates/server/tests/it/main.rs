@@ -13,3 +13,4 @@ mod config;
 mod postgres;
 mod serve;
 mod support;
+mod webhook_process;
