@@ -170,6 +170,7 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         wiring::start_listening(&opened).await?;
         Some(crate::worker::Worker::start(
             state.webhooks.clone(),
+            opened.storage.clone(),
             opened.wake.clone(),
             crate::worker::WorkerSettings::from_config(&config.webhooks),
         ))
@@ -224,6 +225,7 @@ async fn worker(config: &Config) -> anyhow::Result<()> {
     wiring::start_listening(&opened).await?;
     let w = crate::worker::Worker::start(
         service,
+        opened.storage.clone(),
         opened.wake.clone(),
         crate::worker::WorkerSettings::from_config(&config.webhooks),
     );
