@@ -18,6 +18,7 @@ mod locking;
 mod me;
 mod month_ends;
 mod oauth;
+mod oauth_browser;
 mod ops;
 mod ping;
 mod rate_limits;

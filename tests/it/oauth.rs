@@ -30,7 +30,7 @@ fn http() -> reqwest::Client {
 }
 
 /// The `oauth2` crate's async HTTP client over reqwest (no redirects).
-async fn send(req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
+pub(crate) async fn send(req: oauth2::HttpRequest) -> Result<oauth2::HttpResponse, std::io::Error> {
     let handle = tokio::spawn(async move {
         let client = http();
         let (parts, body) = req.into_parts();

@@ -14,6 +14,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod app;
+pub mod browser;
 mod client;
 mod clock;
 mod receiver;
@@ -24,6 +25,7 @@ pub use app::{
     Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
     OrgFixture, TestApp, spawn_app, spawn_app_strict_webhooks, spawn_app_with,
 };
+pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
 pub use http_api::ApiConfig;

@@ -510,9 +510,45 @@ fn cookie_header(state: &AppState, s: &Session) -> Option<HeaderValue> {
     .ok()
 }
 
+/// The CSP source of the origin a form on the page may end up at through a redirect: the
+/// client's redirect URI (`https://host[:port]`, `http://127.0.0.1:port`, or a private-use
+/// `scheme:`). Browsers apply `form-action` to the redirects that follow a form submission, so
+/// without it approving would be blocked. `None` when the URI has characters a CSP source
+/// cannot carry (then only `'self'` is allowed).
+fn form_target_source(redirect_uri: &str) -> Option<String> {
+    let (scheme, rest) = redirect_uri.split_once(':')?;
+    let source = match rest.strip_prefix("//") {
+        Some(after) if scheme == "http" || scheme == "https" => {
+            let authority = after.split(['/', '?']).next().unwrap_or("");
+            format!("{scheme}://{authority}")
+        }
+        _ => format!("{scheme}:"),
+    };
+    source
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+-.:/[]".contains(&b))
+        .then_some(source)
+}
+
 fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
-    match body {
-        Ok(b) => {
+    html_for(status, body, None)
+}
+
+/// An HTML page; `redirect_uri` is where its form may redirect to (see [`form_target_source`]).
+fn html_for(
+    status: StatusCode,
+    body: Result<String, askama::Error>,
+    redirect_uri: Option<&str>,
+) -> Response {
+    let form_action = match redirect_uri.and_then(form_target_source) {
+        Some(src) => format!("'self' {src}"),
+        None => "'self'".to_owned(),
+    };
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+    );
+    match (body, HeaderValue::from_str(&csp)) {
+        (Ok(b), Ok(csp)) => {
             let mut r = (
                 status,
                 [
@@ -520,12 +556,7 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
                         header::CONTENT_TYPE,
                         HeaderValue::from_static("text/html; charset=utf-8"),
                     ),
-                    (
-                        header::CONTENT_SECURITY_POLICY,
-                        HeaderValue::from_static(
-                            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-                        ),
-                    ),
+                    (header::CONTENT_SECURITY_POLICY, csp),
                     (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
                 ],
                 b,
@@ -534,8 +565,12 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
             no_store(&mut r);
             r
         }
-        Err(e) => {
+        (Err(e), _) => {
             tracing::error!(error = %e, "rendering an OAuth page failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+        (_, Err(e)) => {
+            tracing::error!(error = %e, "building the CSP of an OAuth page failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
@@ -662,7 +697,7 @@ async fn show_consent_or_sign_in(
     let page = match user {
         Some(u) => {
             let scopes: Vec<&str> = auth.scopes.iter().collect();
-            html(
+            html_for(
                 StatusCode::OK,
                 pages::consent(
                     &auth.client.name,
@@ -671,9 +706,10 @@ async fn show_consent_or_sign_in(
                     &hidden,
                     &scopes,
                 ),
+                Some(&auth.redirect_uri),
             )
         }
-        None => html(
+        None => html_for(
             if sign_in_error.is_some() {
                 StatusCode::UNAUTHORIZED
             } else {
@@ -686,6 +722,7 @@ async fn show_consent_or_sign_in(
                 sign_in_error,
                 email,
             ),
+            Some(&auth.redirect_uri),
         ),
     };
     with_cookie(page, cookie)
