@@ -35,7 +35,7 @@ pub struct BookingService {
 /// replay record from the resulting booking and its host.
 pub struct Idempotent<'a> {
     pub key: &'a IdempotencyKey,
-    pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> StoredResponse + Send + Sync),
+    pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> ReplayRecord + Send + Sync),
 }
 
 /// A booking with its host user (absent when the user was removed), as every read and write

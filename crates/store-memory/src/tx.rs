@@ -19,7 +19,7 @@ use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::interval::Interval;
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, StoreError, StoredResponse,
+    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
 };
 use domain::slots::SlotInputs;
 use futures::lock::OwnedMutexGuard;
@@ -32,7 +32,7 @@ pub struct MemoryBookingTx {
     org: OrganizationId,
     staged: BTreeMap<BookingUid, StoredBooking>,
     outbox: Vec<OutboxMessage>,
-    completions: Vec<(IdempotencyKey, StoredResponse)>,
+    completions: Vec<(IdempotencyKey, ReplayRecord)>,
     _turn: OwnedMutexGuard<()>,
 }
 
@@ -190,10 +190,10 @@ impl BookingTx for MemoryBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
         self.check_org(key.organization_id)?;
-        self.completions.push((key.clone(), response.clone()));
+        self.completions.push((key.clone(), record.clone()));
         Ok(())
     }
 
@@ -206,8 +206,8 @@ impl BookingTx for MemoryBookingTx {
             state.bookings.insert((this.org, uid), row);
         }
         insert_checked(&mut state, &this.outbox);
-        for (key, response) in this.completions {
-            crate::idempotency::complete_on(&mut state, &key, &response);
+        for (key, record) in this.completions {
+            crate::idempotency::complete_on(&mut state, &key, &record);
         }
         Ok(())
     }

@@ -17,7 +17,7 @@ use domain::interval::Interval;
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
     BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, IdempotencyKey,
-    OutboxMessage, StoreError, StoredResponse,
+    OutboxMessage, ReplayRecord, StoreError,
 };
 use domain::slots::SlotInputs;
 use jiff::Timestamp;
@@ -113,9 +113,9 @@ impl BookingTx for PgBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        crate::idempotency::complete_on(&mut self.tx, key, response).await
+        crate::idempotency::complete_on(&mut self.tx, key, record).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

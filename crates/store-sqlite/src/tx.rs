@@ -21,7 +21,7 @@ use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::interval::Interval;
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, StoreError, StoredResponse,
+    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
 };
 use domain::slots::SlotInputs;
 use jiff::Timestamp;
@@ -271,10 +271,10 @@ impl BookingTx for SqliteBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<()> {
         self.check_org(key.organization_id)?;
-        complete_on(&mut self.write.tx, key, response).await
+        complete_on(&mut self.write.tx, key, record).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

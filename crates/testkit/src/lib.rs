@@ -23,7 +23,7 @@ pub mod time;
 
 pub use app::{
     Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
-    OrgFixture, TestApp, spawn_app, spawn_app_strict_webhooks, spawn_app_with,
+    OrgFixture, TestApp, spawn_app, spawn_app_stalled, spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};
@@ -66,6 +66,21 @@ where
 {
     if let Some(app) = spawn_app_strict_webhooks(backend).await {
         test(app).await;
+    }
+}
+
+pub use store_contract::faults::Stall;
+
+/// As [`run_with`] over a store whose booking writes wait at `begin` until the [`Stall`] handed
+/// to `test` opens.
+pub async fn run_stalled<F, Fut>(backend: Backend, config: ApiConfig, test: F)
+where
+    F: FnOnce(TestApp, std::sync::Arc<Stall>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let stall = Stall::new();
+    if let Some(app) = spawn_app_stalled(backend, config, stall.clone()).await {
+        test(app, stall).await;
     }
 }
 

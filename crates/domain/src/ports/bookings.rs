@@ -1,6 +1,6 @@
 //! Bookings and the booking unit of work.
 
-use super::{IdempotencyKey, OutboxMessage, StoreError, StoredResponse};
+use super::{IdempotencyKey, OutboxMessage, ReplayRecord, StoreError};
 use crate::booking::{Booking, BookingStatus};
 use crate::event_type::EventType;
 use crate::ids::*;
@@ -154,11 +154,11 @@ pub trait BookingTx: Send {
         expected_version: i64,
     ) -> Result<(), BookingWriteError>;
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
-    /// Stores the response of a reserved idempotency key in this transaction.
+    /// Stores the replay record of a reserved idempotency key in this transaction.
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
