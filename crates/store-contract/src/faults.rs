@@ -8,11 +8,10 @@ use domain::availability::Schedule;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::*;
-use domain::interval::Interval;
 use domain::organization::{Organization, User};
 use domain::pagination::Page;
 use domain::ports::*;
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 
@@ -79,10 +78,10 @@ impl BookingTx for FaultyTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
-        self.inner.slot_inputs(event_type, window, now).await
+        self.inner.slot_inputs(event_type, ranges, now).await
     }
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
         self.inner.get_booking(uid).await
@@ -256,10 +255,10 @@ impl BookingStore for FaultyStore {
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
-        self.inner.slot_inputs(event_type, window, now).await
+        self.inner.slot_inputs(event_type, ranges, now).await
     }
     async fn begin(
         &self,

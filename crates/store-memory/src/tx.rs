@@ -17,11 +17,10 @@ use async_trait::async_trait;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
-use domain::interval::Interval;
 use domain::ports::{
     BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
 };
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use futures::lock::OwnedMutexGuard;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -85,7 +84,7 @@ impl BookingTx for MemoryBookingTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
         self.check_org(event_type.organization_id)?;
@@ -95,7 +94,7 @@ impl BookingTx for MemoryBookingTx {
             org: self.org,
             staged: Some(&self.staged),
         };
-        slot_inputs(&view, event_type, window, now)
+        slot_inputs(&view, event_type, ranges, now)
     }
 
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
