@@ -9,6 +9,10 @@
 //! `SLOTBOOK_SKIP_POSTGRES=1` is set (refused when `CI=true`), in which case they print a
 //! warning and return early.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test kit: fixtures and harness may read the wall clock and the test environment"
+)]
 // This crate only ever runs inside tests: a failed setup step must abort the test with its
 // message, so unwrap/expect/panic are the right tools here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
