@@ -24,6 +24,7 @@ mod month_ends;
 mod oauth;
 mod oauth_browser;
 mod ops;
+mod pages;
 mod ping;
 mod rate_limits;
 mod schedules;

@@ -6,7 +6,10 @@
 //! - `pat:<token id>`: [`ApiConfig::authenticated_per_minute`] (120),
 //! - `oauth:<client id>:<organization id>`: the same limit,
 //! - `anonymous:<client ip>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
-//!   valid token, including every 401.
+//!   valid token, including every 401;
+//! - `page_view:<client ip>` and `page_submit:<client ip>`: the public booking pages' views
+//!   (GET, 120) and form submissions (POST, 10), `[pages]` in the configuration — their own
+//!   buckets, so browsing a booking page never uses up an API client's anonymous allowance.
 //!
 //! Counters live in this process ([`RateLimiter`]) or, when several servers share the load, in
 //! [`AppState::shared_counter`]. If the shared counter fails the limiter fails open: the request
@@ -49,6 +52,8 @@ pub enum BucketKind {
     Pat,
     OAuth,
     Anonymous,
+    PageView,
+    PageSubmit,
 }
 
 impl BucketKind {
@@ -57,6 +62,8 @@ impl BucketKind {
             Self::Pat => "pat",
             Self::OAuth => "oauth",
             Self::Anonymous => "anonymous",
+            Self::PageView => "page_view",
+            Self::PageSubmit => "page_submit",
         }
     }
 }
@@ -95,11 +102,22 @@ impl Bucket {
         }
     }
 
+    /// A booking-page bucket (`PageView` or `PageSubmit`) of a client address.
+    pub fn page(kind: BucketKind, ip: Option<IpAddr>) -> Self {
+        let key = match ip {
+            Some(ip) => format!("{}:{ip}", kind.as_str()),
+            None => format!("{}:unknown", kind.as_str()),
+        };
+        Self { kind, key }
+    }
+
     /// The configured limit of this bucket.
     pub fn limit(&self, config: &crate::state::ApiConfig) -> u64 {
         match self.kind {
             BucketKind::Pat | BucketKind::OAuth => config.authenticated_per_minute,
             BucketKind::Anonymous => config.anonymous_per_minute,
+            BucketKind::PageView => config.pages.views_per_minute,
+            BucketKind::PageSubmit => config.pages.submissions_per_minute,
         }
     }
 }

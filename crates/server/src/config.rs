@@ -36,6 +36,17 @@ pub struct Config {
     pub security: SecurityConfig,
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
+    pub pages: PagesConfig,
+}
+
+/// `[pages]`: the public booking pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagesConfig {
+    pub enabled: bool,
+    pub views_per_minute: u64,
+    pub submissions_per_minute: u64,
+    pub frame_ancestors: String,
 }
 
 /// `[webhooks]`.

@@ -125,6 +125,12 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
         trusted_proxies: config.http.trusted_proxies.clone(),
         // RFC 7591 registration is not implemented yet: never advertised.
         oauth_dynamic_registration: false,
+        pages: http_api::state::PagesConfig {
+            enabled: config.pages.enabled,
+            views_per_minute: config.pages.views_per_minute,
+            submissions_per_minute: config.pages.submissions_per_minute,
+            frame_ancestors: config.pages.frame_ancestors.clone(),
+        },
     }
 }
 
