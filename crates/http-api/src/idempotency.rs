@@ -124,6 +124,15 @@ impl std::fmt::Debug for IdemGuard {
 }
 
 impl IdemGuard {
+    /// Holds the reservation of `key`, just reserved.
+    fn new(state: &AppState, key: IdempotencyKey) -> Self {
+        Self {
+            key,
+            store: state.store.clone(),
+            held: Some(state.reservations.hold()),
+        }
+    }
+
     /// The scoped key, for the domain service's `Idempotent`.
     pub fn key(&self) -> &IdempotencyKey {
         &self.key
@@ -183,11 +192,7 @@ pub async fn begin(
     };
     let fp = fingerprint(method, path, body);
     match state.store.reserve(&key, &fp, state.clock.now()).await? {
-        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard {
-            key,
-            store: state.store.clone(),
-            held: Some(state.reservations.hold()),
-        })),
+        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard::new(state, key))),
         Reservation::Replay(record) => Ok(IdemStart::Replay(replay(&record))),
         Reservation::InProgress => Err(ApiError::conflict(
             "idempotency_in_progress",
@@ -203,10 +208,10 @@ pub async fn begin(
 
 /// How a write of the booking pages starts: the key comes from the form (scoped by the
 /// page's own owner, e.g. the browser's CSRF cookie), and a replay is handed back as stored
-/// (the page renders it itself).
+/// (the page renders it itself, from the [`ReplayRecord`] it encoded).
 pub enum FormStart {
     Fresh(IdemGuard),
-    Replay(StoredResponse),
+    Replay(ReplayRecord),
     InProgress,
     Mismatch,
 }
@@ -223,8 +228,8 @@ pub async fn begin_form(
             .reserve(&key, fingerprint, state.clock.now())
             .await?
         {
-            Reservation::Reserved => FormStart::Fresh(IdemGuard { key }),
-            Reservation::Replay(stored) => FormStart::Replay(stored),
+            Reservation::Reserved => FormStart::Fresh(IdemGuard::new(state, key)),
+            Reservation::Replay(record) => FormStart::Replay(record),
             Reservation::InProgress => FormStart::InProgress,
             Reservation::Mismatch => FormStart::Mismatch,
         },
