@@ -382,40 +382,44 @@ async fn reached_the_write(app: &TestApp, stall: &Stall) {
     assert_eq!(app.reservations.open(), 1, "the key is reserved");
 }
 
-/// The client disconnects while its booking write waits in the store: the server drops the
-/// request, its guard releases the key, and a retry with the same key books.
-async fn a_request_dropped_by_its_client_releases_its_key(app: TestApp, stall: Arc<Stall>) {
-    let body = booking_body(&app, "10:00");
+/// Sends a booking write that stalls in the store after its key is reserved, lets `drop_it`
+/// end the request (the server drops it), then checks that a retry with the same key books
+/// exactly once.
+async fn dropped_then_retried(
+    app: &TestApp,
+    stall: &Stall,
+    drop_it: impl AsyncFnOnce(tokio::task::JoinHandle<Resp>),
+) {
+    let body = booking_body(app, "10:00");
     let k = key();
     let client = app.a.api.clone();
     let (b, kk) = (body.clone(), k.clone());
     let request =
         tokio::spawn(async move { client.post_json("/v1/bookings", &b, Some(&kk)).await });
-    reached_the_write(&app, &stall).await;
-    request.abort();
-    assert!(request.await.unwrap_err().is_cancelled());
+    reached_the_write(app, stall).await;
+    drop_it(request).await;
     app.idempotency_settled().await;
     stall.open();
     let r = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
     r.ok(201);
-    assert_eq!(count(&app).await, 1, "booked exactly once");
+    assert_eq!(count(app).await, 1, "booked exactly once");
+}
+
+/// The client disconnects while its booking write waits in the store: the server drops the
+/// request, its guard releases the key, and a retry with the same key books.
+async fn a_request_dropped_by_its_client_releases_its_key(app: TestApp, stall: Arc<Stall>) {
+    dropped_then_retried(&app, &stall, async |request| {
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+    })
+    .await;
 }
 
 /// The server's request timeout fires while the booking write waits in the store: 503, the key
 /// is released, and a retry with the same key books.
 async fn a_request_that_timed_out_releases_its_key(app: TestApp, stall: Arc<Stall>) {
-    let body = booking_body(&app, "10:00");
-    let k = key();
-    let client = app.a.api.clone();
-    let (b, kk) = (body.clone(), k.clone());
-    let request =
-        tokio::spawn(async move { client.post_json("/v1/bookings", &b, Some(&kk)).await });
-    reached_the_write(&app, &stall).await;
-    let timed_out = request.await.expect("the request task");
-    timed_out.assert_status(503);
-    app.idempotency_settled().await;
-    stall.open();
-    let r = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
-    r.ok(201);
-    assert_eq!(count(&app).await, 1, "booked exactly once");
+    dropped_then_retried(&app, &stall, async |request| {
+        request.await.expect("the request task").assert_status(503);
+    })
+    .await;
 }
