@@ -61,7 +61,7 @@ fn host_name(b: &InviteeBooking) -> String {
 
 fn flash(q: &HashMap<String, String>) -> Option<&'static str> {
     if q.contains_key("booked") {
-        Some("You are booked. We have kept your booking; the details are below.")
+        Some("You are booked. The details are below.")
     } else if q.contains_key("moved") {
         Some("Your booking was moved to the new time.")
     } else if q.contains_key("cancelled") {
