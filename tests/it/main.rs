@@ -19,6 +19,7 @@ mod me;
 mod month_ends;
 mod oauth;
 mod oauth_browser;
+mod oauth_registration;
 mod ops;
 mod ping;
 mod rate_limits;

@@ -36,6 +36,16 @@ pub struct Config {
     pub security: SecurityConfig,
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
+    pub oauth: OAuthConfig,
+}
+
+/// `[oauth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// RFC 7591 `POST /v1/oauth/register` (off: the path is 404 and discovery omits
+    /// `registration_endpoint`).
+    pub dynamic_registration: bool,
 }
 
 /// `[webhooks]`.
