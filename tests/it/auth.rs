@@ -22,7 +22,8 @@ fn assert_401(r: &Resp, code: &str) {
     r.err(401, code);
     // RFC 9728: the challenge names the protected resource metadata (exact value in oauth.rs).
     let challenge = r.header("www-authenticate").unwrap_or_default();
-    let prefix = format!("Bearer realm=\"42min\", error=\"{code}\", resource_metadata=\"http://127.0.0.1:");
+    let prefix =
+        format!("Bearer realm=\"42min\", error=\"{code}\", resource_metadata=\"http://127.0.0.1:");
     assert!(
         challenge.starts_with(&prefix)
             && challenge.ends_with("/.well-known/oauth-protected-resource\""),

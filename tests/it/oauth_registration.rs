@@ -13,6 +13,7 @@ both_backends!(
     oauth_endpoints_have_per_ip_limits,
     discovery_and_openapi_count_in_the_anonymous_bucket,
     unauthorized_names_the_resource_metadata,
+    revoking_the_client_kills_its_tokens_at_once,
 );
 
 both_backends!(
@@ -135,7 +136,10 @@ async fn registration_creates_public_and_confidential_clients(app: TestApp) {
             http()
                 .post(url)
                 .basic_auth(id, Some(secret))
-                .form(&[("token", "42min_at_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJK")])
+                .form(&[(
+                    "token",
+                    "42min_at_ABCDEFGHJKMN_PQRSTVWXYZ23456789ABCDEFGHJK",
+                )])
                 .send()
                 .await
                 .unwrap()
@@ -248,7 +252,10 @@ async fn registration_is_limited_to_5_per_minute(app: TestApp) {
         let (status, got, headers) = register(&app, &body).await;
         assert_eq!(status, 201, "{got}");
         assert_eq!(headers["x-ratelimit-limit"], "5");
-        assert_eq!(headers["x-ratelimit-remaining"], (4 - i).to_string().as_str());
+        assert_eq!(
+            headers["x-ratelimit-remaining"],
+            (4 - i).to_string().as_str()
+        );
     }
     let (status, got, headers) = register(&app, &body).await;
     assert_limited(status, &got, &headers, "oauth_register");
@@ -325,7 +332,10 @@ async fn discovery_and_openapi_count_in_the_anonymous_bucket(app: TestApp) {
     for _ in 0..25 {
         app.anon().get("/openapi.json").await;
     }
-    let r = app.anon().get("/.well-known/oauth-protected-resource").await;
+    let r = app
+        .anon()
+        .get("/.well-known/oauth-protected-resource")
+        .await;
     r.err(429, "rate_limited");
     assert_eq!(r.details()["bucket"], "anonymous");
     // Health probes are never limited.
@@ -425,7 +435,11 @@ async fn native_client_loopback_redirect_on_any_port(app: TestApp) {
         (web.client_id.as_str(), "http://127.0.0.1:51234/cb"),
     ] {
         let r = http()
-            .get(format!("{}/v1/oauth/authorize?{}", app.base_url, q(client, redirect)))
+            .get(format!(
+                "{}/v1/oauth/authorize?{}",
+                app.base_url,
+                q(client, redirect)
+            ))
             .send()
             .await
             .unwrap();
@@ -454,7 +468,10 @@ async fn native_client_loopback_redirect_on_any_port(app: TestApp) {
     ] {
         let sep = if redirect.contains('?') { '&' } else { '?' };
         let location = approve(&app, &q(&id, redirect)).await;
-        assert!(location.starts_with(&format!("{redirect}{sep}")), "{location}");
+        assert!(
+            location.starts_with(&format!("{redirect}{sep}")),
+            "{location}"
+        );
         let code = query_of(&location)["code"].clone();
         let (s, body) = exchange(code.clone(), other_port.to_owned()).await;
         assert_eq!((s, body["error"].as_str()), (400, Some("invalid_grant")));
@@ -473,6 +490,48 @@ async fn native_client_loopback_redirect_on_any_port(app: TestApp) {
         ping.ok(200);
         assert_eq!(ping.data()["client_id"], id.as_str());
     }
+}
+
+/// The client is revoked straight in the store (as `slotbook admin oauth-client revoke` in
+/// another process does): the serving process refuses its tokens on the next request, because
+/// OAuth access tokens are read from the store on every request (no cache).
+async fn revoking_the_client_kills_its_tokens_at_once(app: TestApp) {
+    app.set_owner_password(&app.a, PASSWORD).await;
+    let c = app
+        .create_oauth_client(false, &["http://127.0.0.1/cb"], &["user:read"])
+        .await;
+    let redirect = "http://127.0.0.1:40000/cb";
+    let location = approve(
+        &app,
+        &format!(
+            "response_type=code&client_id={}&redirect_uri={}&scope=user:read&code_challenge={CHALLENGE}&code_challenge_method=S256",
+            c.client_id,
+            form_urlencoded(redirect)
+        ),
+    )
+    .await;
+    let code = query_of(&location)["code"].clone();
+    let r = http()
+        .post(format!("{}/v1/oauth/token", app.base_url))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", redirect),
+            ("client_id", &c.client_id),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    let at = body["access_token"].as_str().unwrap().to_owned();
+    app.client(&at).get("/v1/me").await.ok(200);
+    app.revoke_oauth_client(&c.client_id).await;
+    app.client(&at)
+        .get("/v1/me")
+        .await
+        .err(401, "token_revoked");
 }
 
 fn form_urlencoded(s: &str) -> String {

@@ -292,10 +292,7 @@ mod tests {
 
     #[test]
     fn resource_metadata_is_added_to_401s_only() {
-        let e = with_resource_metadata(
-            unauthorized("invalid_token", "x"),
-            "https://api.example/",
-        );
+        let e = with_resource_metadata(unauthorized("invalid_token", "x"), "https://api.example/");
         assert_eq!(
             e.headers[header::WWW_AUTHENTICATE],
             "Bearer realm=\"42min\", error=\"invalid_token\", resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""

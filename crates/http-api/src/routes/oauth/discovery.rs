@@ -97,4 +97,3 @@ pub(super) async fn authorization_server_metadata(State(state): State<AppState>)
 pub(super) async fn protected_resource_metadata(State(state): State<AppState>) -> Response {
     discovery(protected_resource_document(base(&state)))
 }
-

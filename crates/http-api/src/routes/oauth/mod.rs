@@ -149,4 +149,3 @@ pub(super) fn token_error(e: TokenError) -> Response {
 pub(super) fn invalid_request(d: &str) -> Response {
     token_error(TokenError::InvalidRequest(d.to_owned()))
 }
-

@@ -77,7 +77,11 @@ struct TokenResponse<'a> {
     refresh_token: Option<&'a str>,
 }
 
-pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return invalid_request(&e),
@@ -130,7 +134,11 @@ pub(super) async fn token(State(state): State<AppState>, headers: HeaderMap, bod
     }
 }
 
-pub(super) async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return invalid_request(&e),
@@ -166,7 +174,11 @@ struct ActiveToken<'a> {
     iss: &'a str,
 }
 
-pub(super) async fn introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let form = match parse_form(&body) {
         Ok(f) => f,
         Err(e) => return invalid_request(&e),
@@ -204,4 +216,3 @@ pub(super) async fn introspect(State(state): State<AppState>, headers: HeaderMap
         }
     }
 }
-
