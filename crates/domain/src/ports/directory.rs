@@ -1,0 +1,35 @@
+//! Organizations and users.
+
+use super::{CreateError, StoreError};
+use crate::ids::*;
+use crate::organization::{Organization, User};
+use async_trait::async_trait;
+
+/// Organizations and users.
+#[async_trait]
+pub trait DirectoryStore: Send + Sync {
+    async fn create_organization(&self, org: &Organization) -> Result<(), CreateError>;
+    async fn get_organization(
+        &self,
+        id: OrganizationId,
+    ) -> Result<Option<Organization>, StoreError>;
+    async fn list_organizations(&self) -> Result<Vec<Organization>, StoreError>;
+    /// Usernames are unique across the deployment (they form public URLs); e-mail addresses are
+    /// unique per organization, case-insensitively. Violations → `Duplicate { field }`.
+    async fn create_user(&self, user: &User) -> Result<(), CreateError>;
+    async fn get_user(&self, org: OrganizationId, id: UserId) -> Result<Option<User>, StoreError>;
+    async fn find_user_by_username(
+        &self,
+        org: OrganizationId,
+        username: &str,
+    ) -> Result<Option<User>, StoreError>;
+    /// Users of one organization, oldest first.
+    async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError>;
+    /// Returns false when the user does not exist in `org`.
+    async fn set_password_hash(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        hash: &str,
+    ) -> Result<bool, StoreError>;
+}

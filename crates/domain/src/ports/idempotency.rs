@@ -1,0 +1,66 @@
+//! Idempotency records (§6.3).
+
+use super::StoreError;
+use crate::ids::*;
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+/// An idempotency key in its scope: (account, credential owner, key) (§6.3).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey {
+    pub organization_id: OrganizationId,
+    /// [`crate::access::Principal::owner_key`].
+    pub owner: String,
+    /// Caller-chosen, 1–255 characters.
+    pub key: String,
+}
+
+/// A response kept for replay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    /// Headers to replay (e.g. `ETag`); names lowercase.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+/// How long a key is remembered.
+pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
+/// After this long an unfinished reservation is considered abandoned (its process died) and may
+/// be taken over.
+pub const IDEMPOTENCY_IN_PROGRESS_LEASE: SignedDuration = SignedDuration::from_mins(5);
+
+/// Outcome of reserving a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The caller owns the key now and must `complete` or `release` it.
+    Reserved,
+    /// Same key and body completed before: replay this.
+    Replay(StoredResponse),
+    /// Same key still executing.
+    InProgress,
+    /// Same key, different body fingerprint.
+    Mismatch,
+}
+
+/// Idempotency records.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Atomically reserves `key` for a request whose canonical body hashes to `fingerprint`.
+    /// Records older than [`IDEMPOTENCY_TTL`] (by `now`) count as absent, and so do
+    /// reservations left unfinished for longer than [`IDEMPOTENCY_IN_PROGRESS_LEASE`].
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> Result<Reservation, StoreError>;
+    /// Stores the response outside a booking transaction.
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+    ) -> Result<(), StoreError>;
+    /// Forgets an unfinished reservation so the key can be retried (the first attempt failed).
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError>;
+}
