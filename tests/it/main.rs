@@ -21,6 +21,7 @@ mod oauth;
 mod oauth_browser;
 mod oauth_registration;
 mod ops;
+mod pages;
 mod ping;
 mod rate_limits;
 mod schedules;

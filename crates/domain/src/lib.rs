@@ -11,6 +11,7 @@
 pub mod access;
 pub mod availability;
 pub mod booking;
+pub mod booking_page;
 pub mod booking_service;
 pub mod directory_service;
 pub mod event_type;

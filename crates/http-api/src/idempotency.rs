@@ -99,6 +99,36 @@ pub async fn begin(
     }
 }
 
+/// How a write of the booking pages starts: the key comes from the form (scoped by the
+/// page's own owner, e.g. the browser's CSRF cookie), and a replay is handed back as stored
+/// (the page renders it itself).
+pub enum FormStart {
+    Fresh(IdemGuard),
+    Replay(StoredResponse),
+    InProgress,
+    Mismatch,
+}
+
+/// Reserves `key` for a request whose canonical body hashes to `fingerprint` (booking pages).
+pub async fn begin_form(
+    state: &AppState,
+    key: IdempotencyKey,
+    fingerprint: &str,
+) -> Result<FormStart, domain::ports::StoreError> {
+    Ok(
+        match state
+            .store
+            .reserve(&key, fingerprint, state.clock.now())
+            .await?
+        {
+            Reservation::Reserved => FormStart::Fresh(IdemGuard { key }),
+            Reservation::Replay(stored) => FormStart::Replay(stored),
+            Reservation::InProgress => FormStart::InProgress,
+            Reservation::Mismatch => FormStart::Mismatch,
+        },
+    )
+}
+
 /// The `Idempotency-Key` value: missing → 400 `missing_idempotency_key`; empty, longer than
 /// 255 characters or not visible ASCII/UTF-8 → 400 `invalid_request` naming the header.
 pub fn read_key(headers: &HeaderMap) -> Result<String, ApiError> {

@@ -88,6 +88,7 @@ pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
         .merge(crate::routes::oauth::router(
             state.config.oauth_dynamic_registration,
         ))
+        .merge(crate::routes::pages::router(&state))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(from_fn_with_state(stack, middleware))
@@ -220,6 +221,11 @@ fn unavailable(message: &str) -> ApiError {
 
 /// 404 `not_found` for unknown paths.
 async fn not_found() -> ApiError {
+    not_found_error()
+}
+
+/// The 404 `not_found` error of unknown paths (also for paths the booking pages decline).
+pub fn not_found_error() -> ApiError {
     ApiError::not_found("not_found", "No resource exists at this path")
 }
 

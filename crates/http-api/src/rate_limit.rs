@@ -8,6 +8,9 @@
 //! - `anonymous:<client ip>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
 //!   valid token, including every 401, and the anonymous paths outside `/v1`: `/.well-known/*`,
 //!   `/openapi.*` (and unknown `/v1/oauth/*` paths);
+//! - `page_view:<client ip>` and `page_submit:<client ip>`: the public booking pages' views
+//!   (GET, 120) and form submissions (POST, 10), `[pages]` in the configuration — their own
+//!   buckets, so browsing a booking page never uses up an API client's anonymous allowance.
 //! - the OAuth endpoints' own per-IP buckets (§2.4, §5.1): `oauth_authorize:<ip>` 30 (GET and
 //!   the form POSTs), `oauth_token:<ip>` 60, `oauth_revoke:<ip>` 60, `oauth_introspect:<ip>`
 //!   120, `oauth_register:<ip>` 5 ([`BucketKind::fixed_limit`]).
@@ -60,6 +63,8 @@ pub enum BucketKind {
     OAuthRevoke,
     OAuthIntrospect,
     OAuthRegister,
+    PageView,
+    PageSubmit,
 }
 
 impl BucketKind {
@@ -73,6 +78,8 @@ impl BucketKind {
             Self::OAuthRevoke => "oauth_revoke",
             Self::OAuthIntrospect => "oauth_introspect",
             Self::OAuthRegister => "oauth_register",
+            Self::PageView => "page_view",
+            Self::PageSubmit => "page_submit",
         }
     }
 
@@ -80,7 +87,7 @@ impl BucketKind {
     /// configurable buckets.
     pub fn fixed_limit(&self) -> Option<u64> {
         match self {
-            Self::Pat | Self::OAuth | Self::Anonymous => None,
+            Self::Pat | Self::OAuth | Self::Anonymous | Self::PageView | Self::PageSubmit => None,
             Self::OAuthAuthorize => Some(30),
             Self::OAuthToken | Self::OAuthRevoke => Some(60),
             Self::OAuthIntrospect => Some(120),
@@ -136,6 +143,11 @@ impl Bucket {
         Self::per_ip(BucketKind::Anonymous, ip)
     }
 
+    /// A booking-page bucket (`PageView` or `PageSubmit`) of a client address.
+    pub fn page(kind: BucketKind, ip: Option<IpAddr>) -> Self {
+        Self::per_ip(kind, ip)
+    }
+
     /// A bucket of `kind` keyed by client address (`<kind>:<ip>`); `None` = address unknown.
     pub fn per_ip(kind: BucketKind, ip: Option<IpAddr>) -> Self {
         let key = match ip {
@@ -150,6 +162,8 @@ impl Bucket {
         match self.kind {
             BucketKind::Pat | BucketKind::OAuth => config.authenticated_per_minute,
             BucketKind::Anonymous => config.anonymous_per_minute,
+            BucketKind::PageView => config.pages.views_per_minute,
+            BucketKind::PageSubmit => config.pages.submissions_per_minute,
             other => other.fixed_limit().unwrap_or(config.anonymous_per_minute),
         }
     }

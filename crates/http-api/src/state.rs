@@ -1,5 +1,6 @@
 //! Shared application state handed to every handler.
 
+use domain::booking_page::BookingPageService;
 use domain::booking_service::BookingService;
 use domain::directory_service::{DirectoryService, Password, PasswordHasher};
 use domain::event_type_service::EventTypeService;
@@ -19,6 +20,8 @@ pub struct Services {
     pub schedules: ScheduleService,
     pub directory: DirectoryService,
     pub tokens: TokenService,
+    /// The public booking pages (over the same slot and booking services as `/v1`).
+    pub pages: BookingPageService,
 }
 
 impl Services {
@@ -31,8 +34,18 @@ impl Services {
         encoder: Arc<dyn EventEncoder>,
         pepper: auth::Pepper,
     ) -> Self {
+        let slots = SlotService::new(store.clone(), store.clone(), store.clone(), clock.clone());
+        let pages = BookingPageService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            slots.clone(),
+            BookingService::over(store.clone(), clock.clone(), ids.clone(), encoder.clone()),
+            clock.clone(),
+        );
         Self {
-            slots: SlotService::new(store.clone(), store.clone(), store.clone(), clock.clone()),
+            pages,
+            slots,
             event_types: EventTypeService::new(
                 store.clone(),
                 store.clone(),
@@ -94,6 +107,32 @@ pub struct ApiConfig {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `[oauth] dynamic_registration`: RFC 7591 registration on (off by default).
     pub oauth_dynamic_registration: bool,
+    /// `[pages]`: the public booking pages.
+    pub pages: PagesConfig,
+}
+
+/// Settings of the public booking pages (`[pages]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagesConfig {
+    /// Serve `/{username}`, `/{username}/{slug}` and the invitee pages (true).
+    pub enabled: bool,
+    /// Page views (GET) per 60-second window per client IP (120): bucket `page_view`.
+    pub views_per_minute: u64,
+    /// Form submissions (POST) per 60-second window per client IP (10): bucket `page_submit`.
+    pub submissions_per_minute: u64,
+    /// The CSP `frame-ancestors` sources allowed to embed the pages (`'none'`).
+    pub frame_ancestors: String,
+}
+
+impl Default for PagesConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            views_per_minute: 120,
+            submissions_per_minute: 10,
+            frame_ancestors: "'none'".into(),
+        }
+    }
 }
 
 impl Default for ApiConfig {
@@ -106,6 +145,7 @@ impl Default for ApiConfig {
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             oauth_dynamic_registration: false,
+            pages: PagesConfig::default(),
         }
     }
 }

@@ -1,10 +1,14 @@
-//! Server-rendered HTML: the OAuth sign-in, consent and error pages (askama templates with
+//! Server-rendered HTML: the public booking pages ([`booking`], assets in [`assets`]) and the
+//! OAuth sign-in, consent and error pages (askama templates with
 //! auto-escaping, one small stylesheet embedded in every page, no script at all, so the pages
 //! work without JavaScript under a strict CSP). This crate only renders: the HTTP adapter
 //! (`http-api`) parses requests, checks CSRF tokens and cookies and calls the domain.
 //!
 //! Every page names the application and describes each requested scope in words (see
 //! [`describe_scope`]); forms use labels, visible focus and a native submit button.
+
+pub mod assets;
+pub mod booking;
 
 use askama::Template;
 

@@ -37,6 +37,7 @@ pub struct Config {
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
     pub oauth: OAuthConfig,
+    pub pages: PagesConfig,
 }
 
 /// `[oauth]`.
@@ -46,6 +47,16 @@ pub struct OAuthConfig {
     /// RFC 7591 `POST /v1/oauth/register` (off: the path is 404 and discovery omits
     /// `registration_endpoint`).
     pub dynamic_registration: bool,
+}
+
+/// `[pages]`: the public booking pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PagesConfig {
+    pub enabled: bool,
+    pub views_per_minute: u64,
+    pub submissions_per_minute: u64,
+    pub frame_ancestors: String,
 }
 
 /// `[webhooks]`.

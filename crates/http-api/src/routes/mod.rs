@@ -6,6 +6,7 @@ pub mod bookings;
 pub mod event_types;
 pub mod me;
 pub mod oauth;
+pub mod pages;
 pub mod ping;
 pub mod schedules;
 pub mod slots;

@@ -124,6 +124,12 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
         body_limit_bytes: config.http.body_limit_bytes,
         trusted_proxies: config.http.trusted_proxies.clone(),
         oauth_dynamic_registration: config.oauth.dynamic_registration,
+        pages: http_api::state::PagesConfig {
+            enabled: config.pages.enabled,
+            views_per_minute: config.pages.views_per_minute,
+            submissions_per_minute: config.pages.submissions_per_minute,
+            frame_ancestors: config.pages.frame_ancestors.clone(),
+        },
     }
 }
 

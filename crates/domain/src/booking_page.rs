@@ -1,0 +1,915 @@
+//! The public booking pages' use cases: find a host by the username in the page's URL, show an
+//! active event type with the days of a month that have free slots, check the chosen slot, and
+//! book it from the invitee form.
+//!
+//! Nothing here decides availability or writes a booking itself: slots come from
+//! [`SlotService`] (the one slot engine `/v1/slots` uses) and bookings from
+//! [`BookingService::create`] (the one booking path `POST /v1/bookings` uses), so a slot the page
+//! shows is a slot the API accepts and a booking made on the page is indistinguishable from one
+//! made by a client. What this module adds are the page's own rules: only active event types
+//! are public, and the invitee form (name, e-mail, required questions, guests) is checked
+//! field by field so the page can show each error next to its field.
+
+use crate::availability::Zone;
+use crate::booking::{
+    Attendee, Booking, MAX_GUESTS, MAX_REASON_CHARS, RawJson, RescheduleRuleError, Utm,
+};
+use crate::booking_service::{
+    BookingService, CancelBookingError, CreateBookingError, GetBookingError, HostedBooking,
+    Idempotent, NewBooking, RescheduleBookingError,
+};
+use crate::event_type::{EventType, EventTypeRef, Question};
+use crate::ids::{BookingUid, OrganizationId};
+use crate::organization::{Organization, User};
+use crate::pagination::{Limit, PageRequest};
+use crate::ports::{
+    Clock, DirectoryStore, EventTypeQuery, EventTypeSort, EventTypeStore, ScheduleStore,
+};
+use crate::slot_service::{CheckQuery, SlotError, SlotQuery, SlotService, SlotVerdict};
+use crate::slots::Slot;
+use crate::validate::{Email, FieldErrors};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// A public host: the user a page's username names and their organization.
+#[derive(Debug, Clone)]
+pub struct PublicHost {
+    pub organization: Organization,
+    pub user: User,
+}
+
+/// `GET /{username}`: the host and their active event types (owned or hosted), by title.
+#[derive(Debug, Clone)]
+pub struct HostPage {
+    pub host: PublicHost,
+    /// Each with its owner's username (its page is `/<owner>/<slug>`); event types whose
+    /// owner has no username have no page and are left out.
+    pub event_types: Vec<(EventType, String)>,
+}
+
+/// `GET /{username}/{slug}`: an active event type with everything its page shows.
+#[derive(Debug, Clone)]
+pub struct EventTypePage {
+    pub host: PublicHost,
+    pub event_type: EventType,
+    /// The users hosting it, in the event type's host order (removed users are skipped).
+    pub hosts: Vec<User>,
+    /// The event type's zone (its first host's schedule zone, else UTC).
+    pub zone: Zone,
+}
+
+impl EventTypePage {
+    pub fn organization_id(&self) -> OrganizationId {
+        self.event_type.organization_id
+    }
+}
+
+/// The free slots of one month, by local date in the invitee's zone.
+#[derive(Debug, Clone)]
+pub struct MonthSlots {
+    /// First day of the month.
+    pub month: Date,
+    pub days: BTreeMap<Date, Vec<Slot>>,
+}
+
+/// Why a page cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    /// Unknown user, unknown or inactive event type.
+    #[error("not found")]
+    NotFound,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+crate::event_type_service::from_store_error!(PageError);
+
+impl From<SlotError> for PageError {
+    fn from(e: SlotError) -> Self {
+        match e {
+            SlotError::EventTypeNotFound => Self::NotFound,
+            SlotError::InvalidParam { param, message } => {
+                Self::Unknown(anyhow::anyhow!("slot query {param}: {message}"))
+            }
+            SlotError::Unknown(e) => Self::Unknown(e),
+        }
+    }
+}
+
+/// One answer of the invitee form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Text(String),
+    /// A checkbox question.
+    Bool(bool),
+}
+
+/// The invitee form as submitted (fields as typed; nothing is trusted).
+#[derive(Debug, Clone, Default)]
+pub struct InviteeForm {
+    pub name: String,
+    pub email: String,
+    /// One e-mail address per entry (blank entries are ignored).
+    pub guests: Vec<String>,
+    /// By question key; a question without an entry was left empty.
+    pub answers: BTreeMap<String, Answer>,
+}
+
+/// The longest name and answer the form accepts, in characters.
+pub const MAX_NAME_CHARS: usize = 255;
+pub const MAX_ANSWER_CHARS: usize = 2000;
+
+/// Why a page booking failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PageBookingError {
+    /// Fields of the form, named `name`, `email`, `guests` or `q.<question key>`.
+    #[error("the form has errors")]
+    Invalid(FieldErrors),
+    /// The slot was taken (or left the bookable window) meanwhile.
+    #[error("that time is no longer available")]
+    SlotTaken,
+    #[error("the event type is not available")]
+    NotFound,
+    /// The slot lock could not be taken in time; retry.
+    #[error("busy; retry")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+/// How a question is answered on the form. Unknown kinds are answered as one line of text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionKind {
+    Text,
+    Textarea,
+    Email,
+    Phone,
+    Number,
+    Url,
+    Checkbox,
+}
+
+impl QuestionKind {
+    pub fn of(q: &Question) -> Self {
+        match q.kind.as_str() {
+            "textarea" | "long_text" | "multiline" => Self::Textarea,
+            "email" => Self::Email,
+            "phone" | "tel" => Self::Phone,
+            "number" => Self::Number,
+            "url" => Self::Url,
+            "checkbox" | "boolean" => Self::Checkbox,
+            _ => Self::Text,
+        }
+    }
+}
+
+/// The form field name of a question's answer.
+pub fn question_field(q: &Question) -> String {
+    format!("q.{}", q.key)
+}
+
+/// Why the invitee may not change a booking (from the invitee's link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeRefused {
+    /// The event type does not allow it (or is gone).
+    NotAllowed,
+    /// Less than the event type's minimum notice is left before the start (or it started).
+    NoticePassed,
+    /// The booking is cancelled or was moved.
+    Closed,
+}
+
+impl ChangeRefused {
+    /// What the page says.
+    pub fn message(&self) -> &'static str {
+        match self {
+            Self::NotAllowed => "The host does not allow changes to this booking online.",
+            Self::NoticePassed => {
+                "It is too close to the start to change this booking online; please contact the host."
+            }
+            Self::Closed => "This booking was cancelled or moved; it can no longer be changed.",
+        }
+    }
+}
+
+/// The invitee's rule for changing a booking through their link: the booking still holds
+/// time, the event type allows the change, and at least the event type's minimum notice is
+/// left before the start (the same notice a new booking needs).
+pub fn invitee_may_change(
+    booking: &Booking,
+    event_type: Option<&EventType>,
+    allowed: impl Fn(&EventType) -> bool,
+    now: Timestamp,
+) -> Result<(), ChangeRefused> {
+    if !booking.status.holds_time() {
+        return Err(ChangeRefused::Closed);
+    }
+    let Some(et) = event_type.filter(|et| allowed(et)) else {
+        return Err(ChangeRefused::NotAllowed);
+    };
+    let notice = jiff::SignedDuration::from_hours(i64::from(et.minimum_notice_hours));
+    match now.checked_add(notice) {
+        Ok(earliest) if earliest <= booking.start && now < booking.start => Ok(()),
+        _ => Err(ChangeRefused::NoticePassed),
+    }
+}
+
+/// A booking as its invitee sees it.
+#[derive(Debug, Clone)]
+pub struct InviteeBooking {
+    pub organization: Organization,
+    pub booking: Booking,
+    pub host: Option<User>,
+    /// `None` when the event type was deleted.
+    pub event_type: Option<EventType>,
+    /// The event type's (host's) zone; UTC when the event type is gone.
+    pub host_zone: Zone,
+    pub cancel: Result<(), ChangeRefused>,
+    pub reschedule: Result<(), ChangeRefused>,
+}
+
+/// Why an invitee's change failed.
+#[derive(Debug, thiserror::Error)]
+pub enum InviteeChangeError {
+    #[error("booking not found")]
+    NotFound,
+    #[error("{}", .0.message())]
+    Refused(ChangeRefused),
+    #[error("the form has errors")]
+    Invalid(FieldErrors),
+    /// The new time was taken (or left the bookable window) meanwhile.
+    #[error("that time is no longer available")]
+    SlotTaken,
+    #[error("busy; retry")]
+    Busy,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+crate::event_type_service::from_store_error!(InviteeChangeError);
+
+/// The page use cases.
+#[derive(Clone)]
+pub struct BookingPageService {
+    directory: Arc<dyn DirectoryStore>,
+    event_types: Arc<dyn EventTypeStore>,
+    schedules: Arc<dyn ScheduleStore>,
+    slots: SlotService,
+    bookings: BookingService,
+    clock: Arc<dyn Clock>,
+}
+
+impl BookingPageService {
+    pub fn new(
+        directory: Arc<dyn DirectoryStore>,
+        event_types: Arc<dyn EventTypeStore>,
+        schedules: Arc<dyn ScheduleStore>,
+        slots: SlotService,
+        bookings: BookingService,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            directory,
+            event_types,
+            schedules,
+            slots,
+            bookings,
+            clock,
+        }
+    }
+
+    /// The booking `uid` of `org` with what its invitee page shows and may do.
+    pub async fn invitee_booking(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+    ) -> Result<InviteeBooking, PageError> {
+        let organization = self
+            .directory
+            .get_organization(org)
+            .await?
+            .ok_or(PageError::NotFound)?;
+        let hosted = self.bookings.get(org, uid).await.map_err(|e| match e {
+            GetBookingError::NotFound => PageError::NotFound,
+            GetBookingError::Unknown(e) => PageError::Unknown(e),
+        })?;
+        let event_type = self
+            .event_types
+            .get_event_type(org, hosted.booking.event_type_id)
+            .await?;
+        let host_zone = match &event_type {
+            Some(et) => {
+                crate::event_type_service::event_type_zone(self.schedules.as_ref(), et).await?
+            }
+            None => Zone::utc(),
+        };
+        let now = self.clock.now();
+        let et = event_type.as_ref();
+        Ok(InviteeBooking {
+            cancel: invitee_may_change(&hosted.booking, et, |e| e.allow_cancel, now),
+            reschedule: invitee_may_change(
+                &hosted.booking,
+                et,
+                |e| e.allow_reschedule && e.active,
+                now,
+            ),
+            organization,
+            booking: hosted.booking,
+            host: hosted.host,
+            event_type,
+            host_zone,
+        })
+    }
+
+    /// The event type page of a booking's event type, for picking its new time.
+    pub async fn reschedule_page(&self, b: &InviteeBooking) -> Result<EventTypePage, PageError> {
+        let et = b.event_type.clone().ok_or(PageError::NotFound)?;
+        let owner = self
+            .directory
+            .get_user(et.organization_id, et.owner_user_id)
+            .await?
+            .ok_or(PageError::NotFound)?;
+        let mut hosts = Vec::new();
+        for h in &et.hosts {
+            if let Some(u) = self
+                .directory
+                .get_user(et.organization_id, h.user_id)
+                .await?
+            {
+                hosts.push(u);
+            }
+        }
+        Ok(EventTypePage {
+            host: PublicHost {
+                organization: b.organization.clone(),
+                user: owner,
+            },
+            event_type: et,
+            hosts,
+            zone: b.host_zone.clone(),
+        })
+    }
+
+    /// Cancels from the invitee's link: the invitee rule, then [`BookingService::cancel_booking`]
+    /// (the API's use case: same outbox message, same idempotency).
+    pub async fn cancel(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+        reason: Option<String>,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<HostedBooking, InviteeChangeError> {
+        let current = self
+            .invitee_booking(org, uid)
+            .await
+            .map_err(page_to_change)?;
+        current.cancel.map_err(InviteeChangeError::Refused)?;
+        let reason = reason
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty());
+        if reason
+            .as_ref()
+            .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+        {
+            let mut f = FieldErrors::default();
+            f.push(
+                "reason",
+                format!("Use at most {MAX_REASON_CHARS} characters."),
+            );
+            return Err(InviteeChangeError::Invalid(f));
+        }
+        self.bookings
+            .cancel_booking(org, uid, reason, idem)
+            .await
+            .map_err(|e| match e {
+                CancelBookingError::NotFound => InviteeChangeError::NotFound,
+                CancelBookingError::ReasonTooLong => {
+                    let mut f = FieldErrors::default();
+                    f.push(
+                        "reason",
+                        format!("Use at most {MAX_REASON_CHARS} characters."),
+                    );
+                    InviteeChangeError::Invalid(f)
+                }
+                CancelBookingError::Rule(_) => InviteeChangeError::Refused(ChangeRefused::Closed),
+                CancelBookingError::LockTimeout | CancelBookingError::Conflict => {
+                    InviteeChangeError::Busy
+                }
+                CancelBookingError::Unknown(e) => InviteeChangeError::Unknown(e),
+            })
+    }
+
+    /// Moves a booking from the invitee's link: the invitee rule, then
+    /// [`BookingService::reschedule_booking`]. Returns the new booking.
+    pub async fn reschedule(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+        start: Timestamp,
+        zone: &Zone,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<HostedBooking, InviteeChangeError> {
+        let current = self
+            .invitee_booking(org, uid)
+            .await
+            .map_err(page_to_change)?;
+        current.reschedule.map_err(InviteeChangeError::Refused)?;
+        self.bookings
+            .reschedule_booking(org, uid, start, Some(zone.name().to_owned()), None, idem)
+            .await
+            .map_err(|e| match e {
+                RescheduleBookingError::NotFound => InviteeChangeError::NotFound,
+                RescheduleBookingError::Invalid(f) => InviteeChangeError::Invalid(f),
+                RescheduleBookingError::Rule(RescheduleRuleError::Disallowed) => {
+                    InviteeChangeError::Refused(ChangeRefused::NotAllowed)
+                }
+                RescheduleBookingError::Rule(RescheduleRuleError::InPast) => {
+                    InviteeChangeError::Refused(ChangeRefused::NoticePassed)
+                }
+                RescheduleBookingError::Rule(_) => {
+                    InviteeChangeError::Refused(ChangeRefused::Closed)
+                }
+                RescheduleBookingError::EventTypeInactive => {
+                    InviteeChangeError::Refused(ChangeRefused::NotAllowed)
+                }
+                RescheduleBookingError::SlotInPast
+                | RescheduleBookingError::SlotUnavailable { .. } => InviteeChangeError::SlotTaken,
+                RescheduleBookingError::LockTimeout | RescheduleBookingError::Conflict => {
+                    InviteeChangeError::Busy
+                }
+                RescheduleBookingError::Unknown(e) => InviteeChangeError::Unknown(e),
+            })
+    }
+
+    /// The user `username` names across the deployment (usernames are unique there).
+    pub async fn find_host(&self, username: &str) -> Result<PublicHost, PageError> {
+        if crate::organization::Username::parse(username).is_err() {
+            return Err(PageError::NotFound);
+        }
+        for organization in self.directory.list_organizations().await? {
+            if let Some(user) = self
+                .directory
+                .find_user_by_username(organization.id, username)
+                .await?
+            {
+                return Ok(PublicHost { organization, user });
+            }
+        }
+        Err(PageError::NotFound)
+    }
+
+    /// The host page: active event types the user owns or hosts, by title.
+    pub async fn host_page(&self, username: &str) -> Result<HostPage, PageError> {
+        let host = self.find_host(username).await?;
+        // One page of the most a page holds (100); a host with more shows the first 100.
+        let limit = Limit::new(100).map_err(|m| PageError::Unknown(anyhow::anyhow!(m)))?;
+        let event_types = self
+            .event_types
+            .list_event_types(
+                host.organization.id,
+                &EventTypeQuery {
+                    user_id: Some(host.user.id),
+                    slug: None,
+                    active: Some(true),
+                    sort: EventTypeSort::TitleAsc,
+                    page: PageRequest { limit, after: None },
+                },
+            )
+            .await?
+            .items;
+        let mut listed = Vec::with_capacity(event_types.len());
+        for et in event_types {
+            let owner = if et.owner_user_id == host.user.id {
+                host.user.username.clone()
+            } else {
+                self.directory
+                    .get_user(host.organization.id, et.owner_user_id)
+                    .await?
+                    .and_then(|u| u.username)
+            };
+            if let Some(owner) = owner {
+                listed.push((et, owner.as_str().to_owned()));
+            }
+        }
+        Ok(HostPage {
+            host,
+            event_types: listed,
+        })
+    }
+
+    /// The event type page of `username/slug`; inactive event types are not found.
+    pub async fn event_type_page(
+        &self,
+        username: &str,
+        slug: &str,
+    ) -> Result<EventTypePage, PageError> {
+        let host = self.find_host(username).await?;
+        let org = host.organization.id;
+        let event_type = self
+            .event_types
+            .find_event_type(org, username, slug)
+            .await?
+            .filter(|et| et.active)
+            .ok_or(PageError::NotFound)?;
+        let mut hosts = Vec::new();
+        for h in &event_type.hosts {
+            if let Some(u) = self.directory.get_user(org, h.user_id).await? {
+                hosts.push(u);
+            }
+        }
+        let zone = crate::event_type_service::event_type_zone(self.schedules.as_ref(), &event_type)
+            .await?;
+        Ok(EventTypePage {
+            host,
+            event_type,
+            hosts,
+            zone,
+        })
+    }
+
+    /// The free slots of the month starting `month` (any day of it), grouped by local date in
+    /// `zone`: one `/v1/slots` query over the month's local dates.
+    pub async fn month(
+        &self,
+        page: &EventTypePage,
+        month: Date,
+        zone: &Zone,
+    ) -> Result<MonthSlots, PageError> {
+        let first = month.first_of_month();
+        let next = first
+            .checked_add(jiff::Span::new().months(1))
+            .map_err(|e| PageError::Unknown(e.into()))?;
+        let listing = self
+            .slots
+            .list(
+                page.organization_id(),
+                &SlotQuery {
+                    event_type: EventTypeRef::Id(page.event_type.id),
+                    start: first.to_string(),
+                    end: next.to_string(),
+                    timezone: Some(zone.name().to_owned()),
+                },
+            )
+            .await?;
+        let mut days: BTreeMap<Date, Vec<Slot>> = BTreeMap::new();
+        for slot in listing.slots.slots {
+            days.entry(zone.date_of(slot.start)).or_default().push(slot);
+        }
+        Ok(MonthSlots { month: first, days })
+    }
+
+    /// The slot starting at `start`, when it is still bookable (the check `/v1/slots/check` and
+    /// the booking transaction make).
+    pub async fn slot(
+        &self,
+        page: &EventTypePage,
+        start: Timestamp,
+    ) -> Result<Option<Slot>, PageError> {
+        let verdict = self
+            .slots
+            .check(
+                page.organization_id(),
+                &CheckQuery {
+                    event_type: EventTypeRef::Id(page.event_type.id),
+                    start: start.to_string(),
+                    end: None,
+                    timezone: None,
+                },
+            )
+            .await?;
+        Ok(match verdict {
+            SlotVerdict::Available { slot, .. } => Some(slot),
+            SlotVerdict::Unavailable { .. } => None,
+        })
+    }
+
+    /// Checks the form and books `start` through [`BookingService::create`]. The invitee's zone
+    /// becomes the booking's and the attendee's `timezone`; answers become `responses` keyed by
+    /// question key.
+    pub async fn book(
+        &self,
+        page: &EventTypePage,
+        start: Timestamp,
+        zone: &Zone,
+        form: InviteeForm,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<HostedBooking, PageBookingError> {
+        let (attendee, guests, responses) = check_form(&page.event_type, zone, form)?;
+        let req = NewBooking {
+            start,
+            timezone: Some(zone.name().to_owned()),
+            attendee,
+            guests,
+            metadata: None,
+            responses,
+            utm: Utm::default(),
+        };
+        self.bookings
+            .create(
+                page.organization_id(),
+                &EventTypeRef::Id(page.event_type.id),
+                req,
+                idem,
+            )
+            .await
+            .map_err(|e| match e {
+                CreateBookingError::Invalid(f) => PageBookingError::Invalid(f),
+                CreateBookingError::AttendeeEmailInvalid(m) => {
+                    let mut f = FieldErrors::default();
+                    f.push("email", m);
+                    PageBookingError::Invalid(f)
+                }
+                CreateBookingError::AttendeePhoneRequired
+                | CreateBookingError::AttendeePhoneInvalid(_) => {
+                    PageBookingError::Unknown(anyhow::anyhow!("the page sends no phone"))
+                }
+                CreateBookingError::EventTypeNotFound | CreateBookingError::EventTypeInactive => {
+                    PageBookingError::NotFound
+                }
+                CreateBookingError::SlotInPast | CreateBookingError::SlotUnavailable { .. } => {
+                    PageBookingError::SlotTaken
+                }
+                CreateBookingError::LockTimeout => PageBookingError::Busy,
+                CreateBookingError::Unknown(e) => PageBookingError::Unknown(e),
+            })
+    }
+}
+
+fn page_to_change(e: PageError) -> InviteeChangeError {
+    match e {
+        PageError::NotFound => InviteeChangeError::NotFound,
+        PageError::Unknown(e) => InviteeChangeError::Unknown(e),
+    }
+}
+
+/// The form's rules, every failing field at once: a name and a deliverable e-mail address,
+/// every required question answered, answers and guests within their limits.
+pub fn check_form(
+    event_type: &EventType,
+    zone: &Zone,
+    form: InviteeForm,
+) -> Result<(Attendee, Vec<String>, Option<RawJson>), PageBookingError> {
+    let mut e = FieldErrors::default();
+    let name = form.name.trim().to_owned();
+    if name.is_empty() {
+        e.push("name", "Enter your name.");
+    } else if name.chars().count() > MAX_NAME_CHARS {
+        e.push("name", format!("Use at most {MAX_NAME_CHARS} characters."));
+    }
+    let email = form.email.trim().to_owned();
+    if email.is_empty() {
+        e.push("email", "Enter your e-mail address.");
+    } else if let Err(m) = Email::parse(&email) {
+        e.push("email", format!("This e-mail address {m}."));
+    }
+    let guests: Vec<String> = form
+        .guests
+        .iter()
+        .map(|g| g.trim().to_owned())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if guests.len() > MAX_GUESTS {
+        e.push("guests", format!("Invite at most {MAX_GUESTS} guests."));
+    }
+    for g in &guests {
+        if let Err(m) = Email::parse(g) {
+            e.push("guests", format!("{g}: this e-mail address {m}."));
+        }
+    }
+    let mut answers: Vec<(&str, Answer)> = Vec::new();
+    for q in &event_type.questions {
+        let field = question_field(q);
+        let kind = QuestionKind::of(q);
+        match form.answers.get(&q.key) {
+            Some(Answer::Bool(true)) => answers.push((&q.key, Answer::Bool(true))),
+            Some(Answer::Bool(false)) | None if kind == QuestionKind::Checkbox => {
+                if q.required {
+                    e.push(field, "Tick this box to continue.");
+                } else {
+                    answers.push((&q.key, Answer::Bool(false)));
+                }
+            }
+            Some(Answer::Text(t)) if !t.trim().is_empty() => {
+                let t = t.trim();
+                if t.chars().count() > MAX_ANSWER_CHARS {
+                    e.push(field, format!("Use at most {MAX_ANSWER_CHARS} characters."));
+                } else if kind == QuestionKind::Email && Email::parse(t).is_err() {
+                    e.push(field, "Enter an e-mail address like name@example.com.");
+                } else if kind == QuestionKind::Number && t.parse::<f64>().is_err() {
+                    e.push(field, "Enter a number.");
+                } else if kind == QuestionKind::Url
+                    && !(t.starts_with("https://") || t.starts_with("http://"))
+                {
+                    e.push(field, "Enter a web address starting with https://.");
+                } else if kind == QuestionKind::Phone && crate::validate::check_phone(t).is_err() {
+                    e.push(
+                        field,
+                        "Enter the number in international format, e.g. +49 30 1234567.",
+                    );
+                } else {
+                    answers.push((&q.key, Answer::Text(t.to_owned())));
+                }
+            }
+            _ => {
+                if q.required {
+                    e.push(field, "Answer this question.");
+                }
+            }
+        }
+    }
+    e.finish(()).map_err(PageBookingError::Invalid)?;
+    let responses = (!answers.is_empty()).then(|| answers_json(&answers));
+    Ok((
+        Attendee {
+            email,
+            name,
+            first_name: None,
+            last_name: None,
+            phone: None,
+            timezone: Some(zone.name().to_owned()),
+            sms_opt_in: false,
+        },
+        guests,
+        responses,
+    ))
+}
+
+/// `{"key": "text" | true | false, …}` (the `responses` object of a booking).
+fn answers_json(answers: &[(&str, Answer)]) -> RawJson {
+    let mut out = String::from("{");
+    for (i, (k, v)) in answers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        json_string(&mut out, k);
+        out.push(':');
+        match v {
+            Answer::Text(t) => json_string(&mut out, t),
+            Answer::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        }
+    }
+    out.push('}');
+    RawJson(out)
+}
+
+fn json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::EventTypeBuilder;
+
+    fn question(key: &str, kind: &str, required: bool) -> Question {
+        Question {
+            id: key.into(),
+            key: key.into(),
+            label: key.into(),
+            kind: kind.into(),
+            required,
+        }
+    }
+
+    fn form(name: &str, email: &str) -> InviteeForm {
+        InviteeForm {
+            name: name.into(),
+            email: email.into(),
+            ..InviteeForm::default()
+        }
+    }
+
+    fn fields(e: PageBookingError) -> Vec<String> {
+        match e {
+            PageBookingError::Invalid(f) => f.0.into_iter().map(|e| e.field).collect(),
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn every_failing_field_at_once() {
+        let mut et = EventTypeBuilder::new(
+            crate::ids::EventTypeId(uuid::Uuid::nil()),
+            OrganizationId(uuid::Uuid::nil()),
+            "x",
+        )
+        .build();
+        et.questions = vec![
+            question("company", "text", true),
+            question("terms", "checkbox", true),
+            question("notes", "textarea", false),
+            question("site", "url", false),
+        ];
+        let zone = Zone::parse("Europe/Berlin").unwrap();
+        let mut f = form(" ", "not-an-address");
+        f.guests = vec!["ok@example.com".into(), "bad".into(), "  ".into()];
+        f.answers
+            .insert("site".into(), Answer::Text("ftp://x".into()));
+        let got = fields(check_form(&et, &zone, f).unwrap_err());
+        assert_eq!(
+            got,
+            ["name", "email", "guests", "q.company", "q.terms", "q.site"]
+        );
+    }
+
+    #[test]
+    fn answers_become_responses_json() {
+        let mut et = EventTypeBuilder::new(
+            crate::ids::EventTypeId(uuid::Uuid::nil()),
+            OrganizationId(uuid::Uuid::nil()),
+            "x",
+        )
+        .build();
+        et.questions = vec![
+            question("company", "text", true),
+            question("terms", "checkbox", false),
+            question("notes", "textarea", false),
+        ];
+        let zone = Zone::parse("America/New_York").unwrap();
+        let mut f = form("Ann \"A\"", "ann@example.com");
+        f.answers
+            .insert("company".into(), Answer::Text(" Acme\n\"Inc\" ".into()));
+        let (attendee, guests, responses) = check_form(&et, &zone, f).unwrap();
+        assert_eq!(attendee.name, "Ann \"A\"");
+        assert_eq!(attendee.timezone.as_deref(), Some("America/New_York"));
+        assert!(guests.is_empty());
+        assert_eq!(
+            responses.unwrap().0,
+            r#"{"company":"Acme\n\"Inc\"","terms":false}"#
+        );
+    }
+
+    #[test]
+    fn invitees_change_only_allowed_bookings_before_the_notice() {
+        use crate::booking::BookingStatus;
+        use crate::fixtures::BookingBuilder;
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let et = EventTypeBuilder::new(
+            crate::ids::EventTypeId(uuid::Uuid::nil()),
+            OrganizationId(uuid::Uuid::nil()),
+            "x",
+        )
+        .notice_hours(24)
+        .allow_cancel(false)
+        .build();
+        let mut b = BookingBuilder::of(
+            crate::ids::BookingUid(uuid::Uuid::nil()),
+            &et,
+            crate::ids::UserId(uuid::Uuid::nil()),
+            t("2027-03-10T10:00:00Z"),
+        )
+        .build();
+        let yes = |_: &EventType| true;
+        assert_eq!(
+            invitee_may_change(&b, Some(&et), yes, t("2027-03-09T10:00:00Z")),
+            Ok(())
+        );
+        assert_eq!(
+            invitee_may_change(&b, Some(&et), yes, t("2027-03-09T10:00:01Z")),
+            Err(ChangeRefused::NoticePassed)
+        );
+        assert_eq!(
+            invitee_may_change(&b, Some(&et), |e| e.allow_cancel, t("2027-03-01T00:00:00Z")),
+            Err(ChangeRefused::NotAllowed)
+        );
+        assert_eq!(
+            invitee_may_change(&b, None, yes, t("2027-03-01T00:00:00Z")),
+            Err(ChangeRefused::NotAllowed)
+        );
+        b.status = BookingStatus::Canceled;
+        assert_eq!(
+            invitee_may_change(&b, Some(&et), yes, t("2027-03-01T00:00:00Z")),
+            Err(ChangeRefused::Closed)
+        );
+    }
+
+    #[test]
+    fn question_kinds() {
+        assert_eq!(
+            QuestionKind::of(&question("a", "textarea", false)),
+            QuestionKind::Textarea
+        );
+        assert_eq!(
+            QuestionKind::of(&question("a", "select", false)),
+            QuestionKind::Text
+        );
+        assert_eq!(
+            QuestionKind::of(&question("a", "phone", false)),
+            QuestionKind::Phone
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! The public booking pages (issue 15): `GET /{username}` (a host's active event types),
+//! `GET /{username}/{slug}` (the event type's `url`: month calendar and free times) and the
+//! embedded assets under `/_assets/`. Handlers parse, call
+//! [`domain::booking_page::BookingPageService`] (over the same slot and booking services as
+//! `/v1`) and render `pages`.
+//!
+//! Route precedence: axum prefers static segments, so `/v1/*`, `/.well-known/*`, `/openapi.*`,
+//! `/metrics`, `/healthz` and `/readyz` keep their handlers. A path whose first segment cannot be
+//! a username (usernames start with a letter or digit and use `a-z 0-9 - _`) or is `v1` gets
+//! the API's JSON 404, exactly as before the pages existed; a valid username that names nobody
+//! gets the HTML 404 page.
+//!
+//! Every page response carries the headers of [`security`]; every page request counts against
+//! the client address's `page_view` (GET) or `page_submit` (POST) bucket.
+
+pub mod security;
+mod views;
+
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+/// The page routes, or none when `[pages] enabled = false`.
+pub fn router(state: &AppState) -> Router<AppState> {
+    if !state.config.pages.enabled {
+        return Router::new();
+    }
+    Router::new()
+        .route("/_assets/{name}", get(asset))
+        .route("/{username}", get(views::host))
+        .route("/{username}/{slug}", get(views::event_type))
+        .route_layer(from_fn_with_state(state.clone(), security::guard))
+}
+
+/// True when `segment` may name a host page (else the path belongs to the API's 404).
+pub fn is_page_user(segment: &str) -> bool {
+    segment != "v1" && domain::organization::Username::parse(segment).is_ok()
+}
+
+/// The API's 404 envelope for paths that are not pages.
+pub fn api_not_found() -> Response {
+    crate::ops::not_found_error().into_response()
+}
+
+/// `GET /_assets/{name}`: embedded, content-addressed, cached for a year.
+async fn asset(Path(name): Path<String>) -> Response {
+    match pages::assets::lookup(&name) {
+        Some((content_type, body)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                ),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
