@@ -20,6 +20,8 @@ pub mod event_type_service;
 pub mod fixtures;
 pub mod ids;
 pub mod interval;
+pub mod notification;
+pub mod notification_service;
 pub mod oauth;
 pub mod oauth_service;
 pub mod organization;

@@ -476,3 +476,49 @@ impl domain::webhook::WebhookStore for FaultyStore {
         self.inner.queue_depth().await
     }
 }
+
+#[async_trait]
+impl domain::notification::NotificationStore for FaultyStore {
+    async fn claim_notification_events(
+        &self,
+        events: &[&str],
+        now: Timestamp,
+        lease: SignedDuration,
+        max: u32,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        self.inner
+            .claim_notification_events(events, now, lease, max)
+            .await
+    }
+    async fn fan_out_notifications(
+        &self,
+        m: &OutboxMessage,
+        n: &[domain::notification::Notification],
+        cancel: &[BookingUid],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.fan_out_notifications(m, n, cancel, now).await
+    }
+    async fn claim_notifications(
+        &self,
+        now: Timestamp,
+        lease: SignedDuration,
+        max: u32,
+    ) -> Result<Vec<domain::notification::Notification>, StoreError> {
+        self.inner.claim_notifications(now, lease, max).await
+    }
+    async fn record_notification(
+        &self,
+        n: &domain::notification::Notification,
+    ) -> Result<(), StoreError> {
+        self.inner.record_notification(n).await
+    }
+    async fn list_notifications(
+        &self,
+        org: OrganizationId,
+        state: Option<domain::notification::NotificationState>,
+        limit: u32,
+    ) -> Result<Vec<domain::notification::Notification>, StoreError> {
+        self.inner.list_notifications(org, state, limit).await
+    }
+}

@@ -26,6 +26,7 @@ pub mod event_types;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
+pub mod notifications;
 pub mod oauth;
 pub mod outbox;
 pub mod pagination;
@@ -185,6 +186,12 @@ macro_rules! __contract_behaviours {
             }
             tenancy {
                 other_tenants_rows_are_invisible,
+            }
+            notifications {
+                notification_cursor_is_independent_of_webhooks,
+                notification_fan_out_is_idempotent_and_claims_lease,
+                canceled_bookings_reminders_are_skipped,
+                notification_lists_are_per_tenant,
             }
             webhooks {
                 webhooks_round_trip,

@@ -54,6 +54,13 @@ pub(crate) struct State {
         (OrganizationId, domain::webhook::DeliveryId),
         (domain::webhook::Delivery, Option<Timestamp>),
     >,
+    /// The notification consumer's outbox cursor: (lease, handled) per message.
+    pub notify_cursor: HashMap<(OrganizationId, OutboxId), (Option<Timestamp>, Option<Timestamp>)>,
+    /// Notifications and their leases.
+    pub notifications: BTreeMap<
+        (OrganizationId, domain::notification::NotificationId),
+        (domain::notification::Notification, Option<Timestamp>),
+    >,
     /// bucket → window start → hits (only the newest windows are kept).
     pub rate_limits: HashMap<String, BTreeMap<i64, u64>>,
 }

@@ -20,6 +20,7 @@ mod codec;
 mod directory;
 mod event_types;
 mod idempotency;
+mod notifications;
 mod oauth;
 mod outbox;
 mod schedules;

@@ -101,6 +101,7 @@ pub trait Storage:
     + TokenStore
     + crate::oauth::OAuthStore
     + crate::webhook::WebhookStore
+    + crate::notification::NotificationStore
 {
     /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;
