@@ -30,6 +30,12 @@ bench-http:
     cargo build --release -p server -p loadtest --bins
     ${CARGO_TARGET_DIR:-target}/release/slotbook-loadtest --seconds 5 --connections 32
 
+# Webhook delivery benchmark on SQLite and Postgres (127.0.0.1:5432): deliveries/s to a loopback
+# receiver and the commit-to-first-attempt delay (median, p99). Bounded; 127.0.0.1 only.
+bench-webhooks:
+    cargo build --release -p server -p loadtest --bins
+    ${CARGO_TARGET_DIR:-target}/release/slotbook-bench-webhooks
+
 # What CI runs.
 ci:
     bash .ci/run

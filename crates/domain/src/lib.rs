@@ -27,6 +27,7 @@ pub mod oauth_service;
 pub mod organization;
 pub mod pagination;
 pub mod ports;
+pub mod retention;
 pub mod schedule_service;
 pub mod slot_service;
 pub mod slots;

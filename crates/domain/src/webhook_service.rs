@@ -54,8 +54,12 @@ pub trait Deliverer: Send + Sync {
 pub const MAX_URL_CHARS: usize = 2000;
 /// Most characters in a description.
 pub const MAX_DESCRIPTION_CHARS: usize = 255;
-/// How long a claimed delivery stays leased to its worker (longer than an attempt can take).
+/// How long a claimed delivery stays leased to its worker by default (longer than an attempt
+/// can take). An attempt whose process died is made again once its lease has expired.
 pub const DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// The shortest delivery lease allowed: an attempt (10 s timeout) plus its bookkeeping must
+/// finish inside the lease, or another process could make the same attempt.
+pub const MIN_DELIVERY_LEASE: SignedDuration = SignedDuration::from_secs(15);
 /// How long a claimed outbox message stays leased while it is fanned out.
 pub const FAN_OUT_LEASE: SignedDuration = SignedDuration::from_secs(30);
 
@@ -125,6 +129,9 @@ pub struct WebhookService {
     pub secrets: Arc<dyn SecretBox>,
     pub guard: Arc<dyn UrlGuard>,
     pub deliverer: Arc<dyn Deliverer>,
+    /// How long a claimed delivery is leased ([`DELIVERY_LEASE`] unless configured; at least
+    /// [`MIN_DELIVERY_LEASE`]).
+    pub delivery_lease: SignedDuration,
 }
 
 /// Normalises and checks event names: at least one, REST names only; dot names are reported
@@ -445,7 +452,7 @@ impl WebhookService {
         let now = self.clock.now();
         let claimed = self
             .store
-            .claim_deliveries(now, DELIVERY_LEASE, max)
+            .claim_deliveries(now, self.delivery_lease.max(MIN_DELIVERY_LEASE), max)
             .await?;
         let mut report = DeliveryReport::default();
         for mut d in claimed {

@@ -94,6 +94,8 @@ pub enum Target {
     /// `POST /v1/bookings`, each request the next start of a [`BookingWalk`] with its own
     /// `Idempotency-Key`.
     Bookings(BookingWalk),
+    /// `POST` of a fixed JSON body (set-up requests such as creating a webhook subscription).
+    PostJson { path: String, body: Vec<u8> },
 }
 
 /// One benchmark scenario.
@@ -128,6 +130,11 @@ impl Scenario {
                     .header("idempotency-key", format!("lt-{}-{n}", walk.run_id))
                     .body(Full::new(Bytes::from(body)))?
             }
+            Target::PostJson { path, body } => builder
+                .method(Method::POST)
+                .uri(path.as_str())
+                .header(CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(body.clone())))?,
         };
         Ok(req)
     }

@@ -275,6 +275,8 @@ pub struct EventTypeView<'a> {
     pub notice: Option<&'a str>,
     /// Whether the URL named the zone (else the optional script may pick the browser's).
     pub zone_from_url: bool,
+    /// Where free times link to (`…?start=…&tz=…`); default `/{username}/{slug}/book`.
+    pub slot_base: Option<String>,
 }
 
 /// `/{username}/{slug}` (the page's own path).
@@ -343,7 +345,10 @@ pub fn event_type_page(v: &EventTypeView<'_>) -> Result<String, askama::Error> {
         }
         weeks.push(week);
     }
-    let base = event_type_path(v.page);
+    let base = v
+        .slot_base
+        .clone()
+        .unwrap_or_else(|| format!("{}/book", event_type_path(v.page)));
     let group = et.scheduling_type == SchedulingType::Group;
     let slots: Vec<SlotItem> = v
         .date
@@ -352,10 +357,7 @@ pub fn event_type_page(v: &EventTypeView<'_>) -> Result<String, askama::Error> {
             list.iter()
                 .map(|s| SlotItem {
                     time: time_label(s.start, v.zone),
-                    href: format!(
-                        "{base}/book?start={}&tz={tz}",
-                        query_value(&s.start.to_string())
-                    ),
+                    href: format!("{base}?start={}&tz={tz}", query_value(&s.start.to_string())),
                     extra: group.then(|| match s.seats_remaining {
                         Some(1) => "1 seat left".to_owned(),
                         Some(n) => format!("{n} seats left"),

@@ -166,7 +166,11 @@ pub fn book_page(f: &BookForm<'_>) -> Result<String, askama::Error> {
     );
     let errors = fields
         .iter()
-        .filter_map(|fl| fl.error.as_ref().map(|e| (fl.id.clone(), format!("{}: {e}", fl.label))))
+        .filter_map(|fl| {
+            fl.error
+                .as_ref()
+                .map(|e| (fl.id.clone(), format!("{}: {e}", fl.label)))
+        })
         .collect();
     let tz = query_value(f.zone.name());
     let date = f.zone.date_of(f.start);
@@ -280,8 +284,8 @@ pub fn place(b: &Booking, et: Option<&EventType>) -> String {
 pub fn booking_page(v: &BookingView<'_>) -> Result<String, askama::Error> {
     let b = v.booking;
     let zone = Zone::parse(&b.timezone).unwrap_or_else(|_| v.host_zone.clone());
-    let when_host = (zone.name() != v.host_zone.name())
-        .then(|| when_label(b.start, b.end, v.host_zone));
+    let when_host =
+        (zone.name() != v.host_zone.name()).then(|| when_label(b.start, b.end, v.host_zone));
     let (heading, status) = match b.status {
         BookingStatus::Confirmed => ("Your booking", "Confirmed"),
         BookingStatus::Pending => ("Your booking request", "Waiting for the host to confirm"),
@@ -345,6 +349,53 @@ pub fn booking_page(v: &BookingView<'_>) -> Result<String, askama::Error> {
     .render()
 }
 
+#[derive(Template)]
+#[template(path = "reschedule.html")]
+struct RescheduleTemplate<'a> {
+    chrome: Chrome,
+    title: &'a str,
+    old_when: String,
+    new_when: String,
+    action: &'a str,
+    back: &'a str,
+    start: &'a str,
+    zone: &'a str,
+    csrf: &'a str,
+    idempotency_key: &'a str,
+}
+
+/// The confirmation step of a reschedule.
+pub struct RescheduleConfirm<'a> {
+    pub org_name: &'a str,
+    pub color: &'a str,
+    pub title: &'a str,
+    pub old_when: String,
+    pub new_when: String,
+    pub action: &'a str,
+    pub back: &'a str,
+    pub start: &'a str,
+    pub zone: &'a str,
+    pub csrf: &'a str,
+    pub idempotency_key: &'a str,
+}
+
+/// "Move my booking to …?".
+pub fn reschedule_confirm(v: &RescheduleConfirm<'_>) -> Result<String, askama::Error> {
+    RescheduleTemplate {
+        chrome: Chrome::new(v.org_name, v.zone, Some(v.color), false),
+        title: v.title,
+        old_when: v.old_when.clone(),
+        new_when: v.new_when.clone(),
+        action: v.action,
+        back: v.back,
+        start: v.start,
+        zone: v.zone,
+        csrf: v.csrf,
+        idempotency_key: v.idempotency_key,
+    }
+    .render()
+}
+
 /// RFC 5545 TEXT escaping.
 fn ics_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -404,10 +455,7 @@ pub fn ics(
         format!("DTEND:{}", stamp(b.end)),
         format!("SUMMARY:{}", ics_text(&format!("{title} with {host_name}"))),
         format!("LOCATION:{}", ics_text(place)),
-        format!(
-            "DESCRIPTION:{}",
-            ics_text(&format!("Your booking: {url}"))
-        ),
+        format!("DESCRIPTION:{}", ics_text(&format!("Your booking: {url}"))),
         format!("URL:{url}"),
         format!("STATUS:{status}"),
         format!("SEQUENCE:{}", b.version - 1),

@@ -9,6 +9,7 @@
 
 pub mod assets;
 pub mod booking;
+pub mod invitee;
 
 use askama::Template;
 

@@ -75,6 +75,9 @@ pub struct WebhooksConfig {
     pub retention_days: u32,
     /// Rows deleted per purge batch.
     pub purge_batch: u32,
+    /// Seconds a claimed delivery stays leased to its process (at least 15); an attempt cut
+    /// short by a crash is made again after this long.
+    pub lease_secs: u64,
 }
 
 /// `[database]`.
@@ -302,6 +305,12 @@ impl Config {
         if backend == Backend::Postgres && self.security.pepper.is_none() {
             bail!(
                 "security.pepper is required with Postgres: set SLOTBOOK__SECURITY__PEPPER (or security.pepper in the config file) to at least {MIN_PEPPER_LEN} random characters, e.g. `openssl rand -hex 32`"
+            );
+        }
+        let min_lease = domain::webhook_service::MIN_DELIVERY_LEASE.as_secs();
+        if self.webhooks.lease_secs < min_lease.unsigned_abs() {
+            bail!(
+                "webhooks.lease_secs: must be at least {min_lease} (an attempt may take 10 s and must finish inside its lease)"
             );
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)

@@ -163,6 +163,7 @@ pub fn instructions(data: &DemoData, base_url: &str, now: Timestamp) -> String {
         r#"Demo organization: {org_name} ({org})
 Demo user: {username} <{email}> ({user}), role owner
 Event type: {username}/{slug} ({et}), 30 minutes, Mon-Fri 09:00-17:00 {tz}
+Booking page (open it in a browser): {base}/{username}/{slug}
 
 Personal access token "{token_name}" (shown once; expires {expires}):
 

@@ -1,6 +1,7 @@
 //! The webhook delivery worker: `concurrency` tasks, each fanning out outbox messages and
 //! making due attempts through [`WebhookService`], plus one housekeeping task (queue-depth
-//! gauge, retention purge in bounded batches). It runs inside `slotbook serve` or alone as
+//! gauge; retention purge in bounded batches of finished deliveries, fanned-out outbox
+//! messages and expired idempotency keys). It runs inside `slotbook serve` or alone as
 //! `slotbook worker`.
 //!
 //! Idle tasks wait for a wake-up (Postgres `LISTEN/NOTIFY`, the SQLite commit signal) or the
@@ -12,6 +13,7 @@
 //! `slotbook_webhook_first_attempt_delay_seconds` (commit to first attempt, histogram) and
 //! `slotbook_webhook_queue_depth` (pending deliveries plus outbox messages not fanned out).
 
+use domain::ports::IdempotencyStore;
 use domain::webhook_service::{DeliveryReport, WebhookService};
 use jiff::SignedDuration;
 use std::sync::Arc;
@@ -47,7 +49,7 @@ const DELIVERY_BATCH: u32 = 10;
 /// How often housekeeping runs.
 const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(5);
 /// Purges at most this many batches per housekeeping round.
-const MAX_PURGE_BATCHES: u32 = 20;
+pub const MAX_PURGE_BATCHES: u32 = 20;
 
 /// A running worker; [`Worker::stop`] ends it after the attempts in flight.
 pub struct Worker {
@@ -111,8 +113,14 @@ async fn deliver_loop(
     }
 }
 
-/// Updates the queue-depth gauge and purges finished rows older than the retention period.
-pub async fn housekeeping(service: &WebhookService, settings: &WorkerSettings) {
+/// Updates the queue-depth gauge, purges finished deliveries and outbox messages older than the
+/// retention period and idempotency keys past their 24 hours, each in at most
+/// [`MAX_PURGE_BATCHES`] batches of `purge_batch` rows per round.
+pub async fn housekeeping(
+    service: &WebhookService,
+    idempotency: &dyn IdempotencyStore,
+    settings: &WorkerSettings,
+) {
     match service.store.queue_depth().await {
         Ok(n) => metrics::gauge!("slotbook_webhook_queue_depth").set(n as f64),
         Err(e) => tracing::warn!(error = ?e, "could not read the webhook queue depth"),
@@ -130,11 +138,32 @@ pub async fn housekeeping(service: &WebhookService, settings: &WorkerSettings) {
             }
         }
     }
+    for _ in 0..MAX_PURGE_BATCHES {
+        match domain::retention::purge_expired_idempotency(
+            idempotency,
+            service.clock.as_ref(),
+            settings.purge_batch,
+        )
+        .await
+        {
+            Ok(n) if n >= u64::from(settings.purge_batch) => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = ?e, "idempotency key purge failed");
+                break;
+            }
+        }
+    }
 }
 
 impl Worker {
-    /// Starts the tasks.
-    pub fn start(service: WebhookService, wake: Arc<Notify>, settings: WorkerSettings) -> Self {
+    /// Starts the tasks; housekeeping also purges `idempotency`.
+    pub fn start(
+        service: WebhookService,
+        idempotency: Arc<dyn IdempotencyStore>,
+        wake: Arc<Notify>,
+        settings: WorkerSettings,
+    ) -> Self {
         let (stop, rx) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for _ in 0..settings.concurrency {
@@ -149,7 +178,7 @@ impl Worker {
         let mut hk_stop = rx;
         tasks.spawn(async move {
             loop {
-                housekeeping(&service, &settings).await;
+                housekeeping(&service, idempotency.as_ref(), &settings).await;
                 tokio::select! {
                     () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
                     _ = hk_stop.changed() => break,

@@ -255,6 +255,9 @@ impl IdempotencyStore for FaultyStore {
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         self.inner.release(key).await
     }
+    async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
+        self.inner.purge_expired(before, max).await
+    }
 }
 
 #[async_trait]

@@ -239,3 +239,61 @@ pub async fn concurrent_reservations_have_one_winner(store: Arc<dyn Storage>) {
         );
     }
 }
+
+/// Retention: `purge_expired` deletes records taken before the cut-off (done or not), oldest
+/// first and at most `max` per call; younger records stay and still replay.
+pub async fn expired_keys_are_purged_in_bounded_batches(store: Arc<dyn Storage>) {
+    let w = World::new(store);
+    let org = w.create_organization("acme").await;
+    let t0 = w.now();
+    let mut old = Vec::new();
+    for i in 0..3 {
+        let key = idempotency_key(org.id, "pat:1", &format!("old-{i}"));
+        let at = t0 + millis(i);
+        assert_eq!(
+            w.store.reserve(&key, "fp", at).await.unwrap(),
+            Reservation::Reserved
+        );
+        if i != 1 {
+            w.store.complete(&key, &response("old")).await.unwrap();
+        }
+        old.push(key);
+    }
+    let young_at = t0 + SignedDuration::from_hours(2);
+    let young = idempotency_key(org.id, "pat:1", "young");
+    w.store.reserve(&young, "fp", young_at).await.unwrap();
+    w.store.complete(&young, &response("young")).await.unwrap();
+
+    let cutoff = t0 + SignedDuration::from_hours(1);
+    assert_eq!(
+        w.store.purge_expired(t0, 10).await.unwrap(),
+        0,
+        "nothing before t0"
+    );
+    assert_eq!(
+        w.store.purge_expired(cutoff, 2).await.unwrap(),
+        2,
+        "bounded"
+    );
+    // The oldest two went: reserving them again is a fresh reservation, the third still
+    // replays (as of a time inside its 24 hours).
+    let check = t0 + SignedDuration::from_hours(3);
+    assert_eq!(
+        w.store.reserve(&old[2], "fp", check).await.unwrap(),
+        Reservation::Replay(response("old"))
+    );
+    assert_eq!(w.store.purge_expired(cutoff, 2).await.unwrap(), 1);
+    assert_eq!(w.store.purge_expired(cutoff, 2).await.unwrap(), 0);
+    for key in &old {
+        assert_eq!(
+            w.store.reserve(key, "other-fp", check).await.unwrap(),
+            Reservation::Reserved,
+            "purged: the key is free again, whatever the body"
+        );
+    }
+    assert_eq!(
+        w.store.reserve(&young, "fp", check).await.unwrap(),
+        Reservation::Replay(response("young")),
+        "records after the cut-off stay"
+    );
+}

@@ -148,6 +148,7 @@ macro_rules! __contract_behaviours {
                 abandoned_reservations_can_be_taken_over,
                 keys_are_scoped_by_organization_and_owner,
                 concurrent_reservations_have_one_winner,
+                expired_keys_are_purged_in_bounded_batches,
             }
             outbox {
                 claims_lease_messages,

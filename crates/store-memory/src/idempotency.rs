@@ -76,4 +76,20 @@ impl IdempotencyStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let mut old: Vec<(Timestamp, IdempotencyKey)> = state
+            .idempotency
+            .iter()
+            .filter(|(_, r)| r.created_at < before)
+            .map(|(k, r)| (r.created_at, k.clone()))
+            .collect();
+        old.sort_by_key(|(at, _)| *at);
+        old.truncate(max as usize);
+        for (_, k) in &old {
+            state.idempotency.remove(k);
+        }
+        Ok(old.len() as u64)
+    }
 }

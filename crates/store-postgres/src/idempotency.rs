@@ -40,6 +40,23 @@ type ExistingRow = (String, Option<i32>, Option<Value>, Option<String>);
 
 #[async_trait]
 impl IdempotencyStore for PgStore {
+    async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
+        // SKIP LOCKED: a key being reserved right now (or another process purging) is left
+        // for a later round.
+        let n = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE (organization_id, owner, key) IN ( \
+               SELECT organization_id, owner, key FROM idempotency_keys \
+               WHERE reserved_at < $1 ORDER BY reserved_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(ts(before))
+        .bind(i64::from(max))
+        .execute(self.pool())
+        .await
+        .map_err(unknown)?
+        .rows_affected();
+        Ok(n)
+    }
+
     async fn reserve(
         &self,
         key: &IdempotencyKey,

@@ -42,6 +42,25 @@ pub(crate) async fn complete_on(
 
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
+    async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64> {
+        let mut w = self.begin_write().await?;
+        let n = sqlx::query(
+            "DELETE FROM idempotency_keys WHERE (organization_id, owner, key) IN ( \
+               SELECT organization_id, owner, key FROM idempotency_keys \
+               WHERE created_at < ? ORDER BY created_at LIMIT ?)",
+        )
+        .bind(before.as_millisecond())
+        .bind(i64::from(max))
+        .execute(&mut *w.tx)
+        .await
+        .map_err(db_err("purging idempotency keys"))?
+        .rows_affected();
+        w.commit()
+            .await
+            .map_err(db_err("committing the idempotency purge"))?;
+        Ok(n)
+    }
+
     async fn reserve(
         &self,
         key: &IdempotencyKey,

@@ -8,7 +8,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One recorded request.
@@ -46,6 +46,9 @@ struct State {
     arrived: tokio::sync::Notify,
     status: AtomicU16,
     location: Mutex<Option<String>>,
+    /// While set, requests are recorded and then left unanswered until released.
+    holding: AtomicBool,
+    released: tokio::sync::Notify,
 }
 
 /// A running receiver; stops when dropped with the runtime.
@@ -96,6 +99,15 @@ impl Receiver {
                                 body,
                             });
                             s.arrived.notify_waiters();
+                            loop {
+                                let released = s.released.notified();
+                                tokio::pin!(released);
+                                released.as_mut().enable();
+                                if !s.holding.load(Ordering::SeqCst) {
+                                    break;
+                                }
+                                released.await;
+                            }
                             let mut resp = Response::new(Full::new(Bytes::from_static(b"ok")));
                             *resp.status_mut() =
                                 hyper::StatusCode::from_u16(s.status.load(Ordering::SeqCst))
@@ -135,6 +147,18 @@ impl Receiver {
     pub fn redirect_to(&self, location: &str) {
         *self.state.location.lock().expect("lock") = Some(location.to_owned());
         self.respond_with(302);
+    }
+
+    /// Records later requests but leaves them unanswered (the sender's attempt stays in
+    /// flight) until [`Receiver::release`].
+    pub fn hold(&self) {
+        self.state.holding.store(true, Ordering::SeqCst);
+    }
+
+    /// Answers the held requests and every later one again.
+    pub fn release(&self) {
+        self.state.holding.store(false, Ordering::SeqCst);
+        self.state.released.notify_waiters();
     }
 
     /// Waits until at least `n` requests have arrived (woken by each arrival, not polling);

@@ -44,6 +44,7 @@ pub fn service(
         secrets: Arc::new(SealedSecrets::new(pepper)?),
         guard: Arc::new(Guard::new(policy, lookup.clone())),
         deliverer: Arc::new(HttpDeliverer::new(policy, lookup, wall)?),
+        delivery_lease: domain::webhook_service::DELIVERY_LEASE,
     })
 }
 

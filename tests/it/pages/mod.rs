@@ -2,6 +2,7 @@
 //! pages (`views`), route precedence and the `[pages]` switch, security headers, assets and the
 //! page rate-limit buckets. Shared HTML helpers live here.
 
+mod booking;
 mod views;
 
 use testkit::{Resp, TestApp};

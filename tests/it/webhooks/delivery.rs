@@ -413,6 +413,7 @@ async fn the_worker_is_woken_by_new_work(app: TestApp) {
     create(&app, &rx.url("/w"), &["booking_created"]).await;
     let worker = server::worker::Worker::start(
         app.webhooks.clone(),
+        app.store.clone(),
         app.wake.clone(),
         server::worker::WorkerSettings {
             concurrency: 2,

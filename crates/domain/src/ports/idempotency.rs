@@ -63,4 +63,8 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Forgets an unfinished reservation so the key can be retried (the first attempt failed).
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError>;
+    /// Deletes up to `max` records taken before `before` (done or not), oldest first; returns
+    /// how many. Retention: callers pass `now - IDEMPOTENCY_TTL`, so only records that already
+    /// count as absent go.
+    async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError>;
 }

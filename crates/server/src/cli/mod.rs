@@ -175,6 +175,7 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         wiring::start_listening(&opened).await?;
         Some(crate::worker::Worker::start(
             state.webhooks.clone(),
+            opened.storage.clone(),
             opened.wake.clone(),
             crate::worker::WorkerSettings::from_config(&config.webhooks),
         ))
@@ -209,13 +210,17 @@ fn webhook_service(
              addresses. Local development only; never enable this in production. !!!"
         );
     }
-    wiring::webhook_service(
+    let mut service = wiring::webhook_service(
         opened.storage.clone(),
         ctx.clock.clone(),
         ctx.ids.clone(),
         &ctx.pepper,
         policy,
-    )
+    )?;
+    service.delivery_lease = jiff::SignedDuration::from_secs(
+        i64::try_from(config.webhooks.lease_secs).unwrap_or(i64::MAX),
+    );
+    Ok(service)
 }
 
 async fn worker(config: &Config) -> anyhow::Result<()> {
@@ -225,6 +230,7 @@ async fn worker(config: &Config) -> anyhow::Result<()> {
     wiring::start_listening(&opened).await?;
     let w = crate::worker::Worker::start(
         service,
+        opened.storage.clone(),
         opened.wake.clone(),
         crate::worker::WorkerSettings::from_config(&config.webhooks),
     );

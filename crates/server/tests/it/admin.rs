@@ -345,6 +345,9 @@ async fn demo_creates_once_then_mints_new_tokens() {
         text.contains("curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:8080/v1/_ping")
     );
     assert!(text.contains("Idempotency-Key: demo-booking-1"));
+    assert!(
+        text.contains("Booking page (open it in a browser): http://127.0.0.1:8080/demo/intro-call")
+    );
     assert!(text.contains(&format!("event_type_id={}", first.event_type.id)));
 
     let second = demo::demo(&ctx).await.unwrap();

@@ -42,6 +42,7 @@ fn defaults_without_file_or_env() {
         assert!(c.security.pepper.is_none());
         assert_eq!(c.log.format, LogFormat::Text);
         assert_eq!(c.log.level, "info");
+        assert_eq!(c.webhooks.lease_secs, 60);
         Ok(())
     });
 }
@@ -147,6 +148,12 @@ fn errors_name_the_offending_key() {
 
         jail.set_env("SLOTBOOK__SECURITY__PEPPER", "too-short");
         assert!(err(load()).contains("security.pepper"));
+        jail.clear_env();
+
+        jail.set_env("SLOTBOOK__WEBHOOKS__LEASE_SECS", "14");
+        assert!(err(load()).contains("webhooks.lease_secs"));
+        jail.set_env("SLOTBOOK__WEBHOOKS__LEASE_SECS", "15");
+        load().unwrap();
         jail.clear_env();
 
         jail.set_env("SLOTBOOK__LOG__LEVEL", "info,[[[");

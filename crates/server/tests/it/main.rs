@@ -11,5 +11,7 @@ mod admin;
 mod cli;
 mod config;
 mod postgres;
+mod retention;
 mod serve;
 mod support;
+mod webhook_process;

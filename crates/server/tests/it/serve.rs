@@ -1,105 +1,16 @@
 //! `slotbook serve`: the real binary on a free port with a fresh SQLite file, graceful exit on
 //! SIGTERM; and the library's `serve` draining in-process.
 
-use crate::support::{TempDir, find_pat, is_pat, pepper, slotbook};
+use crate::support::{BOUND, Server, TempDir, find_pat, is_pat, pepper};
 use server::wiring::{self, SystemClock, UuidV7};
-use std::io::BufRead as _;
-use std::process::{Child, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use std::time::Duration;
 
-/// How long start-up and shutdown may take before the test fails.
-const BOUND: Duration = Duration::from_secs(60);
-
-/// A running server process; killed if the test ends early.
-struct Server {
-    child: Option<Child>,
-    /// Standard output lines printed before `listening on …`.
-    preamble: Vec<String>,
-    base: String,
-}
-
-impl Server {
-    fn start(dir: &TempDir, args: &[&str]) -> Self {
-        let mut cmd = slotbook(dir);
-        cmd.env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
-            .env("SLOTBOOK__LOG__LEVEL", "warn")
-            .env("SLOTBOOK__DATABASE__URL", dir.sqlite_url())
-            .arg("serve")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        let mut child = cmd.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child: Some(child),
-            preamble: Vec::new(),
-            base: String::new(),
-        };
-        loop {
-            let line = rx
-                .recv_timeout(BOUND)
-                .expect("the server printed `listening on …` in time");
-            if let Some(addr) = line.strip_prefix("listening on ") {
-                server.base = addr.trim().to_owned();
-                break;
-            }
-            server.preamble.push(line);
-        }
-        server
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().unwrap().id()
-    }
-
-    /// Sends SIGTERM and waits (bounded) for the exit status.
-    fn terminate(mut self) -> ExitStatus {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let mut child = self.child.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        rx.recv_timeout(BOUND)
-            .expect("the server exited in time after SIGTERM")
-            .unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use crate::support::client;
 
 /// Polls `/healthz` until it answers 200 (bounded): waiting for readiness.
-/// A plain HTTP client (reqwest is built without a default TLS provider).
-fn client() -> reqwest::Client {
-    webhooks::install_crypto_provider();
-    reqwest::Client::new()
-}
-
-async fn wait_healthy(client: &reqwest::Client, base: &str) {
+pub async fn wait_healthy(client: &reqwest::Client, base: &str) {
     for _ in 0..100 {
         if let Ok(r) = client.get(format!("{base}/healthz")).send().await
             && r.status() == 200

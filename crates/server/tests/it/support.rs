@@ -125,3 +125,116 @@ pub fn paren_uuid(text: &str) -> uuid::Uuid {
     let close = text[open..].find(')').unwrap() + open;
     text[open + 1..close].parse().unwrap()
 }
+
+/// How long start-up and shutdown may take before a test fails.
+pub const BOUND: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A plain HTTP client (reqwest is built without a default TLS provider).
+pub fn client() -> reqwest::Client {
+    webhooks::install_crypto_provider();
+    reqwest::Client::new()
+}
+
+/// A running `slotbook serve` process; killed if the test ends early.
+pub struct Server {
+    child: Option<std::process::Child>,
+    /// Standard output lines printed before `listening on …`.
+    pub preamble: Vec<String>,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+}
+
+impl Server {
+    /// `slotbook serve ARGS` on a free port over `dir`'s SQLite file.
+    pub fn start(dir: &TempDir, args: &[&str]) -> Self {
+        Self::start_with(dir, &dir.sqlite_url(), args, &[])
+    }
+
+    /// `slotbook serve ARGS` on a free port over `database_url`, with extra environment.
+    pub fn start_with(
+        dir: &TempDir,
+        database_url: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Self {
+        use std::io::BufRead as _;
+        use std::process::Stdio;
+        let mut cmd = slotbook(dir);
+        cmd.env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
+            .env("SLOTBOOK__LOG__LEVEL", "warn")
+            .env("SLOTBOOK__DATABASE__URL", database_url)
+            .envs(env.iter().copied())
+            .arg("serve")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child: Some(child),
+            preamble: Vec::new(),
+            base: String::new(),
+        };
+        loop {
+            let line = rx
+                .recv_timeout(BOUND)
+                .expect("the server printed `listening on …` in time");
+            if let Some(addr) = line.strip_prefix("listening on ") {
+                server.base = addr.trim().to_owned();
+                break;
+            }
+            server.preamble.push(line);
+        }
+        server
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    fn wait_exit(mut self, what: &str) -> std::process::ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        rx.recv_timeout(BOUND)
+            .unwrap_or_else(|_| panic!("the server exited in time after {what}"))
+            .unwrap()
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(self) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.wait_exit("SIGTERM")
+    }
+
+    /// Sends SIGKILL (no drain, nothing flushed) and waits (bounded) for the process to die.
+    pub fn kill(mut self) -> std::process::ExitStatus {
+        self.child.as_mut().unwrap().kill().unwrap();
+        self.wait_exit("SIGKILL")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! The public booking pages (issue 15): `GET /{username}` (a host's active event types),
-//! `GET /{username}/{slug}` (the event type's `url`: month calendar and free times) and the
+//! `GET /{username}/{slug}` (the event type's `url`: month calendar and free times),
+//! `GET|POST /{username}/{slug}/book` (the booking form, [`book`]), the invitee's link
+//! `/_b/<token>` (booking page, `.ics`, cancel, reschedule: [`manage`], [`link`]) and the
 //! embedded assets under `/_assets/`. Handlers parse, call
 //! [`domain::booking_page::BookingPageService`] (over the same slot and booking services as
 //! `/v1`) and render `pages`.
@@ -13,6 +15,9 @@
 //! Every page response carries the headers of [`security`]; every page request counts against
 //! the client address's `page_view` (GET) or `page_submit` (POST) bucket.
 
+mod book;
+pub mod link;
+mod manage;
 pub mod security;
 mod views;
 
@@ -22,7 +27,7 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 
 /// The page routes, or none when `[pages] enabled = false`.
 pub fn router(state: &AppState) -> Router<AppState> {
@@ -33,6 +38,17 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/_assets/{name}", get(asset))
         .route("/{username}", get(views::host))
         .route("/{username}/{slug}", get(views::event_type))
+        .route(
+            "/{username}/{slug}/book",
+            get(book::form).post(book::submit),
+        )
+        .route("/_b/{token}", get(manage::view))
+        .route("/_b/{token}/event.ics", get(manage::ics))
+        .route("/_b/{token}/cancel", post(manage::cancel))
+        .route(
+            "/_b/{token}/reschedule",
+            get(manage::reschedule_form).post(manage::reschedule),
+        )
         .route_layer(from_fn_with_state(state.clone(), security::guard))
 }
 

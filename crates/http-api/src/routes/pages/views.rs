@@ -116,6 +116,7 @@ pub(super) async fn event_type(
         today,
         notice: notice.as_deref(),
         zone_from_url,
+        slot_base: None,
     };
     page(
         &state,
