@@ -1,11 +1,13 @@
 //! `Idempotency-Key` on the four booking writes (§2.8, §6.1.10, §6.3): required, replayed,
-//! conflicting, released after failure, scoped per credential, remembered 24 hours, and safe
-//! under concurrent duplicates.
+//! conflicting, released after failure or when the request is dropped mid-write (client gone,
+//! request timeout), scoped per credential, remembered 24 hours, and safe under concurrent
+//! duplicates.
 
 use reqwest::Method;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use testkit::time::{BERLIN, at, days_after, hours, wire};
-use testkit::{Resp, TestApp, both_backends, key};
+use testkit::{ApiConfig, Resp, Stall, TestApp, both_backends, key, run_stalled};
 
 both_backends!(
     every_booking_write_requires_a_key,
@@ -17,6 +19,34 @@ both_backends!(
     keys_are_scoped_per_credential,
     keys_are_remembered_24_hours,
     concurrent_duplicates_execute_once,
+);
+
+/// Runs each named `async fn(TestApp, Arc<Stall>)` on both backends over a stalling store,
+/// with `config`.
+macro_rules! stalled {
+    ($($name:ident: $cfg:expr),+ $(,)?) => {
+        $(
+            mod $name {
+                use super::*;
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run_stalled(testkit::Backend::Sqlite, $cfg, super::$name).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run_stalled(testkit::Backend::Postgres, $cfg, super::$name).await
+                }
+            }
+        )+
+    };
+}
+
+stalled!(
+    a_request_dropped_by_its_client_releases_its_key: ApiConfig::default(),
+    a_request_that_timed_out_releases_its_key: ApiConfig {
+        request_timeout: std::time::Duration::from_millis(300),
+        ..ApiConfig::default()
+    },
 );
 
 fn tomorrow(app: &TestApp, hhmm: &str) -> jiff::Timestamp {
@@ -342,4 +372,54 @@ async fn concurrent_duplicates_execute_once(app: TestApp) {
     }
     assert!(uid.is_some(), "at least the first request succeeds");
     assert_eq!(count(&app).await, 1);
+}
+
+/// Bounded wait for the stalled write to reach `begin` (after its key was reserved).
+async fn reached_the_write(app: &TestApp, stall: &Stall) {
+    tokio::time::timeout(std::time::Duration::from_secs(10), stall.entered())
+        .await
+        .expect("the booking write reached the store within 10 s");
+    assert_eq!(app.reservations.open(), 1, "the key is reserved");
+}
+
+/// Sends a booking write that stalls in the store after its key is reserved, lets `drop_it`
+/// end the request (the server drops it), then checks that a retry with the same key books
+/// exactly once.
+async fn dropped_then_retried(
+    app: &TestApp,
+    stall: &Stall,
+    drop_it: impl AsyncFnOnce(tokio::task::JoinHandle<Resp>),
+) {
+    let body = booking_body(app, "10:00");
+    let k = key();
+    let client = app.a.api.clone();
+    let (b, kk) = (body.clone(), k.clone());
+    let request =
+        tokio::spawn(async move { client.post_json("/v1/bookings", &b, Some(&kk)).await });
+    reached_the_write(app, stall).await;
+    drop_it(request).await;
+    app.idempotency_settled().await;
+    stall.open();
+    let r = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
+    r.ok(201);
+    assert_eq!(count(app).await, 1, "booked exactly once");
+}
+
+/// The client disconnects while its booking write waits in the store: the server drops the
+/// request, its guard releases the key, and a retry with the same key books.
+async fn a_request_dropped_by_its_client_releases_its_key(app: TestApp, stall: Arc<Stall>) {
+    dropped_then_retried(&app, &stall, async |request| {
+        request.abort();
+        assert!(request.await.unwrap_err().is_cancelled());
+    })
+    .await;
+}
+
+/// The server's request timeout fires while the booking write waits in the store: 503, the key
+/// is released, and a retry with the same key books.
+async fn a_request_that_timed_out_releases_its_key(app: TestApp, stall: Arc<Stall>) {
+    dropped_then_retried(&app, &stall, async |request| {
+        request.await.expect("the request task").assert_status(503);
+    })
+    .await;
 }

@@ -2,6 +2,10 @@
 //! test runs twice, on SQLite and on Postgres (`both_backends!`), against a fresh database, and
 //! asserts the contract (`api-v1.md`), not the implementation.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "black-box tests may read the wall clock and the test environment"
+)]
 // Tests abort with a message on the first broken expectation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

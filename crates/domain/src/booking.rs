@@ -21,6 +21,18 @@ pub enum BookingStatus {
 }
 
 impl BookingStatus {
+    /// Every status, in the order stores list them.
+    pub const ALL: [BookingStatus; 4] = [
+        Self::Confirmed,
+        Self::Pending,
+        Self::Canceled,
+        Self::Rescheduled,
+    ];
+
+    /// The statuses that hold a host's time (§6.4.3) — the one list; the stores' SQL literals
+    /// are checked against it (`tidy`: `sql_status_lists_match_the_domain`).
+    pub const HOLDING_TIME: [BookingStatus; 2] = [Self::Confirmed, Self::Pending];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Confirmed => "confirmed",
@@ -43,7 +55,7 @@ impl BookingStatus {
 
     /// Whether a booking in this status blocks its host's time (§6.4.3).
     pub fn holds_time(&self) -> bool {
-        matches!(self, Self::Confirmed | Self::Pending)
+        Self::HOLDING_TIME.contains(self)
     }
 }
 

@@ -6,16 +6,16 @@
 //! then commit. Any error before commit rolls everything back.
 
 use crate::booking::*;
-use crate::event_type::{EventType, EventTypeRef, SchedulingType};
+use crate::event_type::{EventType, EventTypeRef};
 use crate::event_type_service::find_event_type;
 use crate::ids::{BookingUid, OrganizationId, UserId};
 use crate::interval::Interval;
 use crate::organization::User;
 use crate::pagination::Page;
 use crate::ports::*;
-use crate::slots::{self, UnavailableReason};
+use crate::slots::{self, SlotInputs, UnavailableReason};
 use crate::validate::{self, Email, FieldErrors};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::sync::Arc;
 
 /// The booking use cases over the ports they need: bookings (reads and the write
@@ -35,7 +35,7 @@ pub struct BookingService {
 /// replay record from the resulting booking and its host.
 pub struct Idempotent<'a> {
     pub key: &'a IdempotencyKey,
-    pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> StoredResponse + Send + Sync),
+    pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> ReplayRecord + Send + Sync),
 }
 
 /// A booking with its host user (absent when the user was removed), as every read and write
@@ -169,18 +169,6 @@ pub enum UpdateBookingError {
     Unknown(#[from] anyhow::Error),
 }
 
-fn unknown(e: StoreError) -> anyhow::Error {
-    let StoreError::Unknown(e) = e;
-    e
-}
-
-fn one_instant(start: Timestamp) -> Option<Interval> {
-    Interval::new(
-        start,
-        start.checked_add(SignedDuration::from_millis(1)).ok()?,
-    )
-}
-
 impl NewBooking {
     /// Checks the request; specific contract codes first, then every other field.
     pub fn validate(&self) -> Result<(), CreateBookingError> {
@@ -250,6 +238,161 @@ crate::event_type_service::from_store_error!(
     GetBookingError,
     ListBookingsError
 );
+
+/// The write errors of one operation on an existing booking: what a missing booking means for
+/// it (store failures and [`BookingWriteError`]s convert through `From`).
+trait WriteError: From<BookingWriteError> + From<StoreError> {
+    const NOT_FOUND: Self;
+}
+
+impl From<BookingWriteError> for CreateBookingError {
+    fn from(e: BookingWriteError) -> Self {
+        match e {
+            BookingWriteError::SlotUnavailable => Self::SlotUnavailable {
+                reason: UnavailableReason::SlotBusy,
+            },
+            BookingWriteError::LockTimeout => Self::LockTimeout,
+            other => Self::Unknown(other.into()),
+        }
+    }
+}
+
+impl From<UnavailableReason> for CreateBookingError {
+    fn from(r: UnavailableReason) -> Self {
+        match r {
+            UnavailableReason::EventTypeInactive => Self::EventTypeInactive,
+            UnavailableReason::InPast => Self::SlotInPast,
+            reason => Self::SlotUnavailable { reason },
+        }
+    }
+}
+
+impl From<BookingWriteError> for CancelBookingError {
+    fn from(e: BookingWriteError) -> Self {
+        match e {
+            BookingWriteError::LockTimeout => Self::LockTimeout,
+            BookingWriteError::VersionConflict => Self::Conflict,
+            other => Self::Unknown(other.into()),
+        }
+    }
+}
+
+impl WriteError for CancelBookingError {
+    const NOT_FOUND: Self = Self::NotFound;
+}
+
+impl From<BookingWriteError> for RescheduleBookingError {
+    fn from(e: BookingWriteError) -> Self {
+        match e {
+            BookingWriteError::SlotUnavailable => Self::SlotUnavailable {
+                reason: UnavailableReason::SlotBusy,
+            },
+            BookingWriteError::LockTimeout => Self::LockTimeout,
+            BookingWriteError::VersionConflict => Self::Conflict,
+            other => Self::Unknown(other.into()),
+        }
+    }
+}
+
+impl From<UnavailableReason> for RescheduleBookingError {
+    fn from(r: UnavailableReason) -> Self {
+        match r {
+            UnavailableReason::EventTypeInactive => Self::EventTypeInactive,
+            UnavailableReason::InPast => Self::SlotInPast,
+            reason => Self::SlotUnavailable { reason },
+        }
+    }
+}
+
+impl WriteError for RescheduleBookingError {
+    const NOT_FOUND: Self = Self::NotFound;
+}
+
+impl From<BookingWriteError> for UpdateBookingError {
+    fn from(e: BookingWriteError) -> Self {
+        match e {
+            BookingWriteError::LockTimeout => Self::LockTimeout,
+            other => Self::Unknown(other.into()),
+        }
+    }
+}
+
+impl WriteError for UpdateBookingError {
+    const NOT_FOUND: Self = Self::NotFound;
+}
+
+/// What a write changed, for its outbox message (the host is added by
+/// [`BookingService::finish`]).
+enum Change<'a> {
+    Created(&'a EventType),
+    Canceled(&'a EventType),
+    Updated(&'a EventType, &'a [&'static str]),
+    Rescheduled(&'a EventType, &'a Booking),
+}
+
+impl<'a> Change<'a> {
+    fn event(self, booking: &'a Booking, host: Option<&'a User>) -> DomainEvent<'a> {
+        match self {
+            Self::Created(event_type) => DomainEvent::BookingCreated {
+                booking,
+                event_type,
+                host,
+            },
+            Self::Canceled(event_type) => DomainEvent::BookingCanceled {
+                booking,
+                event_type,
+                host,
+            },
+            Self::Updated(event_type, changed_fields) => DomainEvent::BookingUpdated {
+                booking,
+                event_type,
+                host,
+                changed_fields,
+            },
+            Self::Rescheduled(event_type, previous) => DomainEvent::BookingRescheduled {
+                booking,
+                previous,
+                event_type,
+                host,
+            },
+        }
+    }
+}
+
+/// An open booking write: its transaction and the users who may host its result, read before
+/// it opened.
+struct Write {
+    org: OrganizationId,
+    tx: Box<dyn BookingTx>,
+    hosts: Vec<User>,
+}
+
+/// An open write to an existing booking: the booking as read inside it, and its event type
+/// (absent when deleted).
+struct Existing {
+    write: Write,
+    booking: Booking,
+    event_type: Option<EventType>,
+}
+
+/// The status a new booking of `event_type` starts in.
+fn initial_status(event_type: &EventType) -> BookingStatus {
+    if event_type.requires_confirmation {
+        BookingStatus::Pending
+    } else {
+        BookingStatus::Confirmed
+    }
+}
+
+/// The time a booking of `event_type` at `start` blocks, buffers included.
+fn blocked(event_type: &EventType, start: Timestamp) -> Option<Interval> {
+    Booking::blocked_interval(
+        start,
+        event_type.duration(),
+        event_type.buffer_before(),
+        event_type.buffer_after(),
+    )
+}
 
 impl BookingService {
     /// A service over its ports (one [`Storage`] may serve all three store ports).
@@ -346,9 +489,9 @@ impl BookingService {
         &self,
         org: OrganizationId,
         event_type: Option<&EventType>,
-        extra: Option<crate::ids::UserId>,
-    ) -> Result<Vec<User>, anyhow::Error> {
-        let mut ids: Vec<crate::ids::UserId> = event_type
+        extra: Option<UserId>,
+    ) -> Result<Vec<User>, StoreError> {
+        let mut ids: Vec<UserId> = event_type
             .map(|e| e.hosts.iter().map(|h| h.user_id).collect())
             .unwrap_or_default();
         ids.extend(extra);
@@ -356,22 +499,11 @@ impl BookingService {
         ids.dedup();
         let mut users = Vec::with_capacity(ids.len());
         for id in ids {
-            if let Some(u) = self.directory.get_user(org, id).await.map_err(unknown)? {
+            if let Some(u) = self.directory.get_user(org, id).await? {
                 users.push(u);
             }
         }
         Ok(users)
-    }
-
-    async fn event_type_of(
-        &self,
-        org: OrganizationId,
-        b: &Booking,
-    ) -> Result<Option<EventType>, anyhow::Error> {
-        self.event_types
-            .get_event_type(org, b.event_type_id)
-            .await
-            .map_err(unknown)
     }
 
     fn outbox(&self, org: OrganizationId, event: &DomainEvent<'_>) -> OutboxMessage {
@@ -384,6 +516,95 @@ impl BookingService {
         }
     }
 
+    /// Opens a write on `event_type_id`'s bookings after reading the host users.
+    async fn open<E: From<BookingWriteError> + From<StoreError>>(
+        &self,
+        org: OrganizationId,
+        event_type_id: crate::ids::EventTypeId,
+        hosts_of: Option<&EventType>,
+        extra_host: Option<UserId>,
+    ) -> Result<Write, E> {
+        let hosts = self.host_users(org, hosts_of, extra_host).await?;
+        let tx = self.bookings.begin(org, event_type_id).await?;
+        Ok(Write { org, tx, hosts })
+    }
+
+    /// The prologue of cancel, reschedule and patch: reads the booking and its event type,
+    /// opens the write (hosts: the booking's, plus the event type's when `event_type_hosts`)
+    /// and reads the booking again inside it, where it cannot change until commit.
+    async fn open_existing<E: WriteError>(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+        event_type_hosts: bool,
+    ) -> Result<Existing, E> {
+        let current = self
+            .bookings
+            .get_booking(org, uid)
+            .await?
+            .ok_or(E::NOT_FOUND)?;
+        let event_type = self
+            .event_types
+            .get_event_type(org, current.event_type_id)
+            .await?;
+        let hosts_of = event_type.as_ref().filter(|_| event_type_hosts);
+        let mut write: Write = self
+            .open::<E>(
+                org,
+                current.event_type_id,
+                hosts_of,
+                Some(current.host_user_id),
+            )
+            .await?;
+        let booking = write.tx.get_booking(uid).await?.ok_or(E::NOT_FOUND)?;
+        Ok(Existing {
+            write,
+            booking,
+            event_type,
+        })
+    }
+
+    /// Re-decides `start` of `event_type` inside the write, with the engine that lists slots.
+    async fn decide<E: From<UnavailableReason> + From<StoreError>>(
+        w: &mut Write,
+        event_type: &EventType,
+        start: Timestamp,
+        now: Timestamp,
+    ) -> Result<(slots::Slot, SlotInputs), E> {
+        let window = slots::one_instant(start).ok_or(UnavailableReason::SlotBusy)?;
+        let inputs =
+            w.tx.slot_inputs(event_type, slots::input_ranges(event_type, window), now)
+                .await?;
+        let slot = slots::check_slot(&inputs, start)?;
+        Ok((slot, inputs))
+    }
+
+    /// The epilogue of every write: the outbox message of `change`, the replay record of
+    /// `idem`, commit; answers `booking` with its host.
+    async fn finish(
+        &self,
+        mut w: Write,
+        booking: Booking,
+        change: Option<Change<'_>>,
+        idem: Option<Idempotent<'_>>,
+    ) -> Result<HostedBooking, StoreError> {
+        let host = w
+            .hosts
+            .iter()
+            .position(|u| u.id == booking.host_user_id)
+            .map(|i| w.hosts.swap_remove(i));
+        if let Some(change) = change {
+            let msg = self.outbox(w.org, &change.event(&booking, host.as_ref()));
+            w.tx.enqueue(&msg).await?;
+        }
+        if let Some(i) = idem {
+            let record = (i.respond)(&booking, host.as_ref());
+            w.tx.complete_idempotency(i.key, &record).await?;
+        }
+        w.tx.commit().await?;
+        Ok(HostedBooking { booking, host })
+    }
+
     async fn create_hosted(
         &self,
         event_type: &EventType,
@@ -392,53 +613,30 @@ impl BookingService {
     ) -> Result<HostedBooking, CreateBookingError> {
         req.validate()?;
         let org = event_type.organization_id;
-        let hosts = self.host_users(org, Some(event_type), None).await?;
-        let window = one_instant(req.start).ok_or(CreateBookingError::SlotUnavailable {
-            reason: UnavailableReason::SlotBusy,
-        })?;
-        let mut tx = self
-            .bookings
-            .begin(org, event_type.id)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::LockTimeout => CreateBookingError::LockTimeout,
-                other => CreateBookingError::Unknown(other.into()),
-            })?;
+        let mut w: Write = self
+            .open::<CreateBookingError>(org, event_type.id, Some(event_type), None)
+            .await?;
         let now = self.clock.now();
-        let inputs = tx
-            .slot_inputs(event_type, window, now)
-            .await
-            .map_err(unknown)?;
-        let slot = slots::check_slot(&inputs, req.start).map_err(|r| match r {
-            UnavailableReason::EventTypeInactive => CreateBookingError::EventTypeInactive,
-            UnavailableReason::InPast => CreateBookingError::SlotInPast,
-            reason => CreateBookingError::SlotUnavailable { reason },
-        })?;
+        let (slot, inputs) =
+            Self::decide::<CreateBookingError>(&mut w, event_type, req.start, now).await?;
         let host_user_id = slot
             .host_user_id
-            .or_else(|| event_type.hosts.first().map(|h| h.user_id));
-        let host_user_id = host_user_id.ok_or_else(|| {
-            CreateBookingError::Unknown(anyhow::anyhow!("event type has no host"))
-        })?;
-        let blocked = Booking::blocked_interval(
-            slot.start,
-            event_type.duration(),
-            event_type.buffer_before(),
-            event_type.buffer_after(),
-        )
-        .ok_or(CreateBookingError::SlotUnavailable {
-            reason: UnavailableReason::SlotBusy,
-        })?;
-        let host_zone = inputs
-            .hosts
-            .first()
-            .map(|h| h.schedule.zone.name().to_owned());
+            .or_else(|| event_type.hosts.first().map(|h| h.user_id))
+            .ok_or_else(|| anyhow::anyhow!("event type has no host"))?;
+        let blocked = blocked(event_type, slot.start).ok_or(UnavailableReason::SlotBusy)?;
+        let zone = event_type.zone(|id| {
+            inputs
+                .hosts
+                .iter()
+                .map(|h| &h.schedule)
+                .find(|s| s.id == id)
+                .map(|s| &s.zone)
+        });
         let timezone = req
             .timezone
             .clone()
             .or_else(|| req.attendee.timezone.clone())
-            .or(host_zone)
-            .unwrap_or_else(|| "UTC".into());
+            .unwrap_or_else(|| zone.name().to_owned());
         let booking = Booking {
             uid: BookingUid(self.ids.new_id()),
             organization_id: org,
@@ -446,11 +644,7 @@ impl BookingService {
             event_type_id: event_type.id,
             event_type_slug: Some(event_type.slug.clone()),
             title: Some(event_type.title.clone()),
-            status: if event_type.requires_confirmation {
-                BookingStatus::Pending
-            } else {
-                BookingStatus::Confirmed
-            },
+            status: initial_status(event_type),
             start: slot.start,
             end: slot.end,
             blocked,
@@ -478,36 +672,11 @@ impl BookingService {
             created_at: now,
             updated_at: now,
         };
-        tx.insert_booking(
-            &booking,
-            event_type.scheduling_type == SchedulingType::Group,
-        )
-        .await
-        .map_err(|e| match e {
-            BookingWriteError::SlotUnavailable => CreateBookingError::SlotUnavailable {
-                reason: UnavailableReason::SlotBusy,
-            },
-            BookingWriteError::LockTimeout => CreateBookingError::LockTimeout,
-            other => CreateBookingError::Unknown(other.into()),
-        })?;
-        let host = hosts.iter().find(|u| u.id == booking.host_user_id);
-        let msg = self.outbox(
-            org,
-            &DomainEvent::BookingCreated {
-                booking: &booking,
-                event_type,
-                host,
-            },
-        );
-        tx.enqueue(&msg).await.map_err(unknown)?;
-        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
-        if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
-                .await
-                .map_err(unknown)?;
-        }
-        tx.commit().await.map_err(unknown)?;
-        Ok(HostedBooking { booking, host })
+        w.tx.insert_booking(&booking, event_type.shares_seats())
+            .await?;
+        Ok(self
+            .finish(w, booking, Some(Change::Created(event_type)), idem)
+            .await?)
     }
 
     /// Cancels a booking; cancelling a canceled booking returns it unchanged.
@@ -524,60 +693,24 @@ impl BookingService {
         {
             return Err(CancelBookingError::ReasonTooLong);
         }
-        let current = self
-            .bookings
-            .get_booking(org, uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(CancelBookingError::NotFound)?;
-        let event_type = self.event_type_of(org, &current).await?;
-        let hosts = self
-            .host_users(org, None, Some(current.host_user_id))
+        let Existing {
+            mut write,
+            mut booking,
+            event_type,
+        } = self
+            .open_existing::<CancelBookingError>(org, uid, false)
             .await?;
-        let mut tx = self
-            .bookings
-            .begin(org, current.event_type_id)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::LockTimeout => CancelBookingError::LockTimeout,
-                other => CancelBookingError::Unknown(other.into()),
-            })?;
-        let mut booking = tx
-            .get_booking(uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(CancelBookingError::NotFound)?;
         let expected = booking.version;
         let allow = event_type.as_ref().is_none_or(|e| e.allow_cancel);
         let changed = booking.cancel(reason, allow, self.clock.now())?;
         if changed {
-            tx.update_booking(&booking, expected)
-                .await
-                .map_err(|e| match e {
-                    BookingWriteError::VersionConflict => CancelBookingError::Conflict,
-                    other => CancelBookingError::Unknown(other.into()),
-                })?;
-            if let Some(et) = &event_type {
-                let host = hosts.iter().find(|u| u.id == booking.host_user_id);
-                let msg = self.outbox(
-                    org,
-                    &DomainEvent::BookingCanceled {
-                        booking: &booking,
-                        event_type: et,
-                        host,
-                    },
-                );
-                tx.enqueue(&msg).await.map_err(unknown)?;
-            }
+            write.tx.update_booking(&booking, expected).await?;
         }
-        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
-        if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
-                .await
-                .map_err(unknown)?;
-        }
-        tx.commit().await.map_err(unknown)?;
-        Ok(HostedBooking { booking, host })
+        let change = event_type
+            .as_ref()
+            .filter(|_| changed)
+            .map(Change::Canceled);
+        Ok(self.finish(write, booking, change, idem).await?)
     }
 
     /// Moves a booking: the old one becomes `rescheduled`, a new one (new uid, version 1) holds
@@ -601,73 +734,29 @@ impl BookingService {
             e.push("timezone", m);
         }
         e.finish(()).map_err(RescheduleBookingError::Invalid)?;
-        let current = self
-            .bookings
-            .get_booking(org, uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(RescheduleBookingError::NotFound)?;
-        let Some(event_type) = self.event_type_of(org, &current).await? else {
-            return Err(RescheduleBookingError::Rule(
-                RescheduleRuleError::Disallowed,
-            ));
-        };
-        let hosts = self
-            .host_users(org, Some(&event_type), Some(current.host_user_id))
+        let Existing {
+            mut write,
+            booking: mut old,
+            event_type,
+        } = self
+            .open_existing::<RescheduleBookingError>(org, uid, true)
             .await?;
-        let mut tx = self
-            .bookings
-            .begin(org, current.event_type_id)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::LockTimeout => RescheduleBookingError::LockTimeout,
-                other => RescheduleBookingError::Unknown(other.into()),
-            })?;
+        let Some(event_type) = event_type else {
+            return Err(RescheduleRuleError::Disallowed.into());
+        };
         let now = self.clock.now();
-        let mut old = tx
-            .get_booking(uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(RescheduleBookingError::NotFound)?;
         old.check_reschedulable(event_type.allow_reschedule, now)?;
         let previous = old.clone();
         let expected = old.version;
         old.mark_rescheduled(reason, now);
-        tx.update_booking(&old, expected)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::VersionConflict => RescheduleBookingError::Conflict,
-                other => RescheduleBookingError::Unknown(other.into()),
-            })?;
-        let window = one_instant(start).ok_or(RescheduleBookingError::SlotUnavailable {
-            reason: UnavailableReason::SlotBusy,
-        })?;
-        let inputs = tx
-            .slot_inputs(&event_type, window, now)
-            .await
-            .map_err(unknown)?;
-        let slot = slots::check_slot(&inputs, start).map_err(|r| match r {
-            UnavailableReason::EventTypeInactive => RescheduleBookingError::EventTypeInactive,
-            UnavailableReason::InPast => RescheduleBookingError::SlotInPast,
-            reason => RescheduleBookingError::SlotUnavailable { reason },
-        })?;
-        let blocked = Booking::blocked_interval(
-            slot.start,
-            event_type.duration(),
-            event_type.buffer_before(),
-            event_type.buffer_after(),
-        )
-        .ok_or(RescheduleBookingError::SlotUnavailable {
-            reason: UnavailableReason::SlotBusy,
-        })?;
+        write.tx.update_booking(&old, expected).await?;
+        let (slot, _) =
+            Self::decide::<RescheduleBookingError>(&mut write, &event_type, start, now).await?;
+        let blocked = blocked(&event_type, slot.start).ok_or(UnavailableReason::SlotBusy)?;
         let new = Booking {
             uid: BookingUid(self.ids.new_id()),
             version: 1,
-            status: if event_type.requires_confirmation {
-                BookingStatus::Pending
-            } else {
-                BookingStatus::Confirmed
-            },
+            status: initial_status(&event_type),
             start: slot.start,
             end: slot.end,
             blocked,
@@ -682,34 +771,12 @@ impl BookingService {
             updated_at: now,
             ..previous.clone()
         };
-        tx.insert_booking(&new, event_type.scheduling_type == SchedulingType::Group)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::SlotUnavailable => RescheduleBookingError::SlotUnavailable {
-                    reason: UnavailableReason::SlotBusy,
-                },
-                BookingWriteError::LockTimeout => RescheduleBookingError::LockTimeout,
-                other => RescheduleBookingError::Unknown(other.into()),
-            })?;
-        let host = hosts.iter().find(|u| u.id == new.host_user_id);
-        let msg = self.outbox(
-            org,
-            &DomainEvent::BookingRescheduled {
-                booking: &new,
-                previous: &previous,
-                event_type: &event_type,
-                host,
-            },
-        );
-        tx.enqueue(&msg).await.map_err(unknown)?;
-        let host = hosts.into_iter().find(|u| u.id == new.host_user_id);
-        if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&new, host.as_ref()))
-                .await
-                .map_err(unknown)?;
-        }
-        tx.commit().await.map_err(unknown)?;
-        Ok(HostedBooking { booking: new, host })
+        write
+            .tx
+            .insert_booking(&new, event_type.shares_seats())
+            .await?;
+        let change = Change::Rescheduled(&event_type, &previous);
+        Ok(self.finish(write, new, Some(change), idem).await?)
     }
 
     /// Applies a PATCH when `expected_version` matches.
@@ -721,66 +788,32 @@ impl BookingService {
         expected_version: i64,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, UpdateBookingError> {
-        let current = self
-            .bookings
-            .get_booking(org, uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(UpdateBookingError::NotFound)?;
-        let event_type = self.event_type_of(org, &current).await?;
-        let hosts = self
-            .host_users(org, None, Some(current.host_user_id))
+        let Existing {
+            mut write,
+            mut booking,
+            event_type,
+        } = self
+            .open_existing::<UpdateBookingError>(org, uid, false)
             .await?;
-        let mut tx = self
-            .bookings
-            .begin(org, current.event_type_id)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::LockTimeout => UpdateBookingError::LockTimeout,
-                other => UpdateBookingError::Unknown(other.into()),
-            })?;
-        let mut booking = tx
-            .get_booking(uid)
-            .await
-            .map_err(unknown)?
-            .ok_or(UpdateBookingError::NotFound)?;
+        let stale = |current| UpdateBookingError::VersionConflict { current };
         if booking.version != expected_version {
-            return Err(UpdateBookingError::VersionConflict {
-                current: booking.version,
-            });
+            return Err(stale(booking.version));
         }
         patch
             .validate(&booking)
             .map_err(UpdateBookingError::Invalid)?;
         let changed = booking.apply_patch(patch, self.clock.now());
-        tx.update_booking(&booking, expected_version)
+        write
+            .tx
+            .update_booking(&booking, expected_version)
             .await
             .map_err(|e| match e {
-                BookingWriteError::VersionConflict => UpdateBookingError::VersionConflict {
-                    current: expected_version + 1,
-                },
-                other => UpdateBookingError::Unknown(other.into()),
+                BookingWriteError::VersionConflict => stale(expected_version + 1),
+                other => other.into(),
             })?;
-        if let Some(et) = &event_type {
-            let host = hosts.iter().find(|u| u.id == booking.host_user_id);
-            let msg = self.outbox(
-                org,
-                &DomainEvent::BookingUpdated {
-                    booking: &booking,
-                    event_type: et,
-                    host,
-                    changed_fields: &changed,
-                },
-            );
-            tx.enqueue(&msg).await.map_err(unknown)?;
-        }
-        let host = hosts.into_iter().find(|u| u.id == booking.host_user_id);
-        if let Some(i) = idem {
-            tx.complete_idempotency(i.key, &(i.respond)(&booking, host.as_ref()))
-                .await
-                .map_err(unknown)?;
-        }
-        tx.commit().await.map_err(unknown)?;
-        Ok(HostedBooking { booking, host })
+        let change = event_type
+            .as_ref()
+            .map(|et| Change::Updated(et, changed.as_slice()));
+        Ok(self.finish(write, booking, change, idem).await?)
     }
 }

@@ -265,6 +265,12 @@ impl EventType {
         }
     }
 
+    /// The seat-sharing exception, in one place: bookings of one group slot (same event type and
+    /// start) share its time instead of overlapping it.
+    pub fn shares_seats(&self) -> bool {
+        self.scheduling_type == SchedulingType::Group
+    }
+
     /// The first host's schedule zone, when `zone_of` knows that schedule (the detail shape's
     /// `timezone`; `null` otherwise). See [`EventType::zone`] for the rule.
     pub fn host_zone<'a>(

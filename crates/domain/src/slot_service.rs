@@ -12,7 +12,7 @@ use crate::ids::OrganizationId;
 use crate::interval::Interval;
 use crate::ports::{BookingStore, Clock, EventTypeStore, ScheduleStore};
 use crate::slots::{self, MAX_WINDOW, Slot, SlotList, UnavailableReason};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::sync::Arc;
 
 /// `GET /v1/slots`: which event type, the window `[start, end)` and the zone for plain dates.
@@ -109,6 +109,19 @@ impl SlotService {
         }
     }
 
+    /// Loads what the slot engine needs to decide `window`: the domain decides the ranges
+    /// ([`slots::input_ranges`]), the store loads them.
+    async fn load(
+        &self,
+        et: &EventType,
+        window: Interval,
+        now: Timestamp,
+    ) -> Result<slots::SlotInputs, crate::ports::StoreError> {
+        self.bookings
+            .slot_inputs(et, slots::input_ranges(et, window), now)
+            .await
+    }
+
     /// The bookable slots of the window.
     pub async fn list(&self, org: OrganizationId, q: &SlotQuery) -> Result<SlotListing, SlotError> {
         let et = self.event_type(org, &q.event_type).await?;
@@ -117,7 +130,7 @@ impl SlotService {
         let end = bound("end", &q.end, &zone)?;
         let w = window(start, end)?;
         let now = self.clock.now();
-        let inputs = self.bookings.slot_inputs(&et, w, now).await?;
+        let inputs = self.load(&et, w, now).await?;
         let slots = slots::list_slots(&inputs, w);
         Ok(SlotListing {
             event_type: et,
@@ -143,12 +156,9 @@ impl SlotService {
             return Err(invalid("end", "end must be after start"));
         }
         let now = self.clock.now();
-        let one = start
-            .checked_add(SignedDuration::from_millis(1))
-            .ok()
-            .and_then(|e| Interval::new(start, e))
-            .ok_or_else(|| invalid("start", "start is out of range"))?;
-        let inputs = self.bookings.slot_inputs(&et, one, now).await?;
+        let one =
+            slots::one_instant(start).ok_or_else(|| invalid("start", "start is out of range"))?;
+        let inputs = self.load(&et, one, now).await?;
         Ok(match slots::check_slot(&inputs, start) {
             Ok(slot) => SlotVerdict::Available {
                 duration_minutes: et.duration_minutes,
@@ -157,7 +167,7 @@ impl SlotService {
             Err(UnavailableReason::SlotBusy) => {
                 let next_available = match slots::next_available_window(start) {
                     Some(w) => {
-                        let inputs = self.bookings.slot_inputs(&et, w, now).await?;
+                        let inputs = self.load(&et, w, now).await?;
                         slots::next_available(&inputs, start)
                     }
                     None => None,

@@ -5,9 +5,14 @@
 //! method, the path and the canonical JSON of the body (object keys sorted, no whitespace), so
 //! key order and whitespace never matter. Outcomes:
 //! - first use → [`IdemStart::Fresh`]: the handler runs the domain service with the guard's key;
-//!   the service stores the successful response (built by [`stored_response`]) in the booking
-//!   transaction; on any error the handler calls [`IdemGuard::release`] so the key can be
-//!   retried — only successes are remembered;
+//!   the service stores the successful response (encoded by [`replay_record`] into the opaque
+//!   [`ReplayRecord`] the domain attaches to its unit of work) in the booking transaction, and
+//!   the handler calls [`IdemGuard::done`]; on any error it calls [`IdemGuard::release`] so the
+//!   key can be retried — only successes are remembered. A request dropped before either (client
+//!   gone, request timeout, shutdown) drops its guard, whose `Drop` spawns the release: a retry
+//!   with the same key is never stuck behind `idempotency_in_progress` until the lease expires.
+//!   [`Reservations`] counts reservations not yet settled, so tests and shutdown can wait for
+//!   those releases;
 //! - same key and body again → [`IdemStart::Replay`]: the stored status, headers and body, with
 //!   `meta.request_id` rewritten to the current request's id (so `X-Request-Id` still equals
 //!   the body's `request_id`);
@@ -21,8 +26,10 @@ use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::access::Principal;
-use domain::ports::{IdempotencyKey, Reservation, StoredResponse};
+use domain::ports::{IdempotencyKey, IdempotencyStore, ReplayRecord, Reservation};
 use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::sync::watch;
 
 /// The request header.
 pub const HEADER: &str = "Idempotency-Key";
@@ -46,25 +53,125 @@ impl std::fmt::Debug for IdemStart {
     }
 }
 
-/// A reserved key. The domain service completes it in its transaction; on failure the handler
-/// calls [`IdemGuard::release`].
+/// The reservations of this process that are not yet settled (completed, released, or their
+/// release after a drop finished). Cloning shares the count.
+#[derive(Clone, Debug)]
+pub struct Reservations {
+    open: Arc<watch::Sender<usize>>,
+}
+
+impl Default for Reservations {
+    fn default() -> Self {
+        Self {
+            open: Arc::new(watch::channel(0).0),
+        }
+    }
+}
+
+impl Reservations {
+    /// How many reservations are not yet settled.
+    pub fn open(&self) -> usize {
+        *self.open.borrow()
+    }
+
+    /// Waits until at least `n` reservations are open (e.g. a request reached its write).
+    pub async fn wait_open(&self, n: usize) {
+        let mut rx = self.open.subscribe();
+        // The sender lives in `self`, so the channel cannot close while waiting.
+        let _ = rx.wait_for(|open| *open >= n).await;
+    }
+
+    /// Waits until every reservation is settled, including releases spawned by dropped
+    /// requests.
+    pub async fn settled(&self) {
+        let mut rx = self.open.subscribe();
+        let _ = rx.wait_for(|open| *open == 0).await;
+    }
+
+    fn hold(&self) -> Held {
+        self.open.send_modify(|n| *n += 1);
+        Held(self.open.clone())
+    }
+}
+
+/// One open reservation in [`Reservations`]; dropping it settles it.
 #[derive(Debug)]
+struct Held(Arc<watch::Sender<usize>>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
+}
+
+/// A reserved key. The domain service completes it in its transaction and the handler calls
+/// [`IdemGuard::done`]; on failure the handler calls [`IdemGuard::release`]. Dropped without
+/// either (the request future was cancelled), it releases the key on a spawned task.
 pub struct IdemGuard {
     key: IdempotencyKey,
+    store: Arc<dyn IdempotencyStore>,
+    /// `None` once settled by `done` or `release`.
+    held: Option<Held>,
+}
+
+impl std::fmt::Debug for IdemGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdemGuard")
+            .field("key", &self.key)
+            .field("settled", &self.held.is_none())
+            .finish()
+    }
 }
 
 impl IdemGuard {
+    /// Holds the reservation of `key`, just reserved.
+    fn new(state: &AppState, key: IdempotencyKey) -> Self {
+        Self {
+            key,
+            store: state.store.clone(),
+            held: Some(state.reservations.hold()),
+        }
+    }
+
     /// The scoped key, for the domain service's `Idempotent`.
     pub fn key(&self) -> &IdempotencyKey {
         &self.key
     }
 
-    /// Forgets the reservation so the same key can be retried. A storage failure is logged:
-    /// the reservation then expires after its lease.
-    pub async fn release(self, state: &AppState) {
-        if let Err(e) = state.store.release(&self.key).await {
-            tracing::warn!(error = ?e, "could not release an idempotency reservation");
-        }
+    /// The write committed with its replay record: nothing to release.
+    pub fn done(mut self) {
+        self.held = None;
+    }
+
+    /// Forgets the reservation so the same key can be retried.
+    pub async fn release(mut self) {
+        let held = self.held.take();
+        release(self.store.as_ref(), &self.key).await;
+        drop(held);
+    }
+}
+
+impl Drop for IdemGuard {
+    fn drop(&mut self) {
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!("idempotency reservation dropped outside a runtime; its lease expires");
+            return;
+        };
+        let (store, key) = (self.store.clone(), self.key.clone());
+        runtime.spawn(async move {
+            release(store.as_ref(), &key).await;
+            drop(held);
+        });
+    }
+}
+
+/// Releases `key`. A storage failure is logged: the reservation then expires after its lease.
+async fn release(store: &dyn IdempotencyStore, key: &IdempotencyKey) {
+    if let Err(e) = store.release(key).await {
+        tracing::warn!(error = ?e, "could not release an idempotency reservation");
     }
 }
 
@@ -85,8 +192,8 @@ pub async fn begin(
     };
     let fp = fingerprint(method, path, body);
     match state.store.reserve(&key, &fp, state.clock.now()).await? {
-        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard { key })),
-        Reservation::Replay(stored) => Ok(IdemStart::Replay(replay(&stored))),
+        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard::new(state, key))),
+        Reservation::Replay(record) => Ok(IdemStart::Replay(replay(&record))),
         Reservation::InProgress => Err(ApiError::conflict(
             "idempotency_in_progress",
             "A request with this Idempotency-Key is still being processed; retry shortly",
@@ -101,10 +208,10 @@ pub async fn begin(
 
 /// How a write of the booking pages starts: the key comes from the form (scoped by the
 /// page's own owner, e.g. the browser's CSRF cookie), and a replay is handed back as stored
-/// (the page renders it itself).
+/// (the page renders it itself, from the [`ReplayRecord`] it encoded).
 pub enum FormStart {
     Fresh(IdemGuard),
-    Replay(StoredResponse),
+    Replay(ReplayRecord),
     InProgress,
     Mismatch,
 }
@@ -121,8 +228,8 @@ pub async fn begin_form(
             .reserve(&key, fingerprint, state.clock.now())
             .await?
         {
-            Reservation::Reserved => FormStart::Fresh(IdemGuard { key }),
-            Reservation::Replay(stored) => FormStart::Replay(stored),
+            Reservation::Reserved => FormStart::Fresh(IdemGuard::new(state, key)),
+            Reservation::Replay(record) => FormStart::Replay(record),
             Reservation::InProgress => FormStart::InProgress,
             Reservation::Mismatch => FormStart::Mismatch,
         },
@@ -207,38 +314,43 @@ fn write_canonical(value: &Value, out: &mut String) {
     }
 }
 
-/// The response to store for replay: `body` is the full envelope value; `etag_version` adds
+/// A response as kept for replay, encoded into the opaque [`ReplayRecord`] text.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Stored {
+    status: u16,
+    /// Headers to replay (e.g. `etag`); names lowercase.
+    headers: Vec<(String, String)>,
+    /// The full envelope.
+    body: Value,
+}
+
+/// The replay record of a response: `body` is the full envelope value; `etag_version` adds
 /// `ETag: "<version>"`.
-pub fn stored_response(
-    status: StatusCode,
-    etag_version: Option<i64>,
-    body: &Value,
-) -> StoredResponse {
+pub fn replay_record(status: StatusCode, etag_version: Option<i64>, body: &Value) -> ReplayRecord {
     let mut headers = Vec::new();
     if let Some(v) = etag_version {
         headers.push(("etag".to_owned(), format!("\"{v}\"")));
     }
-    StoredResponse {
+    let stored = Stored {
         status: status.as_u16(),
         headers,
-        body: body.to_string(),
-    }
+        body: body.clone(),
+    };
+    ReplayRecord(json!(stored).to_string())
 }
 
 /// Rebuilds a stored response, with the current request id in `meta.request_id`.
-pub fn replay(stored: &StoredResponse) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let body = match serde_json::from_str::<Value>(&stored.body) {
-        Ok(mut v) => {
-            rewrite_request_id(&mut v, &crate::envelope::current_request_id());
-            v
-        }
+pub fn replay(record: &ReplayRecord) -> Response {
+    let mut stored = match serde_json::from_str::<Stored>(&record.0) {
+        Ok(s) => s,
         Err(e) => {
-            return ApiError::internal(anyhow::anyhow!("stored idempotent body is not JSON: {e}"))
+            return ApiError::internal(anyhow::anyhow!("unreadable idempotent replay record: {e}"))
                 .into_response();
         }
     };
-    let mut resp = (status, axum::Json(body)).into_response();
+    rewrite_request_id(&mut stored.body, &crate::envelope::current_request_id());
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut resp = (status, axum::Json(stored.body)).into_response();
     for (name, value) in &stored.headers {
         if let (Ok(n), Ok(v)) = (
             HeaderName::from_bytes(name.as_bytes()),
@@ -355,13 +467,15 @@ mod tests {
     #[test]
     fn stored_responses_replay_with_the_current_request_id() {
         let body = json!({"data": {"uid": "u"}, "meta": {"request_id": "req_old"}});
-        let stored = stored_response(StatusCode::CREATED, Some(3), &body);
+        let record = replay_record(StatusCode::CREATED, Some(3), &body);
+        let stored: Stored = serde_json::from_str(&record.0).unwrap();
         assert_eq!(stored.status, 201);
         assert_eq!(
             stored.headers,
             vec![("etag".to_owned(), "\"3\"".to_owned())]
         );
-        let resp = replay(&stored);
+        assert_eq!(stored.body, body);
+        let resp = replay(&record);
         assert_eq!(resp.status(), StatusCode::CREATED);
         assert_eq!(resp.headers()["etag"], "\"3\"");
         let mut v = body.clone();

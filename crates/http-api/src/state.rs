@@ -183,6 +183,8 @@ pub struct AppStateInner {
     pub draining: Arc<AtomicBool>,
     /// Recently authenticated tokens (see [`crate::auth_cache`] for the staleness bound).
     pub auth_cache: crate::auth_cache::AuthCache,
+    /// Idempotency reservations not yet settled (see [`crate::idempotency`]).
+    pub reservations: crate::idempotency::Reservations,
     /// Renders `/metrics`.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }

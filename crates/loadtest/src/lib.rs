@@ -10,6 +10,11 @@
 //! benchmark organization), [`load`] (the load generator), [`report`] (the Markdown table).
 //! Only loopback addresses are ever contacted.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load generator measures wall-clock time and reads its environment"
+)]
+
 pub mod children;
 pub mod load;
 pub mod report;

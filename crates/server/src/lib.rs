@@ -7,6 +7,11 @@
 //! secret (tokens, the pepper, passwords, database passwords): newly minted tokens go to
 //! standard output once, logs go to standard error.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the composition root: reads the system clock and the environment for the rest"
+)]
+
 pub mod admin;
 pub mod cli;
 pub mod config;

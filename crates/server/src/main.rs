@@ -1,5 +1,10 @@
 //! The `slotbook` binary: parses the command line and hands over to [`server::cli::run`].
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the composition root: reads the system clock and the environment for the rest"
+)]
+
 use clap::Parser as _;
 
 #[tokio::main]

@@ -170,6 +170,7 @@ pub fn app_state(
         limiter: Arc::new(http_api::rate_limit::RateLimiter::default()),
         draining: Arc::new(AtomicBool::new(false)),
         auth_cache: http_api::auth_cache::AuthCache::new(),
+        reservations: Default::default(),
         metrics: None,
     }))
 }
@@ -216,6 +217,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let draining = state.draining.clone();
+    let reservations = state.reservations.clone();
     let grace = DRAIN_GRACE + state.config.request_timeout;
     let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app = http_api::app(state);
@@ -241,6 +243,14 @@ pub async fn serve(
     tokio::select! {
         result = server => result.context("HTTP server failed")?,
         () = deadline => tracing::warn!(?grace, "drain deadline passed; closing remaining connections"),
+    }
+    // Requests cut off by the deadline released their idempotency keys on spawned tasks; let
+    // those finish (bounded) so a client's retry on another instance is not refused.
+    if tokio::time::timeout(Duration::from_secs(2), reservations.settled())
+        .await
+        .is_err()
+    {
+        tracing::warn!("idempotency releases still pending at exit; their leases will expire");
     }
     tracing::info!("server stopped");
     Ok(())

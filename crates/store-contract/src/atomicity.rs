@@ -11,12 +11,8 @@ use domain::booking_service::{CreateBookingError, Idempotent, RescheduleBookingE
 use domain::ports::*;
 use std::sync::Arc;
 
-fn respond(b: &Booking, _host: Option<&domain::organization::User>) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        headers: vec![("etag".into(), format!("\"{}\"", b.version))],
-        body: format!(r#"{{"uid":"{}"}}"#, b.uid),
-    }
+fn respond(b: &Booking, _host: Option<&domain::organization::User>) -> ReplayRecord {
+    ReplayRecord(format!(r#"{{"uid":"{}","version":{}}}"#, b.uid, b.version))
 }
 
 /// At the port level: a transaction that inserts, enqueues and completes its key leaves nothing
@@ -83,7 +79,7 @@ pub async fn failed_create_leaves_nothing_behind(store: Arc<dyn Storage>) {
     {
         let faulty = Arc::new(FaultyStore {
             inner: w.store.clone(),
-            fault,
+            fault: fault.clone(),
         });
         let deps = w.deps_over(faulty);
         let key = idempotency_key(t.org.id, "pat:1", &format!("k{i}"));

@@ -1,27 +1,61 @@
 //! A fault injector: a [`Storage`] that delegates everything to a real store except one step of
-//! every [`BookingTx`], which fails. Used to prove that a failure after the booking insert leaves
-//! nothing behind.
+//! every [`BookingTx`], which fails (used to prove that a failure after the booking insert leaves
+//! nothing behind), or [`BookingStore::begin`], which stalls until a test lets it go (a request
+//! held mid-write, after its idempotency reservation).
 
 use async_trait::async_trait;
 use domain::availability::Schedule;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::*;
-use domain::interval::Interval;
 use domain::organization::{Organization, User};
 use domain::pagination::Page;
 use domain::ports::*;
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 
 /// Which step of a booking transaction fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Fault {
     /// `BookingTx::enqueue` (after the booking row is written).
     Enqueue,
     /// `BookingTx::complete_idempotency` (after the booking and its outbox message).
     CompleteIdempotency,
+    /// `BookingStore::begin` waits until [`Stall::open`]; nothing fails.
+    Stall(Arc<Stall>),
+}
+
+/// Holds every booking write at `begin` until opened, and tells when one arrived there.
+#[derive(Debug)]
+pub struct Stall {
+    entered: tokio::sync::Notify,
+    gate: tokio::sync::Semaphore,
+}
+
+impl Stall {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self {
+            entered: tokio::sync::Notify::new(),
+            gate: tokio::sync::Semaphore::new(0),
+        })
+    }
+
+    /// Waits until a booking write reached `begin` (or one did since the last call).
+    pub async fn entered(&self) {
+        self.entered.notified().await;
+    }
+
+    /// Lets every held and later `begin` through.
+    pub fn open(&self) {
+        self.gate.close();
+    }
+
+    async fn hold(&self) {
+        self.entered.notify_one();
+        // Closed = open; no permit is ever added.
+        let _ = self.gate.acquire().await;
+    }
 }
 
 /// A store whose booking transactions fail at [`Fault`].
@@ -44,10 +78,10 @@ impl BookingTx for FaultyTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
-        self.inner.slot_inputs(event_type, window, now).await
+        self.inner.slot_inputs(event_type, ranges, now).await
     }
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
         self.inner.get_booking(uid).await
@@ -63,7 +97,7 @@ impl BookingTx for FaultyTx {
         self.inner.update_booking(b, expected).await
     }
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), StoreError> {
-        if self.fault == Fault::Enqueue {
+        if matches!(self.fault, Fault::Enqueue) {
             // Write first, then fail: the write must be rolled back with everything else.
             self.inner.enqueue(message).await?;
             return Err(injected());
@@ -73,13 +107,13 @@ impl BookingTx for FaultyTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        if self.fault == Fault::CompleteIdempotency {
-            self.inner.complete_idempotency(key, response).await?;
+        if matches!(self.fault, Fault::CompleteIdempotency) {
+            self.inner.complete_idempotency(key, record).await?;
             return Err(injected());
         }
-        self.inner.complete_idempotency(key, response).await
+        self.inner.complete_idempotency(key, record).await
     }
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.inner.commit().await
@@ -221,20 +255,23 @@ impl BookingStore for FaultyStore {
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
-        self.inner.slot_inputs(event_type, window, now).await
+        self.inner.slot_inputs(event_type, ranges, now).await
     }
     async fn begin(
         &self,
         org: OrganizationId,
         event_type: EventTypeId,
     ) -> Result<Box<dyn BookingTx>, BookingWriteError> {
+        if let Fault::Stall(stall) = &self.fault {
+            stall.hold().await;
+        }
         let inner = self.inner.begin(org, event_type).await?;
         Ok(Box::new(FaultyTx {
             inner,
-            fault: self.fault,
+            fault: self.fault.clone(),
         }))
     }
 }
@@ -249,7 +286,7 @@ impl IdempotencyStore for FaultyStore {
     ) -> Result<Reservation, StoreError> {
         self.inner.reserve(key, fp, now).await
     }
-    async fn complete(&self, key: &IdempotencyKey, r: &StoredResponse) -> Result<(), StoreError> {
+    async fn complete(&self, key: &IdempotencyKey, r: &ReplayRecord) -> Result<(), StoreError> {
         self.inner.complete(key, r).await
     }
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {

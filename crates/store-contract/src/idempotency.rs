@@ -8,20 +8,12 @@ use jiff::SignedDuration;
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
-fn response(body: &str) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        headers: vec![
-            ("etag".into(), "\"1\"".into()),
-            ("location".into(), "/v1/bookings/abc".into()),
-            ("x-empty".into(), String::new()),
-        ],
-        body: body.to_owned(),
-    }
+fn response(body: &str) -> ReplayRecord {
+    ReplayRecord(body.to_owned())
 }
 
 /// Reserve → in progress for the same body, mismatch for another; complete → replay of the
-/// stored status, headers and body (for the same fingerprint; another is still a mismatch).
+/// stored replay record, byte for byte (for the same fingerprint; another is still a mismatch).
 pub async fn reserve_complete_replay(store: Arc<dyn Storage>) {
     let w = World::new(store);
     let org = w.create_organization("acme").await;

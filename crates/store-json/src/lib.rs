@@ -1,6 +1,6 @@
 //! The one persisted-JSON codec of the SQL stores: how schedule rules and overrides, event-type
-//! hosts, locations and questions, booking attendees, guests, location and metadata, and stored
-//! response headers are kept as JSON — SQLite in TEXT columns ([`text`]), Postgres in `jsonb`
+//! hosts, locations and questions, booking attendees, guests, location and metadata are kept
+//! as JSON — SQLite in TEXT columns ([`text`]), Postgres in `jsonb`
 //! columns ([`value`]).
 //!
 //! Each shape is defined once (private serde structs in `shape`, converted to and from the
@@ -153,14 +153,6 @@ mod tests {
             |x| v::strings_to_json(x),
             |s| t::guests_from_json(s).unwrap(),
             |j| v::strings_from_json(j).unwrap(),
-        );
-        let headers = vec![("etag".to_string(), "\"1\"".to_string())];
-        same_on_both(
-            &headers,
-            |x| t::headers_to_json(x).unwrap(),
-            |x| v::headers_to_json(x),
-            |s| t::headers_from_json(s).unwrap(),
-            |j| v::headers_from_json(j).unwrap(),
         );
         let metadata = Metadata(
             [

@@ -325,22 +325,3 @@ impl Shape for Strings {
         Ok(self.0)
     }
 }
-
-/// Headers of a stored response: `[["etag", "\"1\""], …]`.
-#[derive(Serialize, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct Headers(Vec<(String, String)>);
-
-impl Headers {
-    pub(crate) fn of(v: &[(String, String)]) -> Self {
-        Self(v.to_vec())
-    }
-}
-
-impl Shape for Headers {
-    type Domain = Vec<(String, String)>;
-    const WHAT: &'static str = "stored response headers";
-    fn into_domain(self) -> Result<Vec<(String, String)>> {
-        Ok(self.0)
-    }
-}

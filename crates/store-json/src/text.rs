@@ -86,14 +86,6 @@ pub fn guests_from_json(text: &str) -> Result<Vec<String>> {
     decode::<Strings>(text)
 }
 
-pub fn headers_to_json(headers: &[(String, String)]) -> Result<String> {
-    encode(&Headers::of(headers))
-}
-
-pub fn headers_from_json(text: &str) -> Result<Vec<(String, String)>> {
-    decode::<Headers>(text)
-}
-
 /// Metadata as a JSON object: `Text(s)` is stored as the JSON string `s`, `Json(raw)` as the
 /// raw text itself (verbatim); on reading, a string is `Text` and anything else `Json` (the same
 /// rule as [`crate::value`]).

@@ -84,14 +84,6 @@ pub fn strings_from_json(v: Value) -> Result<Vec<String>> {
     decode::<Strings>(v)
 }
 
-pub fn headers_to_json(headers: &[(String, String)]) -> Value {
-    encode(&Headers::of(headers))
-}
-
-pub fn headers_from_json(v: Value) -> Result<Vec<(String, String)>> {
-    decode::<Headers>(v)
-}
-
 /// Parses caller JSON text (invitee responses, a metadata value) into a value.
 pub fn raw_to_json(raw: &RawJson) -> Result<Value> {
     serde_json::from_str(&raw.0).map_err(|e| corrupt(format!("JSON text: {e}")))

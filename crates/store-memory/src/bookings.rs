@@ -12,12 +12,11 @@ use async_trait::async_trait;
 use domain::booking::{Booking, BookingStatus};
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, EventTypeId, OrganizationId};
-use domain::interval::Interval;
 use domain::pagination::{CursorValue, Page};
 use domain::ports::{
     BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, StoreError,
 };
-use domain::slots::{BusyBlock, CountedBooking, HostInput, SlotInputs, input_ranges};
+use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
@@ -54,10 +53,9 @@ impl<'a> View<'a> {
 pub(crate) fn slot_inputs(
     view: &View<'_>,
     event_type: &EventType,
-    window: Interval,
+    ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs, StoreError> {
-    let ranges = input_ranges(event_type, window);
     let org = event_type.organization_id;
     if org != view.org {
         return Err(StoreError::Unknown(anyhow::anyhow!(
@@ -206,7 +204,7 @@ impl BookingStore for MemoryStore {
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
         let state = self.state();
@@ -215,7 +213,7 @@ impl BookingStore for MemoryStore {
             org: event_type.organization_id,
             staged: None,
         };
-        slot_inputs(&view, event_type, window, now)
+        slot_inputs(&view, event_type, ranges, now)
     }
 
     async fn begin(

@@ -7,15 +7,15 @@ use crate::state::{IdempotencyRecord, State, ms};
 use crate::{MemoryStore, require_org};
 use async_trait::async_trait;
 use domain::ports::{
-    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, Reservation,
-    StoreError, StoredResponse,
+    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord,
+    Reservation, StoreError,
 };
 use jiff::Timestamp;
 
 /// Stores the response of `key`, if the key is (still) recorded.
-pub(crate) fn complete_on(state: &mut State, key: &IdempotencyKey, response: &StoredResponse) {
+pub(crate) fn complete_on(state: &mut State, key: &IdempotencyKey, replay: &ReplayRecord) {
     if let Some(record) = state.idempotency.get_mut(key) {
-        record.response = Some(response.clone());
+        record.response = Some(replay.clone());
     }
 }
 
@@ -59,9 +59,9 @@ impl IdempotencyStore for MemoryStore {
     async fn complete(
         &self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        complete_on(&mut self.state(), key, response);
+        complete_on(&mut self.state(), key, record);
         Ok(())
     }
 

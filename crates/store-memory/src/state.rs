@@ -6,7 +6,7 @@ use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::*;
 use domain::organization::{Organization, User};
-use domain::ports::{IdempotencyKey, OutboxMessage, PersonalAccessToken, StoredResponse};
+use domain::ports::{IdempotencyKey, OutboxMessage, PersonalAccessToken, ReplayRecord};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::RangeInclusive;
@@ -24,7 +24,7 @@ pub(crate) struct StoredBooking {
 #[derive(Debug, Clone)]
 pub(crate) struct IdempotencyRecord {
     pub fingerprint: String,
-    pub response: Option<StoredResponse>,
+    pub response: Option<ReplayRecord>,
     pub created_at: Timestamp,
 }
 

@@ -17,11 +17,10 @@ use async_trait::async_trait;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
-use domain::interval::Interval;
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, StoreError, StoredResponse,
+    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
 };
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use futures::lock::OwnedMutexGuard;
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -32,7 +31,7 @@ pub struct MemoryBookingTx {
     org: OrganizationId,
     staged: BTreeMap<BookingUid, StoredBooking>,
     outbox: Vec<OutboxMessage>,
-    completions: Vec<(IdempotencyKey, StoredResponse)>,
+    completions: Vec<(IdempotencyKey, ReplayRecord)>,
     _turn: OwnedMutexGuard<()>,
 }
 
@@ -85,7 +84,7 @@ impl BookingTx for MemoryBookingTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
         self.check_org(event_type.organization_id)?;
@@ -95,7 +94,7 @@ impl BookingTx for MemoryBookingTx {
             org: self.org,
             staged: Some(&self.staged),
         };
-        slot_inputs(&view, event_type, window, now)
+        slot_inputs(&view, event_type, ranges, now)
     }
 
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
@@ -190,10 +189,10 @@ impl BookingTx for MemoryBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
         self.check_org(key.organization_id)?;
-        self.completions.push((key.clone(), response.clone()));
+        self.completions.push((key.clone(), record.clone()));
         Ok(())
     }
 
@@ -206,8 +205,8 @@ impl BookingTx for MemoryBookingTx {
             state.bookings.insert((this.org, uid), row);
         }
         insert_checked(&mut state, &this.outbox);
-        for (key, response) in this.completions {
-            crate::idempotency::complete_on(&mut state, &key, &response);
+        for (key, record) in this.completions {
+            crate::idempotency::complete_on(&mut state, &key, &record);
         }
         Ok(())
     }

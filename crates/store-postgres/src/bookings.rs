@@ -13,13 +13,12 @@ use async_trait::async_trait;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, EventTypeId, OrganizationId};
-use domain::interval::Interval;
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
     BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, IdempotencyKey,
-    OutboxMessage, StoreError, StoredResponse,
+    OutboxMessage, ReplayRecord, StoreError,
 };
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
 use std::time::Duration;
@@ -67,7 +66,7 @@ impl BookingTx for PgBookingTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
         if event_type.organization_id != self.org {
@@ -75,7 +74,7 @@ impl BookingTx for PgBookingTx {
                 "event type belongs to another organization"
             )));
         }
-        slot_inputs::load(&mut self.tx, event_type, window, now).await
+        slot_inputs::load(&mut self.tx, event_type, ranges, now).await
     }
 
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError> {
@@ -113,9 +112,9 @@ impl BookingTx for PgBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        crate::idempotency::complete_on(&mut self.tx, key, response).await
+        crate::idempotency::complete_on(&mut self.tx, key, record).await
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
@@ -231,11 +230,11 @@ impl BookingStore for PgStore {
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError> {
         let mut conn = self.pool().acquire().await.map_err(unknown)?;
-        slot_inputs::load(&mut conn, event_type, window, now).await
+        slot_inputs::load(&mut conn, event_type, ranges, now).await
     }
 
     async fn begin(

@@ -3,40 +3,39 @@
 //!
 //! Expiry and abandonment are judged by the caller's `now`, never by the database clock.
 
-use crate::{PgStore, json, ts, unknown};
+use crate::{PgStore, ts, unknown};
 use anyhow::anyhow;
 use async_trait::async_trait;
 use domain::ports::{
-    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, Reservation,
-    StoreError, StoredResponse,
+    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord,
+    Reservation, StoreError,
 };
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::PgConnection;
 
-/// Stores the response of a reserved key on `conn` (inside the caller's transaction, if any).
+/// Stores the replay record of a reserved key on `conn` (inside the caller's transaction, if
+/// any), in `response_body`: a row whose `response_body` is NULL is in progress
+/// (`response_status` and `response_headers` stay unused).
 pub(crate) async fn complete_on(
     conn: &mut PgConnection,
     key: &IdempotencyKey,
-    response: &StoredResponse,
+    record: &ReplayRecord,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE idempotency_keys SET response_status = $4, response_headers = $5, \
-         response_body = $6 WHERE organization_id = $1 AND owner = $2 AND key = $3",
+        "UPDATE idempotency_keys SET response_body = $4 \
+         WHERE organization_id = $1 AND owner = $2 AND key = $3",
     )
     .bind(key.organization_id.0)
     .bind(&key.owner)
     .bind(&key.key)
-    .bind(i32::from(response.status))
-    .bind(json::headers_to_json(&response.headers))
-    .bind(&response.body)
+    .bind(&record.0)
     .execute(conn)
     .await
     .map_err(unknown)?;
     Ok(())
 }
 
-type ExistingRow = (String, Option<i32>, Option<Value>, Option<String>);
+type ExistingRow = (String, Option<String>);
 
 #[async_trait]
 impl IdempotencyStore for PgStore {
@@ -76,7 +75,7 @@ impl IdempotencyStore for PgStore {
                     fingerprint = EXCLUDED.fingerprint, reserved_at = EXCLUDED.reserved_at, \
                     response_status = NULL, response_headers = NULL, response_body = NULL \
                  WHERE idempotency_keys.reserved_at < $6 \
-                    OR (idempotency_keys.response_status IS NULL \
+                    OR (idempotency_keys.response_body IS NULL \
                         AND idempotency_keys.reserved_at < $7) \
                  RETURNING 1",
             )
@@ -94,7 +93,7 @@ impl IdempotencyStore for PgStore {
                 return Ok(Reservation::Reserved);
             }
             let existing: Option<ExistingRow> = sqlx::query_as(
-                "SELECT fingerprint, response_status, response_headers, response_body \
+                "SELECT fingerprint, response_body \
                  FROM idempotency_keys WHERE organization_id = $1 AND owner = $2 AND key = $3",
             )
             .bind(key.organization_id.0)
@@ -103,24 +102,15 @@ impl IdempotencyStore for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(unknown)?;
-            let Some((stored_fp, status, headers, body)) = existing else {
+            let Some((stored_fp, record)) = existing else {
                 continue;
             };
             if stored_fp != fingerprint {
                 return Ok(Reservation::Mismatch);
             }
-            return Ok(match status {
+            return Ok(match record {
                 None => Reservation::InProgress,
-                Some(status) => Reservation::Replay(StoredResponse {
-                    status: u16::try_from(status)
-                        .map_err(|_| unknown(anyhow!("stored status {status}")))?,
-                    headers: headers
-                        .map(json::headers_from_json)
-                        .transpose()
-                        .map_err(unknown)?
-                        .unwrap_or_default(),
-                    body: body.unwrap_or_default(),
-                }),
+                Some(record) => Reservation::Replay(ReplayRecord(record)),
             });
         }
         Err(unknown(anyhow!(
@@ -131,16 +121,16 @@ impl IdempotencyStore for PgStore {
     async fn complete(
         &self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError> {
         let mut conn = self.pool().acquire().await.map_err(unknown)?;
-        complete_on(&mut conn, key, response).await
+        complete_on(&mut conn, key, record).await
     }
 
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
         sqlx::query(
             "DELETE FROM idempotency_keys WHERE organization_id = $1 AND owner = $2 \
-             AND key = $3 AND response_status IS NULL",
+             AND key = $3 AND response_body IS NULL",
         )
         .bind(key.organization_id.0)
         .bind(&key.owner)

@@ -11,7 +11,7 @@ use domain::event_type::EventType;
 use domain::ids::{EventTypeId, ScheduleId, UserId};
 use domain::interval::Interval;
 use domain::ports::StoreError;
-use domain::slots::{self, BusyBlock, CountedBooking, HostInput, SlotInputs};
+use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
@@ -19,11 +19,10 @@ use uuid::Uuid;
 pub(crate) async fn load(
     conn: &mut PgConnection,
     event_type: &EventType,
-    window: Interval,
+    ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs, StoreError> {
     let org = event_type.organization_id;
-    let ranges = slots::input_ranges(event_type, window);
     let schedule_ids: Vec<ScheduleId> = event_type.hosts.iter().map(|h| h.schedule_id).collect();
     let schedules = load_schedules(conn, org, &schedule_ids).await?;
     let host_ids: Vec<Uuid> = event_type.hosts.iter().map(|h| h.user_id.0).collect();

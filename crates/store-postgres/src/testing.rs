@@ -9,6 +9,11 @@
 //! Compiled only with the `testing` feature, which test kits and this crate's own tests enable:
 //! it reads the clock and the environment, so it never ships in a production build.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test support (feature `testing`): names test databases by the wall clock and reads the test environment"
+)]
+
 use crate::PgStore;
 use anyhow::Context;
 use sqlx::Connection;

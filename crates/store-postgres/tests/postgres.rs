@@ -262,7 +262,10 @@ async fn group_seats_share_a_slot_but_block_other_bookings() {
         .store
         .slot_inputs(
             &w.event_type,
-            Interval::new(start, start + SignedDuration::from_hours(1)).unwrap(),
+            domain::slots::input_ranges(
+                &w.event_type,
+                Interval::new(start, start + SignedDuration::from_hours(1)).unwrap(),
+            ),
             start,
         )
         .await

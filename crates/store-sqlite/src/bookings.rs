@@ -17,7 +17,7 @@ use domain::ids::{BookingUid, EventTypeId, OrganizationId};
 use domain::interval::Interval;
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError};
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -198,7 +198,7 @@ impl BookingStore for SqliteStore {
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs> {
         let mut conn = self
@@ -206,7 +206,7 @@ impl BookingStore for SqliteStore {
             .acquire()
             .await
             .map_err(db_err("acquiring a connection"))?;
-        crate::slot_inputs::load(&mut conn, event_type, window, now).await
+        crate::slot_inputs::load(&mut conn, event_type, ranges, now).await
     }
 
     async fn begin(

@@ -14,11 +14,10 @@ use sqlx::sqlite::SqliteRow;
 use uuid::Uuid;
 
 pub(crate) use store_json::text::{
-    attendees_from_json, attendees_to_json, guests_from_json, guests_to_json, headers_from_json,
-    headers_to_json, hosts_from_json, hosts_to_json, location_from_json, location_to_json,
-    locations_from_json, locations_to_json, metadata_from_json, metadata_to_json,
-    overrides_from_json, overrides_to_json, questions_from_json, questions_to_json,
-    rules_from_json, rules_to_json,
+    attendees_from_json, attendees_to_json, guests_from_json, guests_to_json, hosts_from_json,
+    hosts_to_json, location_from_json, location_to_json, locations_from_json, locations_to_json,
+    metadata_from_json, metadata_to_json, overrides_from_json, overrides_to_json,
+    questions_from_json, questions_to_json, rules_from_json, rules_to_json,
 };
 
 pub(crate) type Result<T> = std::result::Result<T, StoreError>;

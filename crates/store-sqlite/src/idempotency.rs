@@ -4,12 +4,12 @@
 //! concurrent reservations of one key cannot both win. Expiry is judged by the caller's `now`
 //! (never the wall clock), so tests can drive it with a fake clock.
 
-use crate::codec::{Result, col, headers_from_json, headers_to_json};
+use crate::codec::{Result, col};
 use crate::{SqliteStore, db_err};
 use async_trait::async_trait;
 use domain::ports::{
-    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, Reservation,
-    StoredResponse,
+    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord,
+    Reservation,
 };
 use jiff::Timestamp;
 use sqlx::SqliteConnection;
@@ -17,20 +17,19 @@ use sqlx::SqliteConnection;
 const IN_PROGRESS: &str = "in_progress";
 const DONE: &str = "done";
 
-/// Stores the response of `key` on `conn` (a booking transaction or an autocommit write).
+/// Stores the replay record of `key` on `conn` (a booking transaction or an autocommit write),
+/// in `response_body` (`response_status` and `response_headers` stay unused).
 pub(crate) async fn complete_on(
     conn: &mut SqliteConnection,
     key: &IdempotencyKey,
-    response: &StoredResponse,
+    record: &ReplayRecord,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE idempotency_keys SET state = ?, response_status = ?, response_headers = ?, \
-         response_body = ? WHERE organization_id = ? AND owner = ? AND key = ?",
+        "UPDATE idempotency_keys SET state = ?, response_body = ? \
+         WHERE organization_id = ? AND owner = ? AND key = ?",
     )
     .bind(DONE)
-    .bind(i64::from(response.status))
-    .bind(headers_to_json(&response.headers)?)
-    .bind(&response.body)
+    .bind(&record.0)
     .bind(key.organization_id.as_uuid())
     .bind(&key.owner)
     .bind(&key.key)
@@ -72,8 +71,7 @@ impl IdempotencyStore for SqliteStore {
         let lease_ms = IDEMPOTENCY_IN_PROGRESS_LEASE.as_millis() as i64;
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
-            "SELECT fingerprint, state, response_status, response_headers, response_body, \
-             created_at FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ?",
+            "SELECT fingerprint, state, response_body, created_at FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ?",
         )
         .bind(key.organization_id.as_uuid())
         .bind(&key.owner)
@@ -95,21 +93,10 @@ impl IdempotencyStore for SqliteStore {
                 if state != DONE {
                     return Ok(Reservation::InProgress);
                 }
-                let status: Option<i64> = col(row, "response_status")?;
-                let headers: Option<String> = col(row, "response_headers")?;
-                let body: Option<String> = col(row, "response_body")?;
-                let status = status
-                    .and_then(|s| u16::try_from(s).ok())
-                    .ok_or_else(|| crate::codec::corrupt("idempotent response status"))?;
-                return Ok(Reservation::Replay(StoredResponse {
-                    status,
-                    headers: headers
-                        .as_deref()
-                        .map(headers_from_json)
-                        .transpose()?
-                        .unwrap_or_default(),
-                    body: body.unwrap_or_default(),
-                }));
+                let record: Option<String> = col(row, "response_body")?;
+                let record =
+                    record.ok_or_else(|| crate::codec::corrupt("idempotent replay record"))?;
+                return Ok(Reservation::Replay(ReplayRecord(record)));
             }
         }
         // Absent, expired or abandoned: (re)take the key.
@@ -136,9 +123,9 @@ impl IdempotencyStore for SqliteStore {
         Ok(Reservation::Reserved)
     }
 
-    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse) -> Result<()> {
+    async fn complete(&self, key: &IdempotencyKey, record: &ReplayRecord) -> Result<()> {
         let mut w = self.begin_write().await?;
-        complete_on(&mut w.tx, key, response).await?;
+        complete_on(&mut w.tx, key, record).await?;
         w.commit()
             .await
             .map_err(db_err("committing idempotent response"))?;

@@ -14,17 +14,16 @@ use crate::schedules::load_schedule;
 use domain::event_type::EventType;
 use domain::interval::Interval;
 use domain::ports::StoreError;
-use domain::slots::{BusyBlock, CountedBooking, HostInput, SlotInputs, input_ranges};
+use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::SqliteConnection;
 
 pub(crate) async fn load(
     conn: &mut SqliteConnection,
     event_type: &EventType,
-    window: Interval,
+    ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs> {
-    let ranges = input_ranges(event_type, window);
     let org = event_type.organization_id;
     let busy_sql = format!(
         "SELECT blocked_start, blocked_end, event_type_id, start_at FROM bookings \

@@ -19,11 +19,10 @@ use async_trait::async_trait;
 use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
-use domain::interval::Interval;
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, StoreError, StoredResponse,
+    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
 };
-use domain::slots::SlotInputs;
+use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::Sqlite;
 use sqlx::query::Query;
@@ -196,11 +195,11 @@ impl BookingTx for SqliteBookingTx {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs> {
         self.check_org(event_type.organization_id)?;
-        crate::slot_inputs::load(&mut self.write.tx, event_type, window, now).await
+        crate::slot_inputs::load(&mut self.write.tx, event_type, ranges, now).await
     }
 
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>> {
@@ -271,10 +270,10 @@ impl BookingTx for SqliteBookingTx {
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<()> {
         self.check_org(key.organization_id)?;
-        complete_on(&mut self.write.tx, key, response).await
+        complete_on(&mut self.write.tx, key, record).await
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

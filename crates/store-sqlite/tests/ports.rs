@@ -280,11 +280,7 @@ async fn idempotency_follows_the_fake_clock() {
         store.reserve(&key, "f1", at(6)).await.unwrap(),
         Reservation::Reserved
     );
-    let resp = StoredResponse {
-        status: 201,
-        headers: vec![("etag".into(), "\"1\"".into())],
-        body: "{\"ok\":true}".into(),
-    };
+    let resp = ReplayRecord("{\"ok\":true}".into());
     store.complete(&key, &resp).await.unwrap();
     assert_eq!(
         store.reserve(&key, "f1", at(60)).await.unwrap(),

@@ -399,6 +399,7 @@ async fn reads_see_only_committed_data_while_a_write_is_open() {
     let window =
         domain::interval::Interval::new(ts("2026-06-01T00:00:00Z"), ts("2026-06-02T00:00:00Z"))
             .unwrap();
+    let window = domain::slots::input_ranges(&w.event_type, window);
     let outside = store
         .slot_inputs(&w.event_type, window, Timestamp::UNIX_EPOCH)
         .await

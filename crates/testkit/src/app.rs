@@ -132,6 +132,9 @@ pub struct TestApp {
     pub admin: AdminContext,
     /// The running server's authentication cache (shared with its state).
     pub auth_cache: http_api::auth_cache::AuthCache,
+    /// The running server's idempotency reservations not yet settled (see
+    /// [`TestApp::idempotency_settled`]).
+    pub reservations: http_api::idempotency::Reservations,
     /// The running server's webhook use cases (for [`TestApp::drain_webhooks`]).
     pub webhooks: domain::webhook_service::WebhookService,
     /// Woken when webhook work may exist (SQLite commit signal; Postgres LISTEN/NOTIFY).
@@ -191,10 +194,30 @@ pub async fn spawn_app_strict_webhooks(backend: Backend) -> Option<TestApp> {
     spawn_app_webhooks(backend, ApiConfig::default(), false).await
 }
 
+/// Spawns the app over a store whose booking writes wait at `begin` until `stall` opens (see
+/// [`store_contract::faults::Stall`]): a request held mid-write, after its idempotency
+/// reservation.
+pub async fn spawn_app_stalled(
+    backend: Backend,
+    config: ApiConfig,
+    stall: Arc<store_contract::faults::Stall>,
+) -> Option<TestApp> {
+    spawn_app_over(backend, config, true, Some(stall)).await
+}
+
 async fn spawn_app_webhooks(
+    backend: Backend,
+    config: ApiConfig,
+    allow_loopback_http: bool,
+) -> Option<TestApp> {
+    spawn_app_over(backend, config, allow_loopback_http, None).await
+}
+
+async fn spawn_app_over(
     backend: Backend,
     mut config: ApiConfig,
     allow_loopback_http: bool,
+    stall: Option<Arc<store_contract::faults::Stall>>,
 ) -> Option<TestApp> {
     let (storage, shared_counter, wake) = match backend {
         Backend::Sqlite => {
@@ -231,6 +254,13 @@ async fn spawn_app_webhooks(
             ),
         },
     };
+    let storage: Arc<dyn Storage> = match stall {
+        None => storage,
+        Some(stall) => Arc::new(store_contract::faults::FaultyStore {
+            inner: storage,
+            fault: store_contract::faults::Fault::Stall(stall),
+        }),
+    };
     let clock = TestClock::new(CLOCK_START);
     let pepper = auth::Pepper::new(b"testkit-pepper-0123456789abcdef-0123456789".to_vec());
     let ids: Arc<dyn domain::ports::IdGen> = Arc::new(server::wiring::UuidV7);
@@ -266,6 +296,7 @@ async fn spawn_app_webhooks(
     let webhooks = state.webhooks.clone();
     state.metrics = server::wiring::install_metrics().ok();
     let auth_cache = state.auth_cache.clone();
+    let reservations = state.reservations.clone();
     tokio::spawn(async move {
         if let Err(e) = server::wiring::serve(state, listener, std::future::pending()).await {
             eprintln!("test server stopped: {e:#}");
@@ -287,6 +318,7 @@ async fn spawn_app_webhooks(
         store: storage,
         admin,
         auth_cache,
+        reservations,
         webhooks,
         wake,
         a,
@@ -296,6 +328,17 @@ async fn spawn_app_webhooks(
 }
 
 impl TestApp {
+    /// Waits (at most 10 s, then panics) until every idempotency reservation of the server is
+    /// settled, including the releases spawned for dropped requests.
+    pub async fn idempotency_settled(&self) {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            self.reservations.settled(),
+        )
+        .await
+        .expect("idempotency reservations settle within 10 s");
+    }
+
     /// Fans out the outbox and makes every webhook attempt due at the test clock's instant,
     /// synchronously (the worker's steps, without its loop).
     pub async fn drain_webhooks(&self) -> domain::webhook_service::DeliveryReport {

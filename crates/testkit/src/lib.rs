@@ -9,6 +9,10 @@
 //! `SLOTBOOK_SKIP_POSTGRES=1` is set (refused when `CI=true`), in which case they print a
 //! warning and return early.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "test kit: fixtures and harness may read the wall clock and the test environment"
+)]
 // This crate only ever runs inside tests: a failed setup step must abort the test with its
 // message, so unwrap/expect/panic are the right tools here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,7 +27,7 @@ pub mod time;
 
 pub use app::{
     Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
-    OrgFixture, TestApp, spawn_app, spawn_app_strict_webhooks, spawn_app_with,
+    OrgFixture, TestApp, spawn_app, spawn_app_stalled, spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};
@@ -66,6 +70,21 @@ where
 {
     if let Some(app) = spawn_app_strict_webhooks(backend).await {
         test(app).await;
+    }
+}
+
+pub use store_contract::faults::Stall;
+
+/// As [`run_with`] over a store whose booking writes wait at `begin` until the [`Stall`] handed
+/// to `test` opens.
+pub async fn run_stalled<F, Fut>(backend: Backend, config: ApiConfig, test: F)
+where
+    F: FnOnce(TestApp, std::sync::Arc<Stall>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let stall = Stall::new();
+    if let Some(app) = spawn_app_stalled(backend, config, stall.clone()).await {
+        test(app, stall).await;
     }
 }
 

@@ -2,6 +2,10 @@
 //! the test-only `store_postgres::testing` module, and `.ci/run` refuses the Postgres skip
 //! switch under CI.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tidy tests read the build environment"
+)]
 // A tidy failure should panic loudly, helpers included.
 #![allow(clippy::unwrap_used, clippy::panic)]
 

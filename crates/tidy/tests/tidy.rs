@@ -1,6 +1,10 @@
 //! Mechanical checks of the conventions in ARCHITECTURE.md, read from `cargo metadata` and the
 //! source tree, so that a layering mistake fails a test instead of waiting for review.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tidy tests read the build environment"
+)]
 // Helpers outside `#[test]` functions unwrap too: a tidy failure should panic loudly.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
@@ -264,4 +268,58 @@ fn no_test_is_ignored() {
     let mut hits = Vec::new();
     walk(&workspace_root(), &mut hits);
     assert!(hits.is_empty(), "ignored tests never run: {hits:?}");
+}
+
+/// Every SQL list of booking statuses in the SQL stores and their migrations is either the
+/// domain's list of statuses that hold time (`BookingStatus::HOLDING_TIME`) or, in a `CHECK`
+/// constraint, every status: the rule "which statuses hold time" has one source.
+#[test]
+fn sql_status_lists_match_the_domain() {
+    use domain::booking::BookingStatus;
+    let list = |statuses: &[BookingStatus]| {
+        let quoted: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect();
+        format!("({})", quoted.join(", "))
+    };
+    let holding = list(&BookingStatus::HOLDING_TIME);
+    let all = list(&BookingStatus::ALL);
+    let root = workspace_root();
+    let mut files = Vec::new();
+    for dir in [
+        "crates/store-sqlite/src",
+        "crates/store-postgres/src",
+        "migrations/sqlite",
+        "migrations/postgres",
+    ] {
+        for entry in std::fs::read_dir(root.join(dir)).expect(dir) {
+            files.push(entry.expect("dir entry").path());
+        }
+    }
+    let mut seen = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).expect("readable source");
+        for (line_no, line) in text.lines().enumerate() {
+            let mut rest = line;
+            while let Some(i) = rest.find("('confirmed'") {
+                let tail = &rest[i..];
+                let end = tail.find(')').map_or(tail.len(), |e| e + 1);
+                let found = &tail[..end];
+                let ok = found == holding || (found == all && line.contains("CHECK"));
+                assert!(
+                    ok,
+                    "{}:{}: status list {found} is neither {holding} nor (in a CHECK) {all}",
+                    path.display(),
+                    line_no + 1
+                );
+                seen += 1;
+                rest = &tail[end..];
+            }
+        }
+    }
+    assert!(
+        seen >= 10,
+        "expected the stores' status lists, found {seen}"
+    );
 }

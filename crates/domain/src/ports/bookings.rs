@@ -1,12 +1,11 @@
 //! Bookings and the booking unit of work.
 
-use super::{IdempotencyKey, OutboxMessage, StoreError, StoredResponse};
+use super::{IdempotencyKey, OutboxMessage, ReplayRecord, StoreError};
 use crate::booking::{Booking, BookingStatus};
 use crate::event_type::EventType;
 use crate::ids::*;
-use crate::interval::Interval;
 use crate::pagination::{Page, PageRequest};
-use crate::slots::SlotInputs;
+use crate::slots::{InputRanges, SlotInputs};
 use async_trait::async_trait;
 use jiff::Timestamp;
 
@@ -106,13 +105,14 @@ pub trait BookingStore: Send + Sync {
         org: OrganizationId,
         query: &BookingQuery,
     ) -> Result<Page<Booking>, StoreError>;
-    /// Everything the slot engine needs to decide `window` for `event_type` (see
-    /// [`crate::slots::input_ranges`]): the hosts' schedules, their busy blocks and the event
-    /// type's counted bookings. A read outside any transaction.
+    /// What the slot engine needs for `event_type` over the `ranges` the domain decided
+    /// ([`crate::slots::input_ranges`] of a window): the hosts' schedules, their time-holding
+    /// bookings whose blocked time overlaps `ranges.busy` and, when `ranges.counted` is set, the
+    /// event type's time-holding bookings starting in it. A read outside any transaction.
     async fn slot_inputs(
         &self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError>;
     /// Opens a booking write for one organization. The implementation serialises writers so
@@ -134,7 +134,7 @@ pub trait BookingTx: Send {
     async fn slot_inputs(
         &mut self,
         event_type: &EventType,
-        window: Interval,
+        ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs, StoreError>;
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>, StoreError>;
@@ -154,11 +154,11 @@ pub trait BookingTx: Send {
         expected_version: i64,
     ) -> Result<(), BookingWriteError>;
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
-    /// Stores the response of a reserved idempotency key in this transaction.
+    /// Stores the replay record of a reserved idempotency key in this transaction.
     async fn complete_idempotency(
         &mut self,
         key: &IdempotencyKey,
-        response: &StoredResponse,
+        record: &ReplayRecord,
     ) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }

@@ -15,14 +15,11 @@ pub struct IdempotencyKey {
     pub key: String,
 }
 
-/// A response kept for replay.
+/// What a completed request leaves for its replay: opaque text that the domain attaches to the
+/// unit of work and stores return unchanged, never read or interpreted here (the HTTP layer
+/// encodes its status, headers and body into it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    /// Headers to replay (e.g. `ETag`); names lowercase.
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
+pub struct ReplayRecord(pub String);
 
 /// How long a key is remembered.
 pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
@@ -36,7 +33,7 @@ pub enum Reservation {
     /// The caller owns the key now and must `complete` or `release` it.
     Reserved,
     /// Same key and body completed before: replay this.
-    Replay(StoredResponse),
+    Replay(ReplayRecord),
     /// Same key still executing.
     InProgress,
     /// Same key, different body fingerprint.
@@ -55,12 +52,9 @@ pub trait IdempotencyStore: Send + Sync {
         fingerprint: &str,
         now: Timestamp,
     ) -> Result<Reservation, StoreError>;
-    /// Stores the response outside a booking transaction.
-    async fn complete(
-        &self,
-        key: &IdempotencyKey,
-        response: &StoredResponse,
-    ) -> Result<(), StoreError>;
+    /// Stores the replay record outside a booking transaction.
+    async fn complete(&self, key: &IdempotencyKey, record: &ReplayRecord)
+    -> Result<(), StoreError>;
     /// Forgets an unfinished reservation so the key can be retried (the first attempt failed).
     async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError>;
     /// Deletes up to `max` records taken before `before` (done or not), oldest first; returns

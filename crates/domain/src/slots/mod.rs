@@ -171,16 +171,19 @@ pub fn check_slot(inputs: &SlotInputs, start: Timestamp) -> Result<Slot, Unavail
     if horizon(inputs).is_some_and(|h| start >= h) {
         return Err(UnavailableReason::OutsideFutureLimit);
     }
-    let window = start
-        .checked_add(SignedDuration::from_millis(1))
-        .ok()
-        .and_then(|end| Interval::new(start, end))
-        .ok_or(UnavailableReason::SlotBusy)?;
+    let window = one_instant(start).ok_or(UnavailableReason::SlotBusy)?;
     list_slots(inputs, window)
         .slots
         .into_iter()
         .find(|s| s.start == start)
         .ok_or(UnavailableReason::SlotBusy)
+}
+
+/// The one-instant window `[start, start + 1ms)` that decides one start ([`check_slot`]); load
+/// its inputs with [`input_ranges`] of it. `None` at the end of time.
+pub fn one_instant(start: Timestamp) -> Option<Interval> {
+    let end = start.checked_add(SignedDuration::from_millis(1)).ok()?;
+    Interval::new(start, end)
 }
 
 /// The window [`next_available`] searches: starts strictly after `after` and less than

@@ -5,7 +5,7 @@ use crate::support::*;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use domain::access::{Credential, Principal, expand};
 use domain::ids::TokenId;
-use http_api::idempotency::{IdemStart, begin, stored_response};
+use http_api::idempotency::{IdemStart, begin, replay_record};
 use http_body_util::BodyExt;
 use serde_json::json;
 
@@ -56,7 +56,7 @@ async fn reserve_conflict_release_replay() {
     assert_eq!(e.headers["retry-after"], "1");
 
     // A failed attempt releases the key; the retry gets it again.
-    guard.release(&h.state).await;
+    guard.release().await;
     let Ok(IdemStart::Fresh(guard)) =
         begin(&h.state, &p, &key("k1"), "POST", path, &reordered).await
     else {
@@ -69,10 +69,12 @@ async fn reserve_conflict_release_replay() {
         .store
         .complete(
             guard.key(),
-            &stored_response(StatusCode::CREATED, Some(1), &envelope),
+            &replay_record(StatusCode::CREATED, Some(1), &envelope),
         )
         .await
         .unwrap();
+    guard.done();
+    assert_eq!(h.state.reservations.open(), 0);
     let Ok(IdemStart::Replay(resp)) = begin(&h.state, &p, &key("k1"), "POST", path, &body).await
     else {
         panic!("completed key must replay")
@@ -166,4 +168,30 @@ async fn missing_and_invalid_keys_reserve_nothing() {
         begin(&h.state, &p, &key(&max), "POST", "/v1/bookings", &body).await,
         Ok(IdemStart::Fresh(_))
     ));
+}
+
+/// A guard dropped without `done` or `release` (its request future was cancelled) releases
+/// the key on a spawned task; `Reservations::settled` waits for that release.
+#[tokio::test]
+async fn a_dropped_guard_releases_its_key() {
+    let h = Harness::new().await;
+    let p = principal(&h, 1);
+    let body = json!({"start": "2026-05-20T10:00:00Z"});
+    let path = "/v1/bookings";
+    let Ok(IdemStart::Fresh(guard)) = begin(&h.state, &p, &key("k"), "POST", path, &body).await
+    else {
+        panic!("fresh key must reserve")
+    };
+    assert_eq!(h.state.reservations.open(), 1);
+    drop(guard);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        h.state.reservations.settled(),
+    )
+    .await
+    .expect("the spawned release settles");
+    let Ok(IdemStart::Fresh(_again)) = begin(&h.state, &p, &key("k"), "POST", path, &body).await
+    else {
+        panic!("a dropped reservation must be reservable again")
+    };
 }

@@ -195,6 +195,7 @@ pub async fn state(config: ApiConfig) -> (AppState, SetClock) {
         limiter: Arc::default(),
         draining: Arc::new(AtomicBool::new(false)),
         auth_cache: http_api::auth_cache::AuthCache::new(),
+        reservations: Default::default(),
         metrics: None,
     });
     (state, clock)

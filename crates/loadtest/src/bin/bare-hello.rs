@@ -6,6 +6,11 @@
 //! `listening on http://<addr>` on standard output once bound, and exits by itself after
 //! `MAX_SECONDS` so it never outlives a benchmark that was killed before it could stop it.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load generator measures wall-clock time and reads its environment"
+)]
+
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::service::service_fn;

@@ -23,6 +23,11 @@
 //! Bounded: every wait has a limit, child processes are killed on drop, and only loopback
 //! addresses are contacted.
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load generator measures wall-clock time and reads its environment"
+)]
+
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use hdrhistogram::Histogram;

@@ -15,6 +15,11 @@
 //! Markdown table and the slotbook process's resident memory, and stops both children (they are
 //! killed on drop as well, so an error leaves nothing running).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "the load generator measures wall-clock time and reads its environment"
+)]
+
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use jiff::civil::Weekday;

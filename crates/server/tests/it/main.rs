@@ -2,6 +2,10 @@
 //! cases on a temporary SQLite file, and the real `slotbook` binary (`demo`, `admin`, `serve`
 //! with a SIGTERM drain).
 
+#![allow(
+    clippy::disallowed_methods,
+    reason = "process-level tests of the server read the wall clock and the environment"
+)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // test code: failing loudly is the point
 // figment's `Jail` closures must return its (large) error type.

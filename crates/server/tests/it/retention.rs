@@ -4,7 +4,7 @@
 //! present record answers `Mismatch` to another body, a purged one is `Reserved` afresh.
 
 use crate::support::{TempDir, pepper};
-use domain::ports::{IdempotencyKey, Reservation, StoredResponse};
+use domain::ports::{IdempotencyKey, ReplayRecord, Reservation};
 use jiff::{SignedDuration, Timestamp};
 use server::admin::{self, AdminContext};
 use server::wiring::{self, UuidV7};
@@ -36,11 +36,7 @@ async fn housekeeping_purges_expired_idempotency_keys_in_bounded_batches() {
     let org = admin::create_org(&ctx, "Retention").await.unwrap();
     let batch = 2u32;
     let round = usize::try_from(MAX_PURGE_BATCHES * batch).unwrap();
-    let done = StoredResponse {
-        status: 201,
-        headers: Vec::new(),
-        body: "{}".into(),
-    };
+    let done = ReplayRecord("{}".into());
     // One more expired key than a round may purge, then one younger than the cut-off.
     let old: Vec<IdempotencyKey> = (0..=round)
         .map(|i| key(org.id, &format!("old-{i}")))

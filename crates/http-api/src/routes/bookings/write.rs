@@ -9,7 +9,7 @@ use super::not_found;
 use crate::envelope;
 use crate::error::ApiError;
 use crate::extract::{Auth, parse_body};
-use crate::idempotency::{self, IdemGuard, IdemStart, stored_response};
+use crate::idempotency::{self, IdemGuard, IdemStart, replay_record};
 use crate::routes::support::{RawBody, if_match, path_id, with_etag};
 use crate::state::AppState;
 use api_types::booking::Booking as BookingDto;
@@ -47,9 +47,9 @@ impl Render {
         status: StatusCode::OK,
     };
 
-    fn stored(self, b: &Booking, host: Option<&User>) -> domain::ports::StoredResponse {
+    fn stored(self, b: &Booking, host: Option<&User>) -> domain::ports::ReplayRecord {
         let dto = BookingDto::from_domain(b, host, true);
-        stored_response(self.status, Some(b.version), &envelope::data_value(&dto))
+        replay_record(self.status, Some(b.version), &envelope::data_value(&dto))
     }
 
     fn live(self, h: &HostedBooking) -> Response {
@@ -77,7 +77,8 @@ impl Render {
 }
 
 /// Runs a write under the request's `Idempotency-Key`: a replay returns the stored response;
-/// otherwise `run` executes under the reservation, and a failed attempt releases it for retries.
+/// otherwise `run` executes under the reservation, and a failed attempt releases it for retries
+/// (a cancelled one releases it when the guard drops).
 async fn idempotent(
     state: &AppState,
     p: &Principal,
@@ -92,8 +93,9 @@ async fn idempotent(
         IdemStart::Fresh(g) => g,
     };
     let result = run(&guard).await;
-    if result.is_err() {
-        guard.release(state).await;
+    match &result {
+        Ok(_) => guard.done(),
+        Err(_) => guard.release().await,
     }
     result
 }

@@ -26,7 +26,7 @@ use axum::response::Response;
 use domain::availability::Zone;
 use domain::booking_page::{Answer, EventTypePage, InviteeForm, PageBookingError, PageError};
 use domain::booking_service::Idempotent;
-use domain::ports::{IdempotencyKey, StoredResponse};
+use domain::ports::{IdempotencyKey, ReplayRecord};
 use domain::validate::FieldErrors;
 use jiff::Timestamp;
 use std::collections::HashMap;
@@ -167,17 +167,13 @@ fn invitee_form(page: &EventTypePage, f: &HashMap<String, String>) -> InviteeFor
 }
 
 /// The replay record of a page write: the booking it led to.
-pub(super) fn stored(uid: domain::ids::BookingUid) -> StoredResponse {
-    StoredResponse {
-        status: 303,
-        headers: Vec::new(),
-        body: format!("{{\"booking_uid\":\"{uid}\"}}"),
-    }
+pub(super) fn stored(uid: domain::ids::BookingUid) -> ReplayRecord {
+    ReplayRecord(format!("{{\"booking_uid\":\"{uid}\"}}"))
 }
 
 /// The booking a replay record names.
-pub(super) fn replayed(s: &StoredResponse) -> Option<domain::ids::BookingUid> {
-    let v: serde_json::Value = serde_json::from_str(&s.body).ok()?;
+pub(super) fn replayed(s: &ReplayRecord) -> Option<domain::ids::BookingUid> {
+    let v: serde_json::Value = serde_json::from_str(&s.0).ok()?;
     let uid = v.get("booking_uid")?.as_str()?.parse().ok()?;
     Some(domain::ids::BookingUid(uid))
 }
@@ -307,7 +303,7 @@ pub(super) async fn submit(
             ),
         ),
         Err(e) => {
-            guard.release(&state).await;
+            guard.release().await;
             match e {
                 PageBookingError::Invalid(errors) => {
                     let end = start

@@ -309,7 +309,7 @@ pub(super) async fn cancel(
     {
         Ok(_) => see_other(&state, &format!("/_b/{token}?cancelled=1")),
         Err(e) => {
-            guard.release(&state).await;
+            guard.release().await;
             refused(&state, e)
         }
     }
@@ -449,7 +449,7 @@ pub(super) async fn reschedule(
         Err(r) => return r,
     };
     let Some(start) = f.get("start").and_then(|s| s.parse::<Timestamp>().ok()) else {
-        guard.release(&state).await;
+        guard.release().await;
         return see_other(&state, &format!("/_b/{token}/reschedule"));
     };
     let zone = f
@@ -478,7 +478,7 @@ pub(super) async fn reschedule(
             &format!("{}?moved=1", link::path(&state, org, done.booking.uid)),
         ),
         Err(InviteeChangeError::SlotTaken) => {
-            guard.release(&state).await;
+            guard.release().await;
             see_other(
                 &state,
                 &format!(
@@ -488,7 +488,7 @@ pub(super) async fn reschedule(
             )
         }
         Err(e) => {
-            guard.release(&state).await;
+            guard.release().await;
             refused(&state, e)
         }
     }
