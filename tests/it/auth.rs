@@ -20,10 +20,14 @@ both_backends!(
 #[track_caller]
 fn assert_401(r: &Resp, code: &str) {
     r.err(401, code);
-    assert_eq!(
-        r.header("www-authenticate"),
-        Some(format!("Bearer realm=\"42min\", error=\"{code}\"").as_str()),
-        "{}",
+    // RFC 9728: the challenge names the protected resource metadata (exact value in oauth.rs).
+    let challenge = r.header("www-authenticate").unwrap_or_default();
+    let prefix =
+        format!("Bearer realm=\"42min\", error=\"{code}\", resource_metadata=\"http://127.0.0.1:");
+    assert!(
+        challenge.starts_with(&prefix)
+            && challenge.ends_with("/.well-known/oauth-protected-resource\""),
+        "{challenge}: {}",
         r.describe()
     );
     r.rate_limit_headers();

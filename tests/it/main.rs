@@ -24,6 +24,7 @@ mod month_ends;
 mod notifications;
 mod oauth;
 mod oauth_browser;
+mod oauth_registration;
 mod ops;
 mod pages;
 mod ping;

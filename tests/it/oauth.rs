@@ -20,9 +20,9 @@ both_backends!(
 );
 
 const REDIRECT: &str = "https://app.example/cb";
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-fn http() -> reqwest::Client {
+pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -50,7 +50,7 @@ pub(crate) async fn send(req: oauth2::HttpRequest) -> Result<oauth2::HttpRespons
     handle.await.map_err(std::io::Error::other)?
 }
 
-fn cookie_of(r: &reqwest::Response) -> String {
+pub(crate) fn cookie_of(r: &reqwest::Response) -> String {
     let set = r
         .headers()
         .get("set-cookie")
@@ -62,14 +62,14 @@ fn cookie_of(r: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let i = html.find(marker).expect("a CSRF field") + marker.len();
     html[i..].split('"').next().unwrap().to_owned()
 }
 
 /// Hidden fields of the page's form, as (name, value).
-fn hidden_of(html: &str) -> Vec<(String, String)> {
+pub(crate) fn hidden_of(html: &str) -> Vec<(String, String)> {
     html.split("<input type=\"hidden\" name=\"")
         .skip(1)
         .map(|s| {
@@ -91,7 +91,7 @@ fn hidden_of(html: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-fn query_of(location: &str) -> std::collections::HashMap<String, String> {
+pub(crate) fn query_of(location: &str) -> std::collections::HashMap<String, String> {
     let q = location.split_once('?').map(|(_, q)| q).unwrap_or("");
     form_urlencoded_parse(q)
 }

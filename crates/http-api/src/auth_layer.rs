@@ -6,7 +6,8 @@
 //! 2. it counts the request against the caller's bucket (`pat:<token id>` on success,
 //!    `anonymous:<client ip>` otherwise — so every 401 counts against the IP);
 //! 3. over the limit → 429 `rate_limited`; failed auth → 401 with
-//!    `WWW-Authenticate: Bearer realm="42min", error="<code>"`; otherwise the
+//!    `WWW-Authenticate: Bearer realm="42min", error="<code>", resource_metadata="<base>/.well-known/oauth-protected-resource"`
+//!    (RFC 9728); otherwise the
 //!    [`Principal`] goes into the request extensions and the handler runs;
 //! 4. the rate-limit headers are set on whatever response comes back.
 //!
@@ -25,7 +26,7 @@
 //! Architecture Invariant: the token is never logged; only its public lookup id may be.
 
 use crate::error::ApiError;
-use crate::rate_limit::{self, Bucket};
+use crate::rate_limit::{self, Bucket, BucketKind};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -156,6 +157,29 @@ fn auth_error(e: AuthenticateError) -> ApiError {
     }
 }
 
+/// Adds RFC 9728 `resource_metadata` (the protected resource document's URL) to a 401's
+/// `WWW-Authenticate: Bearer …` challenge, so a client can discover the authorization server.
+pub fn with_resource_metadata(mut e: ApiError, base: &str) -> ApiError {
+    if e.status != StatusCode::UNAUTHORIZED {
+        return e;
+    }
+    let Some(challenge) = e
+        .headers
+        .get(header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return e;
+    };
+    let value = format!(
+        "{challenge}, resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
+        base.trim_end_matches('/')
+    );
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        e.headers.insert(header::WWW_AUTHENTICATE, v);
+    }
+    e
+}
+
 /// The guard of the application middleware ([`crate::ops`]); acts on [`is_guarded`] paths
 /// only and runs the rest of the stack with `inner`.
 pub async fn guard<F, Fut>(state: &AppState, mut req: Request, inner: F) -> Response
@@ -163,30 +187,35 @@ where
     F: FnOnce(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let ip = client_ip(peer, req.headers(), &state.config.trusted_proxies);
     if !is_guarded(req.uri().path()) {
-        return inner(req).await;
+        // The OAuth endpoints, discovery and the OpenAPI document: per-IP buckets, no token.
+        let Some(kind) = BucketKind::for_unguarded_path(req.uri().path()) else {
+            return inner(req).await;
+        };
+        let decision = rate_limit::check(state, &Bucket::per_ip(kind, ip)).await;
+        if !decision.allowed {
+            return decision.rejection().into_response();
+        }
+        let mut resp = inner(req).await;
+        decision.apply(resp.headers_mut());
+        return resp;
     }
     let auth = authenticate(state, req.headers()).await;
     let bucket = match &auth {
         Ok(p) => Bucket::for_principal(p),
-        Err(_) => {
-            let peer = req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip());
-            Bucket::anonymous(client_ip(
-                peer,
-                req.headers(),
-                &state.config.trusted_proxies,
-            ))
-        }
+        Err(_) => Bucket::anonymous(ip),
     };
     let decision = rate_limit::check(state, &bucket).await;
     if !decision.allowed {
         return decision.rejection().into_response();
     }
     let mut resp = match auth {
-        Err(e) => e.into_response(),
+        Err(e) => with_resource_metadata(e, &state.config.public_base_url).into_response(),
         Ok(principal) => {
             req.extensions_mut().insert(principal);
             inner(req).await
@@ -258,6 +287,20 @@ mod tests {
         assert_eq!(
             e.headers[header::WWW_AUTHENTICATE],
             "Bearer error=\"insufficient_scope\" scope=\"bookings:create\""
+        );
+    }
+
+    #[test]
+    fn resource_metadata_is_added_to_401s_only() {
+        let e = with_resource_metadata(unauthorized("invalid_token", "x"), "https://api.example/");
+        assert_eq!(
+            e.headers[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"42min\", error=\"invalid_token\", resource_metadata=\"https://api.example/.well-known/oauth-protected-resource\""
+        );
+        let e = with_resource_metadata(insufficient_scope("user:read"), "https://api.example");
+        assert_eq!(
+            e.headers[header::WWW_AUTHENTICATE],
+            "Bearer error=\"insufficient_scope\" scope=\"user:read\""
         );
     }
 

@@ -85,7 +85,9 @@ pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
         metrics: MetricHandles::default(),
     });
     router
-        .merge(crate::routes::oauth::router())
+        .merge(crate::routes::oauth::router(
+            state.config.oauth_dynamic_registration,
+        ))
         .merge(crate::routes::pages::router(&state))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))

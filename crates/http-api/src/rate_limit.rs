@@ -6,10 +6,16 @@
 //! - `pat:<token id>`: [`ApiConfig::authenticated_per_minute`] (120),
 //! - `oauth:<client id>:<organization id>`: the same limit,
 //! - `anonymous:<client ip>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
-//!   valid token, including every 401;
+//!   valid token, including every 401, and the anonymous paths outside `/v1`: `/.well-known/*`,
+//!   `/openapi.*` (and unknown `/v1/oauth/*` paths);
 //! - `page_view:<client ip>` and `page_submit:<client ip>`: the public booking pages' views
 //!   (GET, 120) and form submissions (POST, 10), `[pages]` in the configuration — their own
 //!   buckets, so browsing a booking page never uses up an API client's anonymous allowance.
+//! - the OAuth endpoints' own per-IP buckets (§2.4, §5.1): `oauth_authorize:<ip>` 30 (GET and
+//!   the form POSTs), `oauth_token:<ip>` 60, `oauth_revoke:<ip>` 60, `oauth_introspect:<ip>`
+//!   120, `oauth_register:<ip>` 5 ([`BucketKind::fixed_limit`]).
+//!
+//! The operations endpoints (`/healthz`, `/readyz`, `/metrics`) are not limited.
 //!
 //! Counters live in this process ([`RateLimiter`]) or, when several servers share the load, in
 //! [`AppState::shared_counter`]. If the shared counter fails the limiter fails open: the request
@@ -52,6 +58,11 @@ pub enum BucketKind {
     Pat,
     OAuth,
     Anonymous,
+    OAuthAuthorize,
+    OAuthToken,
+    OAuthRevoke,
+    OAuthIntrospect,
+    OAuthRegister,
     PageView,
     PageSubmit,
 }
@@ -62,9 +73,46 @@ impl BucketKind {
             Self::Pat => "pat",
             Self::OAuth => "oauth",
             Self::Anonymous => "anonymous",
+            Self::OAuthAuthorize => "oauth_authorize",
+            Self::OAuthToken => "oauth_token",
+            Self::OAuthRevoke => "oauth_revoke",
+            Self::OAuthIntrospect => "oauth_introspect",
+            Self::OAuthRegister => "oauth_register",
             Self::PageView => "page_view",
             Self::PageSubmit => "page_submit",
         }
+    }
+
+    /// The contract's fixed per-IP limit of an OAuth endpoint bucket (§2.4); `None` for the
+    /// configurable buckets.
+    pub fn fixed_limit(&self) -> Option<u64> {
+        match self {
+            Self::Pat | Self::OAuth | Self::Anonymous | Self::PageView | Self::PageSubmit => None,
+            Self::OAuthAuthorize => Some(30),
+            Self::OAuthToken | Self::OAuthRevoke => Some(60),
+            Self::OAuthIntrospect => Some(120),
+            Self::OAuthRegister => Some(5),
+        }
+    }
+
+    /// The per-IP bucket of an unauthenticated path outside the `/v1` guard: an OAuth
+    /// endpoint's own bucket, the anonymous bucket for discovery and the OpenAPI document, or
+    /// `None` (not limited: the operations endpoints).
+    pub fn for_unguarded_path(path: &str) -> Option<Self> {
+        Some(match path {
+            "/v1/oauth/authorize" => Self::OAuthAuthorize,
+            "/v1/oauth/token" => Self::OAuthToken,
+            "/v1/oauth/revoke" => Self::OAuthRevoke,
+            "/v1/oauth/introspect" => Self::OAuthIntrospect,
+            "/v1/oauth/register" => Self::OAuthRegister,
+            p if p.starts_with("/v1/oauth/")
+                || p.starts_with("/.well-known/")
+                || p.starts_with("/openapi.") =>
+            {
+                Self::Anonymous
+            }
+            _ => return None,
+        })
     }
 }
 
@@ -92,18 +140,16 @@ impl Bucket {
 
     /// The bucket of an anonymous (or failed-auth) caller; `None` = address unknown.
     pub fn anonymous(ip: Option<IpAddr>) -> Self {
-        let key = match ip {
-            Some(ip) => format!("anonymous:{ip}"),
-            None => "anonymous:unknown".to_owned(),
-        };
-        Self {
-            kind: BucketKind::Anonymous,
-            key,
-        }
+        Self::per_ip(BucketKind::Anonymous, ip)
     }
 
     /// A booking-page bucket (`PageView` or `PageSubmit`) of a client address.
     pub fn page(kind: BucketKind, ip: Option<IpAddr>) -> Self {
+        Self::per_ip(kind, ip)
+    }
+
+    /// A bucket of `kind` keyed by client address (`<kind>:<ip>`); `None` = address unknown.
+    pub fn per_ip(kind: BucketKind, ip: Option<IpAddr>) -> Self {
         let key = match ip {
             Some(ip) => format!("{}:{ip}", kind.as_str()),
             None => format!("{}:unknown", kind.as_str()),
@@ -111,13 +157,14 @@ impl Bucket {
         Self { kind, key }
     }
 
-    /// The configured limit of this bucket.
+    /// The configured (or, for the OAuth endpoints, fixed) limit of this bucket.
     pub fn limit(&self, config: &crate::state::ApiConfig) -> u64 {
         match self.kind {
             BucketKind::Pat | BucketKind::OAuth => config.authenticated_per_minute,
             BucketKind::Anonymous => config.anonymous_per_minute,
             BucketKind::PageView => config.pages.views_per_minute,
             BucketKind::PageSubmit => config.pages.submissions_per_minute,
+            other => other.fixed_limit().unwrap_or(config.anonymous_per_minute),
         }
     }
 }
@@ -419,6 +466,24 @@ mod tests {
         );
         let cfg = crate::state::ApiConfig::default();
         assert_eq!(Bucket::anonymous(None).limit(&cfg), 30);
+        let ip = Some("10.0.0.1".parse().unwrap());
+        for (path, kind, limit) in [
+            ("/v1/oauth/authorize", "oauth_authorize", 30),
+            ("/v1/oauth/token", "oauth_token", 60),
+            ("/v1/oauth/revoke", "oauth_revoke", 60),
+            ("/v1/oauth/introspect", "oauth_introspect", 120),
+            ("/v1/oauth/register", "oauth_register", 5),
+            ("/v1/oauth/nope", "anonymous", 30),
+            ("/.well-known/oauth-authorization-server", "anonymous", 30),
+            ("/openapi.yaml", "anonymous", 30),
+        ] {
+            let b = Bucket::per_ip(BucketKind::for_unguarded_path(path).unwrap(), ip);
+            assert_eq!(b.key, format!("{kind}:10.0.0.1"), "{path}");
+            assert_eq!(b.limit(&cfg), limit, "{path}");
+        }
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            assert_eq!(BucketKind::for_unguarded_path(path), None, "{path}");
+        }
         assert_eq!(Bucket::for_principal(&p).limit(&cfg), 120);
     }
 }

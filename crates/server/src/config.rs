@@ -36,8 +36,18 @@ pub struct Config {
     pub security: SecurityConfig,
     pub log: LogConfig,
     pub webhooks: WebhooksConfig,
+    pub oauth: OAuthConfig,
     pub pages: PagesConfig,
     pub notifications: crate::notify_config::NotificationsConfig,
+}
+
+/// `[oauth]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthConfig {
+    /// RFC 7591 `POST /v1/oauth/register` (off: the path is 404 and discovery omits
+    /// `registration_endpoint`).
+    pub dynamic_registration: bool,
 }
 
 /// `[pages]`: the public booking pages.

@@ -3,7 +3,7 @@
 //! One `pub async fn` per behaviour takes a fresh `Arc<dyn Storage>` and asserts what the port
 //! traits of `domain::ports` document: round trips of every aggregate, uniqueness rules,
 //! optimistic versions, keyset pagination, every booking filter, idempotency, the outbox,
-//! tokens, tenancy, atomicity of booking writes and — under real concurrency — that no host is
+//! tokens, OAuth clients, codes and token families, tenancy, atomicity of booking writes and — under real concurrency — that no host is
 //! ever double-booked. A store runs the whole suite with [`contract_tests!`]:
 //!
 //! ```text
@@ -27,6 +27,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
 pub mod notifications;
+pub mod oauth;
 pub mod outbox;
 pub mod pagination;
 pub mod schedules;
@@ -161,6 +162,14 @@ macro_rules! __contract_behaviours {
                 token_names_are_unique_case_insensitively,
                 at_most_42_active_tokens,
                 concurrent_token_creation_respects_the_cap,
+            }
+            oauth {
+                oauth_clients_round_trip,
+                users_by_email_cross_tenants_case_insensitively,
+                codes_are_single_use,
+                family_revocation_covers_every_token,
+                refresh_rotation_has_one_winner,
+                revoking_a_client_revokes_its_tokens,
             }
             concurrency {
                 one_slot_many_writers_exactly_one_wins,

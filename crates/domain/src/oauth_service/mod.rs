@@ -23,7 +23,10 @@ use jiff::Timestamp;
 use std::sync::Arc;
 
 mod clients;
-pub use clients::{CreatedClient, NewClient, NewClientError};
+pub use clients::{
+    ClientRegistration, CreatedClient, NewClient, NewClientError, RegisteredClient,
+    RegistrationError,
+};
 
 /// The OAuth use cases and the ports they need.
 #[derive(Clone)]

@@ -98,7 +98,7 @@ async fn bad_credentials_are_invalid_token_and_count_per_ip() {
         r.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
         assert_eq!(
             r.header("www-authenticate"),
-            "Bearer realm=\"42min\", error=\"invalid_token\""
+            "Bearer realm=\"42min\", error=\"invalid_token\", resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource\""
         );
         assert_rate_headers(&r, 30, 29 - i as u64, "anonymous");
     }
@@ -135,7 +135,7 @@ async fn revoked_and_expired_tokens() {
     r.assert_error(StatusCode::UNAUTHORIZED, "token_revoked");
     assert_eq!(
         r.header("www-authenticate"),
-        "Bearer realm=\"42min\", error=\"token_revoked\""
+        "Bearer realm=\"42min\", error=\"token_revoked\", resource_metadata=\"http://127.0.0.1:8080/.well-known/oauth-protected-resource\""
     );
 
     let expires = Timestamp::from_second(START + 10).unwrap();

@@ -124,8 +124,7 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
         request_timeout: config.http.request_timeout(),
         body_limit_bytes: config.http.body_limit_bytes,
         trusted_proxies: config.http.trusted_proxies.clone(),
-        // RFC 7591 registration is not implemented yet: never advertised.
-        oauth_dynamic_registration: false,
+        oauth_dynamic_registration: config.oauth.dynamic_registration,
         pages: http_api::state::PagesConfig {
             enabled: config.pages.enabled,
             views_per_minute: config.pages.views_per_minute,
