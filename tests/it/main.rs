@@ -12,6 +12,7 @@
 mod auth;
 mod booking_changes;
 mod booking_list;
+mod booking_questions;
 mod bookings;
 mod conventions;
 mod dst;

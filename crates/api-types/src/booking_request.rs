@@ -2,10 +2,10 @@
 //! requests. Required fields are checked here (not by serde) so the error names the field.
 
 use crate::WireFields;
-use crate::json::{metadata_from_wire, value_to_raw};
+use crate::json::{metadata_from_wire, responses_from_wire};
 use crate::time::parse_instant;
-use domain::booking::{Attendee, BookingPatch, IMMUTABLE_FIELDS, Utm};
-use domain::booking_service::NewBooking;
+use domain::booking::{IMMUTABLE_FIELDS, Utm};
+use domain::booking_service::{AttendeeDraft, BookingDraft, PatchDraft, RescheduleDraft};
 use domain::ids::EventTypeId;
 use domain::validate::{FieldErrors, max_chars};
 use jiff::Timestamp;
@@ -94,107 +94,63 @@ impl WireFields for CreateBookingRequest {
 }
 
 impl CreateBookingRequest {
-    /// The event type named by the body; a 422 naming `event_type_id` when neither form is
-    /// given (or the slug form is too long).
-    pub fn event_type_ref(&self) -> Result<EventTypeRef, FieldErrors> {
-        let mut e = FieldErrors::default();
+    /// The request as the domain's draft. What cannot be read here (a `start` that is no
+    /// date-time, an over-long `username` or `event_slug`) goes into `rejected`; every rule
+    /// is the domain's (`domain::booking_input`), which reports every failing field at once.
+    pub fn into_draft(self) -> BookingDraft {
+        let mut rejected = FieldErrors::default();
         for (f, v) in [
             ("username", &self.username),
             ("event_slug", &self.event_slug),
         ] {
             if let Some(v) = v {
-                max_chars(&mut e, f, v, 127);
+                max_chars(&mut rejected, f, v, 127);
             }
         }
-        let r = event_type_ref(
+        let event_type = event_type_ref(
             self.event_type_id,
             self.username.as_deref(),
             self.event_slug.as_deref(),
         );
-        if r.is_none() {
-            e.push(
-                "event_type_id",
-                "give event_type_id, or username and event_slug",
-            );
-        }
-        e.finish(())?;
-        r.ok_or_else(FieldErrors::default)
-    }
-
-    /// The domain request; field errors carry wire names (`start`, `attendee.email`, …).
-    pub fn into_new_booking(self) -> Result<NewBooking, FieldErrors> {
-        let mut e = FieldErrors::default();
-        let start = required_instant(&mut e, "start", self.start.as_deref());
-        let attendee = match self.attendee {
-            None => {
-                e.push("attendee", "is required");
-                None
-            }
-            Some(a) => attendee(&mut e, a),
-        };
-        let (Some(start), Some(attendee)) = (start, attendee) else {
-            return Err(e);
-        };
-        e.finish(())?;
-        Ok(NewBooking {
+        let start = self
+            .start
+            .as_deref()
+            .and_then(|s| instant(&mut rejected, "start", s));
+        BookingDraft {
+            event_type,
             start,
             timezone: self.timezone,
-            attendee,
+            attendee: self.attendee.map(|a| AttendeeDraft {
+                email: a.email,
+                name: a.name,
+                first_name: a.first_name,
+                last_name: a.last_name,
+                phone: a.phone,
+                timezone: a.timezone,
+                sms_opt_in: a.sms_opt_in.unwrap_or(false),
+            }),
             guests: self.guests.unwrap_or_default(),
             metadata: self.metadata.as_ref().map(metadata_from_wire),
-            responses: self.responses.map(|r| value_to_raw(&Value::Object(r))),
+            responses: self.responses.as_ref().map(responses_from_wire),
             utm: Utm {
                 source: self.utm_source,
                 medium: self.utm_medium,
                 campaign: self.utm_campaign,
             },
-        })
+            rejected,
+        }
     }
 }
 
-fn required_instant(e: &mut FieldErrors, field: &str, v: Option<&str>) -> Option<Timestamp> {
-    match v {
-        None => {
-            e.push(field, "is required");
+/// Parses a wire instant, recording why it is unreadable.
+fn instant(e: &mut FieldErrors, field: &str, s: &str) -> Option<Timestamp> {
+    match parse_instant(s) {
+        Ok(t) => Some(t),
+        Err(m) => {
+            e.push(field, m);
             None
         }
-        Some(s) => match parse_instant(s) {
-            Ok(t) => Some(t),
-            Err(m) => {
-                e.push(field, m);
-                None
-            }
-        },
     }
-}
-
-fn attendee(e: &mut FieldErrors, a: AttendeeInput) -> Option<Attendee> {
-    let Some(email) = a.email else {
-        e.push("attendee.email", "is required");
-        return None;
-    };
-    let name = a.name.clone().unwrap_or_else(|| {
-        let joined = format!(
-            "{} {}",
-            a.first_name.as_deref().unwrap_or(""),
-            a.last_name.as_deref().unwrap_or("")
-        );
-        let joined = joined.trim();
-        if joined.is_empty() {
-            email.split('@').next().unwrap_or("").to_owned()
-        } else {
-            joined.to_owned()
-        }
-    });
-    Some(Attendee {
-        email,
-        name,
-        first_name: a.first_name,
-        last_name: a.last_name,
-        phone: a.phone,
-        timezone: a.timezone,
-        sms_opt_in: a.sms_opt_in.unwrap_or(false),
-    })
 }
 
 /// `POST /v1/bookings/{uid}/cancel` (body optional).
@@ -224,12 +180,19 @@ impl WireFields for RescheduleRequest {
 }
 
 impl RescheduleRequest {
-    /// The new start, or a 422 naming `start`.
-    pub fn start(&self) -> Result<Timestamp, FieldErrors> {
-        let mut e = FieldErrors::default();
-        let t = required_instant(&mut e, "start", self.start.as_deref());
-        e.finish(())?;
-        t.ok_or_else(FieldErrors::default)
+    /// The move as the domain's draft (an unreadable `start` goes into `rejected`).
+    pub fn into_draft(self) -> RescheduleDraft {
+        let mut rejected = FieldErrors::default();
+        let start = self
+            .start
+            .as_deref()
+            .and_then(|s| instant(&mut rejected, "start", s));
+        RescheduleDraft {
+            start,
+            timezone: self.timezone,
+            reason: self.reason,
+            rejected,
+        }
     }
 }
 
@@ -251,11 +214,11 @@ impl WireFields for PatchBookingRequest {
 }
 
 impl PatchBookingRequest {
-    /// The domain patch.
-    pub fn into_patch(self) -> BookingPatch {
-        BookingPatch {
+    /// The patch as the domain's draft (checked by the booking service against the booking).
+    pub fn into_draft(self) -> PatchDraft {
+        PatchDraft {
             metadata: self.metadata.as_ref().map(metadata_from_wire),
-            responses: self.responses.map(|r| value_to_raw(&Value::Object(r))),
+            responses: self.responses.as_ref().map(responses_from_wire),
             attendee_name: self.attendee_name,
         }
     }
@@ -295,50 +258,52 @@ mod tests {
     fn event_type_is_named_by_id_or_username_and_slug() {
         let id = Uuid::from_u128(9);
         assert_eq!(
-            req(json!({"event_type_id": id})).event_type_ref().unwrap(),
-            EventTypeRef::Id(EventTypeId(id))
+            req(json!({"event_type_id": id})).into_draft().event_type,
+            Some(EventTypeRef::Id(EventTypeId(id)))
         );
         assert_eq!(
             req(json!({"username": "ada", "event_slug": "intro"}))
-                .event_type_ref()
-                .unwrap(),
-            EventTypeRef::Slug {
+                .into_draft()
+                .event_type,
+            Some(EventTypeRef::Slug {
                 username: "ada".into(),
                 slug: "intro".into()
-            }
+            })
         );
-        let e = req(json!({"username": "ada"}))
-            .event_type_ref()
-            .unwrap_err();
-        assert_eq!(e.0[0].field, "event_type_id");
+        assert_eq!(
+            req(json!({"username": "ada"})).into_draft().event_type,
+            None
+        );
+        let d = req(json!({"username": "a".repeat(128), "event_slug": "x"})).into_draft();
+        assert_eq!(d.rejected.0[0].field, "username");
     }
 
     #[test]
-    fn create_converts_and_names_bad_fields() {
-        let nb = req(json!({
+    fn create_converts_and_keeps_what_it_cannot_read() {
+        let d = req(json!({
             "start": "2026-05-20T12:00:00+02:00",
-            "attendee": {"email": "bob@example.com", "first_name": "Bob", "last_name": "Stone"},
+            "attendee": {"email": "bob@example.com", "first_name": "Bob", "sms_opt_in": true},
             "metadata": {"a": "x", "b": 2},
-            "responses": {"company": "ACME"},
+            "responses": {"company": "ACME", "size": 3},
             "utm_source": "news",
             "guests": ["eve@example.com"]
         }))
-        .into_new_booking()
-        .unwrap();
-        assert_eq!(nb.start.to_string(), "2026-05-20T10:00:00Z");
-        assert_eq!(nb.attendee.name, "Bob Stone");
-        assert_eq!(nb.utm.source.as_deref(), Some("news"));
-        assert_eq!(nb.responses.unwrap().0, r#"{"company":"ACME"}"#);
-        assert_eq!(nb.metadata.unwrap().0.len(), 2);
+        .into_draft();
+        assert_eq!(d.start.unwrap().to_string(), "2026-05-20T10:00:00Z");
+        let a = d.attendee.unwrap();
+        assert_eq!(a.name, None, "the default name is the domain's rule");
+        assert!(a.sms_opt_in);
+        assert_eq!(d.utm.source.as_deref(), Some("news"));
+        assert_eq!(
+            d.responses.unwrap().to_json().0,
+            r#"{"company":"ACME","size":3}"#
+        );
+        assert_eq!(d.metadata.unwrap().0.len(), 2);
+        assert!(d.rejected.is_empty());
 
-        let e = req(json!({"start": "soon", "attendee": {}}))
-            .into_new_booking()
-            .unwrap_err();
-        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["start", "attendee.email"]);
-        let e = req(json!({})).into_new_booking().unwrap_err();
-        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
-        assert_eq!(fields, vec!["start", "attendee"]);
+        let d = req(json!({"start": "soon", "attendee": {}})).into_draft();
+        assert_eq!(d.start, None);
+        assert_eq!(d.rejected.0[0].field, "start");
     }
 
     #[test]
@@ -352,10 +317,11 @@ mod tests {
     fn patch_and_reschedule() {
         let p: PatchBookingRequest =
             serde_json::from_value(json!({"metadata": {"k": "v"}, "attendee_name": "Z"})).unwrap();
-        let patch = p.into_patch();
+        let patch = p.into_draft();
         assert_eq!(patch.attendee_name.as_deref(), Some("Z"));
         assert!(patch.responses.is_none());
-        let r: RescheduleRequest = serde_json::from_value(json!({})).unwrap();
-        assert_eq!(r.start().unwrap_err().0[0].field, "start");
+        let r: RescheduleRequest = serde_json::from_value(json!({"start": "x"})).unwrap();
+        let d = r.into_draft();
+        assert_eq!((d.start, d.rejected.0[0].field.as_str()), (None, "start"));
     }
 }

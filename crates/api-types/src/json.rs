@@ -1,7 +1,9 @@
 //! Free-form JSON on the wire ↔ the domain's opaque forms: booking `metadata` (strings stay
-//! visible to the limits, anything else is kept as JSON text) and `responses` ([`RawJson`]).
+//! visible to the limits, anything else is kept as JSON text) and `responses` (text, ticks and
+//! numbers visible to the question rules, anything else JSON text).
 //! Also the "absent vs null" helper that PATCH bodies need.
 
+use domain::answers::{ResponseValue, Responses};
 use domain::booking::{Metadata, MetadataValue, RawJson};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value};
@@ -14,6 +16,24 @@ pub fn metadata_from_wire(map: &Map<String, Value>) -> Metadata {
                 let value = match v {
                     Value::String(s) => MetadataValue::Text(s.clone()),
                     other => MetadataValue::Json(RawJson(other.to_string())),
+                };
+                (k.clone(), value)
+            })
+            .collect(),
+    )
+}
+
+/// Wire `responses` → domain answers.
+pub fn responses_from_wire(map: &Map<String, Value>) -> Responses {
+    Responses(
+        map.iter()
+            .map(|(k, v)| {
+                let value = match v {
+                    Value::String(s) => ResponseValue::Text(s.clone()),
+                    Value::Bool(b) => ResponseValue::Bool(*b),
+                    Value::Number(n) => ResponseValue::Number(n.to_string()),
+                    Value::Null => ResponseValue::Null,
+                    other => ResponseValue::Json(RawJson(other.to_string())),
                 };
                 (k.clone(), value)
             })
@@ -71,6 +91,17 @@ mod tests {
         assert_eq!(m.0["crm_id"], MetadataValue::Text("abc".into()));
         assert_eq!(m.0["n"], MetadataValue::Json(RawJson("3".into())));
         assert_eq!(metadata_to_wire(&m), wire);
+    }
+
+    #[test]
+    fn responses_round_trip_through_the_domain() {
+        let wire = json!({"a": "x\u{1}\"", "b": true, "c": 1.5e3, "d": null, "e": [1, {"f": 2}]});
+        let Value::Object(map) = &wire else {
+            unreachable!()
+        };
+        let r = responses_from_wire(map);
+        assert_eq!(r.0["b"], ResponseValue::Bool(true));
+        assert_eq!(raw_to_value(&r.to_json()), wire);
     }
 
     #[test]

@@ -9,8 +9,8 @@
 //! `crates/domain/tests/book_a_slot.rs` runs this file and checks what it claims.
 
 use domain::availability::{NewSchedule, RuleRequest, Zone};
-use domain::booking::{Attendee, Booking, Utm};
-use domain::booking_service::{BookingService, NewBooking};
+use domain::booking::Booking;
+use domain::booking_service::{AttendeeDraft, BookingDraft, BookingService};
 use domain::directory_service::{DirectoryService, NewUser, Password, PasswordHasher};
 use domain::event_type::{EventTypeRef, HostRequest, NewEventType};
 use domain::event_type_service::EventTypeService;
@@ -193,22 +193,15 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
     let booked = bookings
         .create_booking(
             &event_type,
-            NewBooking {
-                start,
-                timezone: None,
-                attendee: Attendee {
-                    email: "grace@example.com".into(),
-                    name: "Grace Hopper".into(),
-                    first_name: None,
-                    last_name: None,
-                    phone: None,
+            BookingDraft {
+                start: Some(start),
+                attendee: Some(AttendeeDraft {
+                    email: Some("grace@example.com".into()),
+                    name: Some("Grace Hopper".into()),
                     timezone: Some("Europe/Berlin".into()),
-                    sms_opt_in: false,
-                },
-                guests: vec![],
-                metadata: None,
-                responses: None,
-                utm: Utm::default(),
+                    ..AttendeeDraft::default()
+                }),
+                ..BookingDraft::default()
             },
             None,
         )

@@ -5,6 +5,7 @@
 //! event types that require confirmation and holds time like `Confirmed`. Every mutation bumps
 //! `version`.
 
+pub use crate::booking_input::BookingPatch;
 use crate::ids::{BookingUid, EventTypeId, OrganizationId, UserId};
 use crate::interval::Interval;
 use crate::validate::FieldErrors;
@@ -112,7 +113,7 @@ pub const METADATA_MAX_STRING_CHARS: usize = 500;
 
 impl Metadata {
     /// Checks the limits: ≤ 50 keys, keys ≤ 40 characters, string values ≤ 500 characters.
-    pub fn validate(&self, errors: &mut FieldErrors) {
+    pub(crate) fn check_limits(&self, errors: &mut FieldErrors) {
         if self.0.len() > METADATA_MAX_KEYS {
             errors.push(
                 "metadata",
@@ -308,22 +309,21 @@ impl Booking {
         self.touch(now);
     }
 
-    /// Applies a PATCH (already validated); returns the wire names of the fields written.
+    /// Applies a checked PATCH; returns the wire names of the fields written.
     pub fn apply_patch(&mut self, patch: &BookingPatch, now: Timestamp) -> Vec<&'static str> {
         let mut changed = Vec::new();
-        if let Some(m) = &patch.metadata {
+        if let Some(m) = patch.metadata() {
             let merged = self.metadata.clone().unwrap_or_default().merged(m);
             self.metadata = Some(merged);
             changed.push("metadata");
         }
-        if let Some(r) = &patch.responses {
-            self.responses = Some(r.clone());
+        if let Some(r) = patch.responses() {
+            self.responses = Some(r.to_json());
             changed.push("responses");
         }
-        if let Some(name) = &patch.attendee_name {
-            let truncated: String = name.chars().take(MAX_ATTENDEE_NAME_CHARS).collect();
+        if let Some(name) = patch.attendee_name() {
             if let Some(a) = self.attendees.first_mut() {
-                a.name = truncated;
+                a.name = name.to_owned();
             }
             changed.push("attendee_name");
         }
@@ -337,14 +337,6 @@ impl Booking {
     }
 }
 
-/// The three writable fields of `PATCH /v1/bookings/{uid}`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BookingPatch {
-    pub metadata: Option<Metadata>,
-    pub responses: Option<RawJson>,
-    pub attendee_name: Option<String>,
-}
-
 /// Fields that a PATCH may never write (§3.10); present → `422 field_immutable`.
 pub const IMMUTABLE_FIELDS: &[&str] = &[
     "start",
@@ -355,18 +347,6 @@ pub const IMMUTABLE_FIELDS: &[&str] = &[
     "uid",
     "version",
 ];
-
-impl BookingPatch {
-    /// Validates limits on the merged result of applying this patch to `current`.
-    pub fn validate(&self, current: &Booking) -> Result<(), FieldErrors> {
-        let mut e = FieldErrors::default();
-        if let Some(m) = &self.metadata {
-            let merged = current.metadata.clone().unwrap_or_default().merged(m);
-            merged.validate(&mut e);
-        }
-        e.finish(())
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -472,13 +452,18 @@ mod tests {
         b.metadata = Some(Metadata(
             [("a".to_string(), MetadataValue::Text("1".into()))].into(),
         ));
-        let patch = BookingPatch {
-            metadata: Some(Metadata(
-                [("b".to_string(), MetadataValue::Json(RawJson("2".into())))].into(),
-            )),
-            responses: Some(RawJson("{}".into())),
-            attendee_name: Some("x".repeat(300)),
-        };
+        let patch = BookingPatch::new(
+            crate::booking_input::PatchDraft {
+                metadata: Some(Metadata(
+                    [("b".to_string(), MetadataValue::Json(RawJson("2".into())))].into(),
+                )),
+                responses: Some(crate::answers::Responses::default()),
+                attendee_name: Some("x".repeat(300)),
+            },
+            &b,
+            None,
+        )
+        .unwrap();
         let changed = b.apply_patch(&patch, now);
         assert_eq!(changed, vec!["metadata", "responses", "attendee_name"]);
         assert_eq!(b.metadata.as_ref().unwrap().0.len(), 2);
@@ -492,10 +477,11 @@ mod tests {
         let many: BTreeMap<String, MetadataValue> = (0..51)
             .map(|i| (format!("k{i}"), MetadataValue::Text("v".into())))
             .collect();
-        Metadata(many).validate(&mut e);
+        Metadata(many).check_limits(&mut e);
         assert_eq!(e.0.len(), 1);
         let mut e = FieldErrors::default();
-        Metadata([("k".repeat(41), MetadataValue::Text("x".repeat(501)))].into()).validate(&mut e);
+        Metadata([("k".repeat(41), MetadataValue::Text("x".repeat(501)))].into())
+            .check_limits(&mut e);
         assert_eq!(e.0.len(), 2);
     }
 

@@ -34,6 +34,30 @@ pub fn attendee(email: &str) -> Attendee {
     }
 }
 
+/// A question keyed and labelled `key`, of `kind`.
+pub fn question(key: &str, kind: &str, required: bool) -> crate::event_type::Question {
+    crate::event_type::Question {
+        id: key.into(),
+        key: key.into(),
+        label: key.into(),
+        kind: kind.into(),
+        required,
+    }
+}
+
+/// A request to book `start` for `email` (named Grace Guest), nothing else set.
+pub fn booking_draft(start: Timestamp, email: &str) -> crate::booking_input::BookingDraft {
+    crate::booking_input::BookingDraft {
+        start: Some(start),
+        attendee: Some(crate::booking_input::AttendeeDraft {
+            email: Some(email.to_owned()),
+            name: Some("Grace Guest".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 /// Builds an [`EventType`]. Default: active, individual, 30 minutes on a grid of its duration,
 /// titled `Meeting <slug>`, no hosts, no buffers, notice, horizon or limits, one seat,
 /// rescheduling and cancelling allowed, version 1, created and updated at the Unix epoch.

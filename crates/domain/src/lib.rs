@@ -9,8 +9,10 @@
 //! with fixed inputs and lets other Rust services link it without pulling in a runtime.
 
 pub mod access;
+pub mod answers;
 pub mod availability;
 pub mod booking;
+pub mod booking_input;
 pub mod booking_page;
 pub mod booking_service;
 pub mod directory_service;

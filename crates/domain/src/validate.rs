@@ -144,6 +144,26 @@ impl fmt::Display for Email {
     }
 }
 
+/// A phone number in international format (see [`check_phone`]), at most 64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Validates a number; the error message says what is wrong.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.chars().count() > 64 {
+            return Err("must be at most 64 characters".into());
+        }
+        check_phone(s)?;
+        Ok(Self(s.to_owned()))
+    }
+
+    /// The number as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A phone number in international format: `+` then 7–15 digits (spaces, dashes and dots allowed
 /// between digits).
 pub fn check_phone(s: &str) -> Result<(), String> {

@@ -7,7 +7,7 @@ use crate::bookings::assert_same_booking;
 use crate::faults::{Fault, FaultyStore};
 use crate::fixtures::{World, day, idempotency_key, mins, new_booking};
 use domain::booking::{Booking, BookingStatus};
-use domain::booking_service::{CreateBookingError, Idempotent, RescheduleBookingError};
+use domain::booking_service::{CreateBookingError, Idempotent, Reschedule, RescheduleBookingError};
 use domain::ports::*;
 use std::sync::Arc;
 
@@ -145,7 +145,12 @@ pub async fn reschedule_is_atomic(store: Arc<dyn Storage>) {
     w.clock.advance(mins(5));
 
     let moved = deps
-        .reschedule_booking(t.org.id, original.uid, start + mins(60), None, None, None)
+        .reschedule_booking(
+            t.org.id,
+            original.uid,
+            Reschedule::to(start + mins(60)),
+            None,
+        )
         .await
         .unwrap()
         .booking;
@@ -189,7 +194,7 @@ pub async fn reschedule_is_atomic(store: Arc<dyn Storage>) {
     }));
     let before = w.every_booking(t.org.id).await;
     let err = faulty
-        .reschedule_booking(t.org.id, moved.uid, start + mins(120), None, None, None)
+        .reschedule_booking(t.org.id, moved.uid, Reschedule::to(start + mins(120)), None)
         .await
         .unwrap_err();
     assert!(

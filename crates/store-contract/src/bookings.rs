@@ -3,6 +3,7 @@
 
 use crate::fixtures::{World, attendee, day, millis, mins, ts};
 use domain::booking::*;
+use domain::booking_input::PatchDraft;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::ports::*;
 use std::collections::BTreeSet;
@@ -166,16 +167,19 @@ pub async fn booking_updates_are_optimistic_and_drop_rolls_back(store: Arc<dyn S
 
     w.clock.advance(millis(10));
     let mut v2 = original.clone();
-    v2.apply_patch(
-        &BookingPatch {
+    let patch = BookingPatch::new(
+        PatchDraft {
             metadata: Some(Metadata(
                 [("k".to_string(), MetadataValue::Text("v".into()))].into(),
             )),
             responses: None,
             attendee_name: Some("Renamed".into()),
         },
-        w.now(),
-    );
+        &v2,
+        Some(&et),
+    )
+    .unwrap();
+    v2.apply_patch(&patch, w.now());
     w.update(&v2, 1).await.unwrap();
     assert_same_booking(
         w.store.get_booking(t.org.id, original.uid).await.unwrap(),

@@ -3,9 +3,13 @@
 //! overlap), group seats and round robin filled exactly, plus the port-level overlap guard that
 //! holds independently of the slot engine.
 
+use crate::faults::{Fault, FaultyStore, Stall};
 use crate::fixtures::{World, day, mins, new_booking};
-use domain::booking::{Booking, BookingStatus};
-use domain::booking_service::{BookingService, CreateBookingError};
+use domain::booking::{Booking, BookingStatus, RescheduleRuleError};
+use domain::booking_service::{
+    BookingService, Cancellation, CreateBookingError, PatchDraft, Reschedule,
+    RescheduleBookingError, UpdateBookingError,
+};
 use domain::event_type::{EventType, SchedulingType};
 use domain::ids::EventTypeId;
 use domain::ports::*;
@@ -225,7 +229,7 @@ pub async fn cancel_then_rebook_the_same_slot(store: Arc<dyn Storage>) {
         "{err:?}"
     );
     let cancelled = deps
-        .cancel_booking(t.org.id, first.uid, None, None)
+        .cancel_booking(t.org.id, first.uid, Cancellation::default(), None)
         .await
         .unwrap()
         .booking;
@@ -442,4 +446,110 @@ pub async fn racing_inserts_across_event_types_one_wins(store: Arc<dyn Storage>)
     let stored = w.every_booking(t.org.id).await;
     assert_eq!(stored.len(), 10);
     assert_no_overlaps(&stored, &[]);
+}
+
+/// A cancel, patch or reschedule whose booking another write changed after it was read (each
+/// is held at `begin` while the other commits) decides again on the booking as it is now:
+/// a second cancel returns the canceled booking unchanged, a patch on the old version is a
+/// version conflict naming the current one, a reschedule of a moved booking is refused.
+pub async fn writes_on_a_changed_booking_decide_again(store: Arc<dyn Storage>) {
+    let w = World::new(store.clone());
+    let t = w.create_tenant("acme").await;
+    let org = t.org.id;
+    let et = w.create_individual(&t, "intro").await;
+    let deps = w.deps();
+    let start = day(1) + mins(600);
+    let mut booked = Vec::new();
+    for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+        .into_iter()
+        .enumerate()
+    {
+        let at = start + mins(60 * i as i64);
+        booked.push(
+            deps.create_booking(&et, new_booking(at, email), None)
+                .await
+                .unwrap()
+                .uid,
+        );
+    }
+    let (a, b, c) = (booked[0], booked[1], booked[2]);
+    let stall = Stall::new();
+    let held = w.deps_over(Arc::new(FaultyStore {
+        inner: store.clone(),
+        fault: Fault::Stall(stall.clone()),
+    }));
+    let cancel = tokio::spawn({
+        let held = held.clone();
+        async move {
+            held.cancel_booking(org, a, Cancellation::default(), None)
+                .await
+        }
+    });
+    stall.entered().await;
+    let patch = tokio::spawn({
+        let held = held.clone();
+        async move {
+            let draft = PatchDraft {
+                attendee_name: Some("Late".into()),
+                ..PatchDraft::default()
+            };
+            held.update_booking(org, b, draft, 1, None).await
+        }
+    });
+    stall.entered().await;
+    let reschedule = tokio::spawn({
+        let held = held.clone();
+        async move {
+            held.reschedule_booking(org, c, Reschedule::to(start + mins(300)), None)
+                .await
+        }
+    });
+    stall.entered().await;
+
+    let first = Cancellation::new(Some("first".into())).unwrap();
+    deps.cancel_booking(org, a, first, None).await.unwrap();
+    deps.cancel_booking(org, b, Cancellation::default(), None)
+        .await
+        .unwrap();
+    deps.reschedule_booking(org, c, Reschedule::to(start + mins(240)), None)
+        .await
+        .unwrap();
+    stall.open();
+
+    let canceled = cancel.await.unwrap().unwrap().booking;
+    assert_eq!(
+        (
+            canceled.status,
+            canceled.version,
+            canceled.cancellation_reason.as_deref()
+        ),
+        (BookingStatus::Canceled, 2, Some("first")),
+        "the second cancel answers the first one's booking"
+    );
+    let err = patch.await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, UpdateBookingError::VersionConflict { current: 2 }),
+        "{err:?}"
+    );
+    let err = reschedule.await.unwrap().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RescheduleBookingError::Rule(RescheduleRuleError::AlreadyRescheduled)
+        ),
+        "{err:?}"
+    );
+    let stored = w.every_booking(org).await;
+    assert_eq!(stored.len(), 4, "three bookings and one move: {stored:?}");
+    assert_eq!(
+        w.store
+            .get_booking(org, b)
+            .await
+            .unwrap()
+            .unwrap()
+            .attendees[0]
+            .name,
+        "Grace Guest",
+        "the refused patch wrote nothing"
+    );
 }

@@ -8,8 +8,8 @@
 
 use domain::access::{self, ScopeSet};
 use domain::availability::Schedule;
-use domain::booking::{Booking, Utm};
-use domain::booking_service::{BookingService, NewBooking};
+use domain::booking::Booking;
+use domain::booking_service::{BookingDraft, BookingService};
 use domain::event_type::{EventType, SchedulingType};
 use domain::fixtures::{BookingBuilder, EventTypeBuilder, ScheduleBuilder};
 use domain::ids::*;
@@ -384,16 +384,8 @@ impl World {
 pub use domain::fixtures::attendee;
 
 /// A request to book `start` for `email`.
-pub fn new_booking(start: Timestamp, email: &str) -> NewBooking {
-    NewBooking {
-        start,
-        timezone: None,
-        attendee: attendee(email),
-        guests: vec![],
-        metadata: None,
-        responses: None,
-        utm: Utm::default(),
-    }
+pub fn new_booking(start: Timestamp, email: &str) -> BookingDraft {
+    domain::fixtures::booking_draft(start, email)
 }
 
 /// An expanded scope set.

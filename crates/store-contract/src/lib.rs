@@ -179,6 +179,7 @@ macro_rules! __contract_behaviours {
                 round_robin_assigns_each_host_once,
                 overlapping_inserts_are_refused_per_host,
                 racing_inserts_across_event_types_one_wins,
+                writes_on_a_changed_booking_decide_again,
             }
             atomicity {
                 booking_tx_commits_all_or_nothing,

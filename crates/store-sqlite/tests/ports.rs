@@ -6,7 +6,7 @@
 mod support;
 
 use domain::booking::BookingStatus;
-use domain::booking_service::{BookingService, CreateBookingError, NewBooking};
+use domain::booking_service::{BookingService, CreateBookingError};
 use domain::ids::*;
 use domain::pagination::{Cursor, Limit, PageRequest};
 use domain::ports::*;
@@ -449,15 +449,7 @@ async fn fifty_concurrent_create_booking_calls_on_one_slot_book_it_once() {
         let deps = deps.clone();
         let et = w.event_type.clone();
         tasks.push(tokio::spawn(async move {
-            let req = NewBooking {
-                start,
-                timezone: None,
-                attendee: attendee(&format!("guest{i}@example.com")),
-                guests: vec![],
-                metadata: None,
-                responses: None,
-                utm: Default::default(),
-            };
+            let req = domain::fixtures::booking_draft(start, &format!("guest{i}@example.com"));
             deps.create_booking(&et, req, None).await
         }));
     }

@@ -7,7 +7,8 @@ use super::{BookingPageService, EventTypePage, PageError, PublicHost};
 use crate::availability::Zone;
 use crate::booking::{Booking, MAX_REASON_CHARS, RescheduleRuleError};
 use crate::booking_service::{
-    CancelBookingError, GetBookingError, HostedBooking, Idempotent, RescheduleBookingError,
+    CancelBookingError, Cancellation, GetBookingError, HostedBooking, Idempotent, Reschedule,
+    RescheduleBookingError,
 };
 use crate::event_type::EventType;
 use crate::ids::{BookingUid, OrganizationId};
@@ -185,30 +186,19 @@ impl BookingPageService {
         let reason = reason
             .map(|r| r.trim().to_owned())
             .filter(|r| !r.is_empty());
-        if reason
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
-        {
+        let cancellation = Cancellation::new(reason).map_err(|_| {
             let mut f = FieldErrors::default();
             f.push(
                 "reason",
                 format!("Use at most {MAX_REASON_CHARS} characters."),
             );
-            return Err(InviteeChangeError::Invalid(f));
-        }
+            InviteeChangeError::Invalid(f)
+        })?;
         self.bookings
-            .cancel_booking(org, uid, reason, idem)
+            .cancel_booking(org, uid, cancellation, idem)
             .await
             .map_err(|e| match e {
                 CancelBookingError::NotFound => InviteeChangeError::NotFound,
-                CancelBookingError::ReasonTooLong => {
-                    let mut f = FieldErrors::default();
-                    f.push(
-                        "reason",
-                        format!("Use at most {MAX_REASON_CHARS} characters."),
-                    );
-                    InviteeChangeError::Invalid(f)
-                }
                 CancelBookingError::Rule(_) => InviteeChangeError::Refused(ChangeRefused::Closed),
                 CancelBookingError::LockTimeout | CancelBookingError::Conflict => {
                     InviteeChangeError::Busy
@@ -233,11 +223,10 @@ impl BookingPageService {
             .map_err(page_to_change)?;
         current.reschedule.map_err(InviteeChangeError::Refused)?;
         self.bookings
-            .reschedule_booking(org, uid, start, Some(zone.name().to_owned()), None, idem)
+            .reschedule_booking(org, uid, Reschedule::to(start).in_zone(zone.clone()), idem)
             .await
             .map_err(|e| match e {
                 RescheduleBookingError::NotFound => InviteeChangeError::NotFound,
-                RescheduleBookingError::Invalid(f) => InviteeChangeError::Invalid(f),
                 RescheduleBookingError::Rule(RescheduleRuleError::Disallowed) => {
                     InviteeChangeError::Refused(ChangeRefused::NotAllowed)
                 }

@@ -10,10 +10,12 @@
 //! are public, and the invitee form (name, e-mail, required questions, guests) is checked
 //! field by field so the page can show each error next to its field.
 
+use crate::answers::{AnswerProblem, ResponseValue, Responses, check_answer};
+pub use crate::answers::{MAX_ANSWER_CHARS, QuestionKind};
 use crate::availability::Zone;
-use crate::booking::{Attendee, MAX_GUESTS, RawJson, Utm};
+use crate::booking::{Attendee, MAX_GUESTS};
 use crate::booking_service::{
-    BookingService, CreateBookingError, HostedBooking, Idempotent, NewBooking,
+    AttendeeDraft, BookingDraft, BookingService, CreateBookingError, HostedBooking, Idempotent,
 };
 use crate::event_type::{EventType, EventTypeRef, Question};
 use crate::ids::OrganizationId;
@@ -114,9 +116,8 @@ pub struct InviteeForm {
     pub answers: BTreeMap<String, Answer>,
 }
 
-/// The longest name and answer the form accepts, in characters.
+/// The longest name the form accepts, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
-pub const MAX_ANSWER_CHARS: usize = 2000;
 
 mod invitee;
 pub use invitee::*;
@@ -137,32 +138,6 @@ pub enum PageBookingError {
     Busy,
     #[error(transparent)]
     Unknown(#[from] anyhow::Error),
-}
-
-/// How a question is answered on the form. Unknown kinds are answered as one line of text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum QuestionKind {
-    Text,
-    Textarea,
-    Email,
-    Phone,
-    Number,
-    Url,
-    Checkbox,
-}
-
-impl QuestionKind {
-    pub fn of(q: &Question) -> Self {
-        match q.kind.as_str() {
-            "textarea" | "long_text" | "multiline" => Self::Textarea,
-            "email" => Self::Email,
-            "phone" | "tel" => Self::Phone,
-            "number" => Self::Number,
-            "url" => Self::Url,
-            "checkbox" | "boolean" => Self::Checkbox,
-            _ => Self::Text,
-        }
-    }
 }
 
 /// The form field name of a question's answer.
@@ -354,33 +329,29 @@ impl BookingPageService {
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, PageBookingError> {
         let (attendee, guests, responses) = check_form(&page.event_type, zone, form)?;
-        let req = NewBooking {
-            start,
+        let draft = BookingDraft {
+            event_type: Some(EventTypeRef::Id(page.event_type.id)),
+            start: Some(start),
             timezone: Some(zone.name().to_owned()),
-            attendee,
+            attendee: Some(AttendeeDraft {
+                email: Some(attendee.email),
+                name: Some(attendee.name),
+                first_name: attendee.first_name,
+                last_name: attendee.last_name,
+                phone: attendee.phone,
+                timezone: attendee.timezone,
+                sms_opt_in: attendee.sms_opt_in,
+            }),
             guests,
-            metadata: None,
             responses,
-            utm: Utm::default(),
+            ..BookingDraft::default()
         };
         self.bookings
-            .create(
-                page.organization_id(),
-                &EventTypeRef::Id(page.event_type.id),
-                req,
-                idem,
-            )
+            .create(page.organization_id(), draft, idem)
             .await
             .map_err(|e| match e {
-                CreateBookingError::Invalid(f) => PageBookingError::Invalid(f),
-                CreateBookingError::AttendeeEmailInvalid(m) => {
-                    let mut f = FieldErrors::default();
-                    f.push("email", m);
-                    PageBookingError::Invalid(f)
-                }
-                CreateBookingError::AttendeePhoneRequired
-                | CreateBookingError::AttendeePhoneInvalid(_) => {
-                    PageBookingError::Unknown(anyhow::anyhow!("the page sends no phone"))
+                CreateBookingError::Invalid(invalid) => {
+                    PageBookingError::Invalid(form_fields(invalid.fields))
                 }
                 CreateBookingError::EventTypeNotFound | CreateBookingError::EventTypeInactive => {
                     PageBookingError::NotFound
@@ -394,13 +365,52 @@ impl BookingPageService {
     }
 }
 
+/// The booking's field names as the form's (`attendee.email` → `email`, `guests[1]` →
+/// `guests`, `responses.<key>` → `q.<key>`).
+fn form_fields(fields: FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::default();
+    for e in fields.0 {
+        let field = match e.field.as_str() {
+            "attendee.email" => "email".to_owned(),
+            "attendee.name" => "name".to_owned(),
+            f if f.starts_with("guests") => "guests".to_owned(),
+            f => f
+                .strip_prefix("responses.")
+                .map_or_else(|| f.to_owned(), |key| format!("q.{key}")),
+        };
+        out.push(field, e.message);
+    }
+    out
+}
+
+/// What the form says about an answer the domain's rule ([`check_answer`]) refuses.
+fn answer_message(kind: QuestionKind, problem: AnswerProblem) -> String {
+    match problem {
+        AnswerProblem::Missing if kind == QuestionKind::Checkbox => "Tick this box to continue.",
+        AnswerProblem::Missing | AnswerProblem::WrongType(_) => "Answer this question.",
+        AnswerProblem::TooLong => return format!("Use at most {MAX_ANSWER_CHARS} characters."),
+        AnswerProblem::Malformed(QuestionKind::Email) => {
+            "Enter an e-mail address like name@example.com."
+        }
+        AnswerProblem::Malformed(QuestionKind::Url) => {
+            "Enter a web address starting with https://."
+        }
+        AnswerProblem::Malformed(QuestionKind::Phone) => {
+            "Enter the number in international format, e.g. +49 30 1234567."
+        }
+        AnswerProblem::Malformed(_) => "Enter a number.",
+    }
+    .to_owned()
+}
+
 /// The form's rules, every failing field at once: a name and a deliverable e-mail address,
-/// every required question answered, answers and guests within their limits.
+/// every question answered by the booking's rule ([`check_answer`], which the booking
+/// service applies again), answers and guests within their limits.
 pub fn check_form(
     event_type: &EventType,
     zone: &Zone,
     form: InviteeForm,
-) -> Result<(Attendee, Vec<String>, Option<RawJson>), PageBookingError> {
+) -> Result<(Attendee, Vec<String>, Option<Responses>), PageBookingError> {
     let mut e = FieldErrors::default();
     let name = form.name.trim().to_owned();
     if name.is_empty() {
@@ -428,49 +438,28 @@ pub fn check_form(
             e.push("guests", format!("{g}: this e-mail address {m}."));
         }
     }
-    let mut answers: Vec<(&str, Answer)> = Vec::new();
+    let mut answers = Responses::default();
     for q in &event_type.questions {
-        let field = question_field(q);
         let kind = QuestionKind::of(q);
-        match form.answers.get(&q.key) {
-            Some(Answer::Bool(true)) => answers.push((&q.key, Answer::Bool(true))),
-            Some(Answer::Bool(false)) | None if kind == QuestionKind::Checkbox => {
-                if q.required {
-                    e.push(field, "Tick this box to continue.");
-                } else {
-                    answers.push((&q.key, Answer::Bool(false)));
-                }
-            }
+        let answer = match form.answers.get(&q.key) {
+            Some(Answer::Bool(ticked)) => Some(ResponseValue::Bool(*ticked)),
+            None if kind == QuestionKind::Checkbox => Some(ResponseValue::Bool(false)),
             Some(Answer::Text(t)) if !t.trim().is_empty() => {
-                let t = t.trim();
-                if t.chars().count() > MAX_ANSWER_CHARS {
-                    e.push(field, format!("Use at most {MAX_ANSWER_CHARS} characters."));
-                } else if kind == QuestionKind::Email && Email::parse(t).is_err() {
-                    e.push(field, "Enter an e-mail address like name@example.com.");
-                } else if kind == QuestionKind::Number && t.parse::<f64>().is_err() {
-                    e.push(field, "Enter a number.");
-                } else if kind == QuestionKind::Url
-                    && !(t.starts_with("https://") || t.starts_with("http://"))
-                {
-                    e.push(field, "Enter a web address starting with https://.");
-                } else if kind == QuestionKind::Phone && crate::validate::check_phone(t).is_err() {
-                    e.push(
-                        field,
-                        "Enter the number in international format, e.g. +49 30 1234567.",
-                    );
-                } else {
-                    answers.push((&q.key, Answer::Text(t.to_owned())));
-                }
+                Some(ResponseValue::Text(t.trim().to_owned()))
             }
-            _ => {
-                if q.required {
-                    e.push(field, "Answer this question.");
+            _ => None,
+        };
+        match check_answer(q, answer.as_ref()) {
+            Err(p) => e.push(question_field(q), answer_message(kind, p)),
+            Ok(()) => {
+                if let Some(a) = answer {
+                    answers.0.insert(q.key.clone(), a);
                 }
             }
         }
     }
     e.finish(()).map_err(PageBookingError::Invalid)?;
-    let responses = (!answers.is_empty()).then(|| answers_json(&answers));
+    let responses = (!answers.0.is_empty()).then_some(answers);
     Ok((
         Attendee {
             email,
@@ -486,54 +475,12 @@ pub fn check_form(
     ))
 }
 
-/// `{"key": "text" | true | false, …}` (the `responses` object of a booking).
-fn answers_json(answers: &[(&str, Answer)]) -> RawJson {
-    let mut out = String::from("{");
-    for (i, (k, v)) in answers.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        json_string(&mut out, k);
-        out.push(':');
-        match v {
-            Answer::Text(t) => json_string(&mut out, t),
-            Answer::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        }
-    }
-    out.push('}');
-    RawJson(out)
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures::EventTypeBuilder;
 
-    fn question(key: &str, kind: &str, required: bool) -> Question {
-        Question {
-            id: key.into(),
-            key: key.into(),
-            label: key.into(),
-            kind: kind.into(),
-            required,
-        }
-    }
+    use crate::fixtures::question;
 
     fn form(name: &str, email: &str) -> InviteeForm {
         InviteeForm {
@@ -598,7 +545,7 @@ mod tests {
         assert_eq!(attendee.timezone.as_deref(), Some("America/New_York"));
         assert!(guests.is_empty());
         assert_eq!(
-            responses.unwrap().0,
+            responses.unwrap().to_json().0,
             r#"{"company":"Acme\n\"Inc\"","terms":false}"#
         );
     }

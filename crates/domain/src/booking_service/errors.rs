@@ -1,10 +1,10 @@
 //! Why each booking use case fails: one error enum per operation, with the `From` impls that
 //! turn store and write failures into them.
 
-use crate::booking::{CancelRuleError, MAX_REASON_CHARS, RescheduleRuleError};
+use crate::booking::{CancelRuleError, RescheduleRuleError};
+use crate::booking_input::InvalidInput;
 use crate::ports::{BookingWriteError, StoreError};
 use crate::slots::UnavailableReason;
-use crate::validate::FieldErrors;
 
 /// Why a booking could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -25,14 +25,9 @@ pub enum ListBookingsError {
 /// Why a booking could not be created.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateBookingError {
-    #[error("request failed validation")]
-    Invalid(FieldErrors),
-    #[error("attendee.email {0}")]
-    AttendeeEmailInvalid(String),
-    #[error("attendee.sms_opt_in requires attendee.phone")]
-    AttendeePhoneRequired,
-    #[error("attendee.phone {0}")]
-    AttendeePhoneInvalid(String),
+    /// Every failing field of the request, with the contract code to answer with.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     #[error("event type not found")]
     EventTypeNotFound,
     #[error("This event type is not active")]
@@ -52,8 +47,6 @@ pub enum CreateBookingError {
 pub enum CancelBookingError {
     #[error("booking not found")]
     NotFound,
-    #[error("reason must be at most {MAX_REASON_CHARS} characters")]
-    ReasonTooLong,
     #[error(transparent)]
     Rule(#[from] CancelRuleError),
     #[error("could not take the slot lock in time")]
@@ -69,8 +62,6 @@ pub enum CancelBookingError {
 pub enum RescheduleBookingError {
     #[error("booking not found")]
     NotFound,
-    #[error("request failed validation")]
-    Invalid(FieldErrors),
     #[error(transparent)]
     Rule(#[from] RescheduleRuleError),
     #[error("This event type is not active")]
@@ -94,8 +85,9 @@ pub enum UpdateBookingError {
     NotFound,
     #[error("The If-Match version does not match the current booking version")]
     VersionConflict { current: i64 },
-    #[error("request failed validation")]
-    Invalid(FieldErrors),
+    /// Every failing field of the patch.
+    #[error(transparent)]
+    Invalid(#[from] InvalidInput),
     #[error("could not take the slot lock in time")]
     LockTimeout,
     #[error(transparent)]
@@ -111,6 +103,24 @@ crate::event_type_service::from_store_error!(
     ListBookingsError
 );
 
+/// What the slot engine's refusal means for the operations that book a slot (create and
+/// reschedule): an inactive event type and a start in the past have their own codes.
+macro_rules! from_unavailable_reason {
+    ($($error:ty),+) => {$(
+        impl From<UnavailableReason> for $error {
+            fn from(r: UnavailableReason) -> Self {
+                match r {
+                    UnavailableReason::EventTypeInactive => Self::EventTypeInactive,
+                    UnavailableReason::InPast => Self::SlotInPast,
+                    reason => Self::SlotUnavailable { reason },
+                }
+            }
+        }
+    )+};
+}
+
+from_unavailable_reason!(CreateBookingError, RescheduleBookingError);
+
 /// The write errors of one operation on an existing booking: what a missing booking means for
 /// it (store failures and [`BookingWriteError`]s convert through `From`).
 pub(super) trait WriteError: From<BookingWriteError> + From<StoreError> {
@@ -125,16 +135,6 @@ impl From<BookingWriteError> for CreateBookingError {
             },
             BookingWriteError::LockTimeout => Self::LockTimeout,
             other => Self::Unknown(other.into()),
-        }
-    }
-}
-
-impl From<UnavailableReason> for CreateBookingError {
-    fn from(r: UnavailableReason) -> Self {
-        match r {
-            UnavailableReason::EventTypeInactive => Self::EventTypeInactive,
-            UnavailableReason::InPast => Self::SlotInPast,
-            reason => Self::SlotUnavailable { reason },
         }
     }
 }
@@ -162,16 +162,6 @@ impl From<BookingWriteError> for RescheduleBookingError {
             BookingWriteError::LockTimeout => Self::LockTimeout,
             BookingWriteError::VersionConflict => Self::Conflict,
             other => Self::Unknown(other.into()),
-        }
-    }
-}
-
-impl From<UnavailableReason> for RescheduleBookingError {
-    fn from(r: UnavailableReason) -> Self {
-        match r {
-            UnavailableReason::EventTypeInactive => Self::EventTypeInactive,
-            UnavailableReason::InPast => Self::SlotInPast,
-            reason => Self::SlotUnavailable { reason },
         }
     }
 }

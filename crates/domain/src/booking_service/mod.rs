@@ -6,7 +6,7 @@
 //! then commit. Any error before commit rolls everything back.
 
 use crate::booking::*;
-use crate::event_type::{EventType, EventTypeRef};
+use crate::event_type::EventType;
 use crate::event_type_service::find_event_type;
 use crate::ids::{BookingUid, OrganizationId, UserId};
 use crate::interval::Interval;
@@ -14,12 +14,15 @@ use crate::organization::User;
 use crate::pagination::Page;
 use crate::ports::*;
 use crate::slots::{self, SlotInputs, UnavailableReason};
-use crate::validate::{self, Email, FieldErrors};
 use jiff::Timestamp;
 use std::sync::Arc;
 
 mod errors;
 
+pub use crate::booking_input::{
+    AttendeeDraft, BookingDraft, BookingPatch, Cancellation, InputCode, InvalidInput, NewBooking,
+    PatchDraft, Reschedule, RescheduleDraft,
+};
 use errors::WriteError;
 pub use errors::{
     CancelBookingError, CreateBookingError, GetBookingError, ListBookingsError,
@@ -65,80 +68,6 @@ impl BookingPage {
     /// The host of `b`, when it is still a user.
     pub fn host_of(&self, b: &Booking) -> Option<&User> {
         self.hosts.iter().find(|u| u.id == b.host_user_id)
-    }
-}
-
-/// A request to book.
-#[derive(Debug, Clone)]
-pub struct NewBooking {
-    pub start: Timestamp,
-    /// IANA zone the attendee sees; defaults to the attendee's, then the event type's zone.
-    pub timezone: Option<String>,
-    pub attendee: Attendee,
-    pub guests: Vec<String>,
-    pub metadata: Option<Metadata>,
-    pub responses: Option<RawJson>,
-    pub utm: Utm,
-}
-
-impl NewBooking {
-    /// Checks the request; specific contract codes first, then every other field.
-    pub fn validate(&self) -> Result<(), CreateBookingError> {
-        if let Err(m) = Email::parse(&self.attendee.email) {
-            return Err(CreateBookingError::AttendeeEmailInvalid(m));
-        }
-        if self.attendee.sms_opt_in && self.attendee.phone.is_none() {
-            return Err(CreateBookingError::AttendeePhoneRequired);
-        }
-        if let Some(p) = &self.attendee.phone {
-            if p.chars().count() > 64 {
-                return Err(CreateBookingError::AttendeePhoneInvalid(
-                    "must be at most 64 characters".into(),
-                ));
-            }
-            validate::check_phone(p).map_err(CreateBookingError::AttendeePhoneInvalid)?;
-        }
-        let mut e = FieldErrors::default();
-        validate::max_chars(&mut e, "attendee.name", &self.attendee.name, 255);
-        for (f, v) in [
-            ("attendee.first_name", &self.attendee.first_name),
-            ("attendee.last_name", &self.attendee.last_name),
-        ] {
-            if let Some(v) = v {
-                validate::max_chars(&mut e, f, v, 127);
-            }
-        }
-        for (f, v) in [
-            ("timezone", &self.timezone),
-            ("attendee.timezone", &self.attendee.timezone),
-        ] {
-            if let Some(z) = v
-                && let Err(m) = validate::parse_time_zone(z)
-            {
-                e.push(f, m);
-            }
-        }
-        if self.guests.len() > MAX_GUESTS {
-            e.push("guests", format!("at most {MAX_GUESTS} guests"));
-        }
-        for (i, g) in self.guests.iter().enumerate() {
-            if let Err(m) = Email::parse(g) {
-                e.push(format!("guests[{i}]"), m);
-            }
-        }
-        if let Some(m) = &self.metadata {
-            m.validate(&mut e);
-        }
-        for (f, v) in [
-            ("utm_source", &self.utm.source),
-            ("utm_medium", &self.utm.medium),
-            ("utm_campaign", &self.utm.campaign),
-        ] {
-            if let Some(v) = v {
-                validate::max_chars(&mut e, f, v, 255);
-            }
-        }
-        e.finish(()).map_err(CreateBookingError::Invalid)
     }
 }
 
@@ -279,27 +208,34 @@ impl BookingService {
         Ok(BookingPage { page, hosts })
     }
 
-    /// Creates a booking of the event type `event_type` names inside `org`.
+    /// Creates a booking of the event type `draft.event_type` names inside `org`. The draft
+    /// is checked as a whole (every failing field at once, the answers against the event
+    /// type's questions); a draft naming an unknown event type is `EventTypeNotFound` unless
+    /// it fails those checks.
     pub async fn create(
         &self,
         org: OrganizationId,
-        event_type: &EventTypeRef,
-        req: NewBooking,
+        draft: BookingDraft,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, CreateBookingError> {
-        let et = find_event_type(self.event_types.as_ref(), org, event_type)
-            .await?
-            .ok_or(CreateBookingError::EventTypeNotFound)?;
+        let et = match &draft.event_type {
+            Some(r) => find_event_type(self.event_types.as_ref(), org, r).await?,
+            None => None,
+        };
+        let req = NewBooking::check(draft, et.as_ref().map(|e| e.questions.as_slice()))?;
+        let et = et.ok_or(CreateBookingError::EventTypeNotFound)?;
         self.create_hosted(&et, req, idem).await
     }
 
-    /// Creates a booking of `event_type` (already resolved inside the caller's organization).
+    /// Creates a booking of `event_type` (already resolved inside the caller's organization;
+    /// `draft.event_type` is not read).
     pub async fn create_booking(
         &self,
         event_type: &EventType,
-        req: NewBooking,
+        draft: BookingDraft,
         idem: Option<Idempotent<'_>>,
     ) -> Result<Booking, CreateBookingError> {
+        let req = NewBooking::new(draft, event_type)?;
         Ok(self.create_hosted(event_type, req, idem).await?.booking)
     }
 
@@ -350,39 +286,69 @@ impl BookingService {
         Ok(Write { org, tx, hosts })
     }
 
-    /// The prologue of cancel, reschedule and patch: reads the booking and its event type,
-    /// opens the write (hosts: the booking's, plus the event type's when `event_type_hosts`)
-    /// and reads the booking again inside it, where it cannot change until commit.
+    /// The prologue of cancel, reschedule and patch: reads the booking (the one read of it,
+    /// unless another write gets there first: see [`Self::update_existing`]) and its event type,
+    /// and opens the write (hosts: the booking's, plus the event type's when
+    /// `event_type_hosts`).
     async fn open_existing<E: WriteError>(
         &self,
         org: OrganizationId,
         uid: BookingUid,
         event_type_hosts: bool,
     ) -> Result<Existing, E> {
-        let current = self
+        let booking = self
             .bookings
             .get_booking(org, uid)
             .await?
             .ok_or(E::NOT_FOUND)?;
         let event_type = self
             .event_types
-            .get_event_type(org, current.event_type_id)
+            .get_event_type(org, booking.event_type_id)
             .await?;
         let hosts_of = event_type.as_ref().filter(|_| event_type_hosts);
-        let mut write: Write = self
+        let write: Write = self
             .open::<E>(
                 org,
-                current.event_type_id,
+                booking.event_type_id,
                 hosts_of,
-                Some(current.host_user_id),
+                Some(booking.host_user_id),
             )
             .await?;
-        let booking = write.tx.get_booking(uid).await?.ok_or(E::NOT_FOUND)?;
         Ok(Existing {
             write,
             booking,
             event_type,
         })
+    }
+
+    /// Decides the change of an existing booking from `read` (`change` answers the booking to
+    /// write, or `None` to write nothing) and writes it with the version check. When another
+    /// write changed the booking since it was read (`VersionConflict`), it is read again inside
+    /// this write — under the write's lock it cannot change any more — and `change` decides
+    /// again: a write answers as if it had read the booking under the lock, with one read in
+    /// the common case. Returns the booking the change was decided on, the written one and
+    /// what `change` added.
+    async fn update_existing<E: WriteError, T>(
+        w: &mut Write,
+        read: Booking,
+        mut change: impl FnMut(&Booking) -> Result<(Option<Booking>, T), E>,
+    ) -> Result<(Booking, Option<Booking>, T), E> {
+        let mut current = read;
+        let mut reread = false;
+        loop {
+            let (next, extra) = change(&current)?;
+            let Some(next) = next else {
+                return Ok((current, None, extra));
+            };
+            match w.tx.update_booking(&next, current.version).await {
+                Ok(()) => return Ok((current, Some(next), extra)),
+                Err(BookingWriteError::VersionConflict) if !reread => {
+                    reread = true;
+                    current = w.tx.get_booking(current.uid).await?.ok_or(E::NOT_FOUND)?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Re-decides `start` of `event_type` inside the write, with the engine that lists slots.
@@ -432,14 +398,13 @@ impl BookingService {
         req: NewBooking,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, CreateBookingError> {
-        req.validate()?;
         let org = event_type.organization_id;
         let mut w: Write = self
             .open::<CreateBookingError>(org, event_type.id, Some(event_type), None)
             .await?;
         let now = self.clock.now();
         let (slot, inputs) =
-            Self::decide::<CreateBookingError>(&mut w, event_type, req.start, now).await?;
+            Self::decide::<CreateBookingError>(&mut w, event_type, req.start(), now).await?;
         let host_user_id = slot
             .host_user_id
             .or_else(|| event_type.hosts.first().map(|h| h.user_id))
@@ -453,11 +418,8 @@ impl BookingService {
                 .find(|s| s.id == id)
                 .map(|s| &s.zone)
         });
-        let timezone = req
-            .timezone
-            .clone()
-            .or_else(|| req.attendee.timezone.clone())
-            .unwrap_or_else(|| zone.name().to_owned());
+        let timezone = req.zone().unwrap_or(&zone).name().to_owned();
+        let parts = req.into_parts();
         let booking = Booking {
             uid: BookingUid(self.ids.new_id()),
             organization_id: org,
@@ -471,16 +433,16 @@ impl BookingService {
             blocked,
             timezone,
             host_user_id,
-            attendees: vec![req.attendee],
-            guests: req.guests,
+            attendees: vec![parts.attendee],
+            guests: parts.guests,
             location: event_type.locations.first().map(|l| BookingLocation {
                 kind: Some(l.kind.clone()),
                 url: None,
                 value: l.value.clone(),
             }),
-            metadata: req.metadata,
-            responses: req.responses,
-            utm: req.utm,
+            metadata: parts.metadata,
+            responses: parts.responses,
+            utm: parts.utm,
             calendar_sync_status: CalendarSyncStatus::NotApplicable,
             calendar_event_id: None,
             rescheduled_from_uid: None,
@@ -505,32 +467,30 @@ impl BookingService {
         &self,
         org: OrganizationId,
         uid: BookingUid,
-        reason: Option<String>,
+        cancellation: Cancellation,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, CancelBookingError> {
-        if reason
-            .as_ref()
-            .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
-        {
-            return Err(CancelBookingError::ReasonTooLong);
-        }
         let Existing {
             mut write,
-            mut booking,
+            booking,
             event_type,
         } = self
             .open_existing::<CancelBookingError>(org, uid, false)
             .await?;
-        let expected = booking.version;
         let allow = event_type.as_ref().is_none_or(|e| e.allow_cancel);
-        let changed = booking.cancel(reason, allow, self.clock.now())?;
-        if changed {
-            write.tx.update_booking(&booking, expected).await?;
-        }
+        let now = self.clock.now();
+        let reason = cancellation.into_reason();
+        let (current, canceled, ()) = Self::update_existing(&mut write, booking, |b| {
+            let mut next = b.clone();
+            let changed = next.cancel(reason.clone(), allow, now)?;
+            Ok::<_, CancelBookingError>((changed.then_some(next), ()))
+        })
+        .await?;
         let change = event_type
             .as_ref()
-            .filter(|_| changed)
+            .filter(|_| canceled.is_some())
             .map(Change::Canceled);
+        let booking = canceled.unwrap_or(current);
         Ok(self.finish(write, booking, change, idem).await?)
     }
 
@@ -540,24 +500,12 @@ impl BookingService {
         &self,
         org: OrganizationId,
         uid: BookingUid,
-        start: Timestamp,
-        timezone: Option<String>,
-        reason: Option<String>,
+        to: Reschedule,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, RescheduleBookingError> {
-        let mut e = FieldErrors::default();
-        if let Some(r) = &reason {
-            validate::max_chars(&mut e, "reason", r, MAX_REASON_CHARS);
-        }
-        if let Some(z) = &timezone
-            && let Err(m) = validate::parse_time_zone(z)
-        {
-            e.push("timezone", m);
-        }
-        e.finish(()).map_err(RescheduleBookingError::Invalid)?;
         let Existing {
             mut write,
-            booking: mut old,
+            booking,
             event_type,
         } = self
             .open_existing::<RescheduleBookingError>(org, uid, true)
@@ -566,13 +514,17 @@ impl BookingService {
             return Err(RescheduleRuleError::Disallowed.into());
         };
         let now = self.clock.now();
-        old.check_reschedulable(event_type.allow_reschedule, now)?;
-        let previous = old.clone();
-        let expected = old.version;
-        old.mark_rescheduled(reason, now);
-        write.tx.update_booking(&old, expected).await?;
+        let reason = to.reason().map(str::to_owned);
+        let (previous, _, ()) = Self::update_existing(&mut write, booking, |b| {
+            b.check_reschedulable(event_type.allow_reschedule, now)?;
+            let mut old = b.clone();
+            old.mark_rescheduled(reason.clone(), now);
+            Ok::<_, RescheduleBookingError>((Some(old), ()))
+        })
+        .await?;
         let (slot, _) =
-            Self::decide::<RescheduleBookingError>(&mut write, &event_type, start, now).await?;
+            Self::decide::<RescheduleBookingError>(&mut write, &event_type, to.start(), now)
+                .await?;
         let blocked = blocked(&event_type, slot.start).ok_or(UnavailableReason::SlotBusy)?;
         let new = Booking {
             uid: BookingUid(self.ids.new_id()),
@@ -581,7 +533,9 @@ impl BookingService {
             start: slot.start,
             end: slot.end,
             blocked,
-            timezone: timezone.unwrap_or_else(|| previous.timezone.clone()),
+            timezone: to
+                .zone()
+                .map_or_else(|| previous.timezone.clone(), |z| z.name().to_owned()),
             host_user_id: slot.host_user_id.unwrap_or(previous.host_user_id),
             rescheduled_from_uid: Some(previous.uid),
             reschedule_generation: previous.reschedule_generation + 1,
@@ -600,38 +554,35 @@ impl BookingService {
         Ok(self.finish(write, new, Some(change), idem).await?)
     }
 
-    /// Applies a PATCH when `expected_version` matches.
+    /// Applies a PATCH when `expected_version` matches. The draft is checked against the
+    /// booking (metadata limits after the merge) and its event type's questions (`responses`).
     pub async fn update_booking(
         &self,
         org: OrganizationId,
         uid: BookingUid,
-        patch: &BookingPatch,
+        draft: PatchDraft,
         expected_version: i64,
         idem: Option<Idempotent<'_>>,
     ) -> Result<HostedBooking, UpdateBookingError> {
         let Existing {
             mut write,
-            mut booking,
+            booking,
             event_type,
         } = self
             .open_existing::<UpdateBookingError>(org, uid, false)
             .await?;
-        let stale = |current| UpdateBookingError::VersionConflict { current };
-        if booking.version != expected_version {
-            return Err(stale(booking.version));
-        }
-        patch
-            .validate(&booking)
-            .map_err(UpdateBookingError::Invalid)?;
-        let changed = booking.apply_patch(patch, self.clock.now());
-        write
-            .tx
-            .update_booking(&booking, expected_version)
-            .await
-            .map_err(|e| match e {
-                BookingWriteError::VersionConflict => stale(expected_version + 1),
-                other => other.into(),
-            })?;
+        let now = self.clock.now();
+        let (_, patched, changed) = Self::update_existing(&mut write, booking, |b| {
+            if b.version != expected_version {
+                return Err(UpdateBookingError::VersionConflict { current: b.version });
+            }
+            let patch = BookingPatch::new(draft.clone(), b, event_type.as_ref())?;
+            let mut next = b.clone();
+            let changed = next.apply_patch(&patch, now);
+            Ok((Some(next), changed))
+        })
+        .await?;
+        let booking = patched.ok_or_else(|| anyhow::anyhow!("a patch always writes"))?;
         let change = event_type
             .as_ref()
             .map(|et| Change::Updated(et, changed.as_slice()));

@@ -25,8 +25,8 @@ use axum::response::Response;
 use domain::access::{Operation, Principal};
 use domain::booking::{Booking, CancelRuleError, RescheduleRuleError};
 use domain::booking_service::{
-    CancelBookingError, CreateBookingError, HostedBooking, Idempotent, RescheduleBookingError,
-    UpdateBookingError,
+    CancelBookingError, Cancellation, CreateBookingError, HostedBooking, Idempotent, InputCode,
+    InvalidInput, Reschedule, RescheduleBookingError, UpdateBookingError,
 };
 use domain::ids::{BookingUid, OrganizationId};
 use domain::organization::User;
@@ -114,13 +114,25 @@ fn lock_timeout() -> ApiError {
     .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
 }
 
-fn field_error(code: &'static str, field: &str, message: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        format!("{field} {message}"),
-    )
-    .with_details(json!({ "fields": { field: [message] } }))
+/// 422 with every failing field in `details.fields`; the code is `validation_error` or the
+/// specific attendee code the domain chose, whose field leads the message.
+impl From<InvalidInput> for ApiError {
+    fn from(e: InvalidInput) -> Self {
+        let code = match e.code {
+            InputCode::Validation => return ApiError::validation(&e.fields),
+            InputCode::AttendeeEmailInvalid => "attendee_email_invalid",
+            InputCode::AttendeePhoneRequired => "attendee_phone_required",
+            InputCode::AttendeePhoneInvalid => "attendee_phone_invalid",
+        };
+        let message = e
+            .specific_message()
+            .map(|(field, m)| format!("{field} {m}"))
+            .unwrap_or_else(|| "Request failed validation".into());
+        let mut api = ApiError::validation(&e.fields);
+        api.code = code;
+        api.message = message;
+        api
+    }
 }
 
 fn event_type_inactive() -> ApiError {
@@ -176,13 +188,10 @@ async fn create(
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
     let org = p.organization_id;
-    let r = req.event_type_ref().map_err(|e| ApiError::validation(&e))?;
-    let nb = req
-        .into_new_booking()
-        .map_err(|e| ApiError::validation(&e))?;
+    let draft = req.into_draft();
     Render::CREATED
         .write(guard, async |idem| {
-            state.bookings.create(org, &r, nb, idem).await
+            state.bookings.create(org, draft, idem).await
         })
         .await
 }
@@ -254,12 +263,12 @@ async fn update(
     expected: i64,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let patch = req.into_patch();
+    let draft = req.into_draft();
     Render::OK
         .write(guard, async |idem| {
             state
                 .bookings
-                .update_booking(org, uid, &patch, expected, idem)
+                .update_booking(org, uid, draft, expected, idem)
                 .await
         })
         .await
@@ -314,11 +323,12 @@ async fn cancel(
     req: CancelRequest,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
+    let cancellation = Cancellation::new(req.reason)?;
     Render::OK
         .write(guard, async |idem| {
             state
                 .bookings
-                .cancel_booking(org, uid, req.reason, idem)
+                .cancel_booking(org, uid, cancellation, idem)
                 .await
         })
         .await
@@ -373,13 +383,10 @@ async fn reschedule(
     req: RescheduleRequest,
     guard: &IdemGuard,
 ) -> Result<Response, ApiError> {
-    let start = req.start().map_err(|e| ApiError::validation(&e))?;
+    let to = Reschedule::new(req.into_draft())?;
     Render::OK
         .write(guard, async |idem| {
-            state
-                .bookings
-                .reschedule_booking(org, uid, start, req.timezone, req.reason, idem)
-                .await
+            state.bookings.reschedule_booking(org, uid, to, idem).await
         })
         .await
 }
@@ -387,18 +394,7 @@ async fn reschedule(
 impl From<CreateBookingError> for ApiError {
     fn from(e: CreateBookingError) -> Self {
         match e {
-            CreateBookingError::Invalid(f) => ApiError::validation(&f),
-            CreateBookingError::AttendeeEmailInvalid(m) => {
-                field_error("attendee_email_invalid", "attendee.email", m)
-            }
-            CreateBookingError::AttendeePhoneRequired => field_error(
-                "attendee_phone_required",
-                "attendee.phone",
-                "is required when attendee.sms_opt_in is true".into(),
-            ),
-            CreateBookingError::AttendeePhoneInvalid(m) => {
-                field_error("attendee_phone_invalid", "attendee.phone", m)
-            }
+            CreateBookingError::Invalid(e) => e.into(),
             CreateBookingError::EventTypeNotFound => crate::routes::event_types::not_found(),
             CreateBookingError::EventTypeInactive => event_type_inactive(),
             CreateBookingError::SlotInPast => slot_in_past(),
@@ -413,13 +409,6 @@ impl From<CancelBookingError> for ApiError {
     fn from(e: CancelBookingError) -> Self {
         match e {
             CancelBookingError::NotFound => not_found(),
-            CancelBookingError::ReasonTooLong => ApiError::field(
-                "reason",
-                format!(
-                    "must be at most {} characters",
-                    domain::booking::MAX_REASON_CHARS
-                ),
-            ),
             CancelBookingError::Rule(CancelRuleError::AlreadyRescheduled) => ApiError::conflict(
                 "conflict",
                 "This booking was rescheduled; cancel the booking that replaced it",
@@ -442,7 +431,6 @@ impl From<RescheduleBookingError> for ApiError {
     fn from(e: RescheduleBookingError) -> Self {
         match e {
             RescheduleBookingError::NotFound => not_found(),
-            RescheduleBookingError::Invalid(f) => ApiError::validation(&f),
             RescheduleBookingError::Rule(RescheduleRuleError::AlreadyCancelled) => {
                 ApiError::conflict(
                     "booking_already_cancelled",
@@ -484,7 +472,7 @@ impl From<UpdateBookingError> for ApiError {
                 "The If-Match version does not match the current booking version",
             )
             .with_details(json!({ "current_version": current })),
-            UpdateBookingError::Invalid(f) => ApiError::validation(&f),
+            UpdateBookingError::Invalid(e) => e.into(),
             UpdateBookingError::LockTimeout => lock_timeout(),
             UpdateBookingError::Unknown(e) => ApiError::internal(e),
         }
