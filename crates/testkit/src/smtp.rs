@@ -112,7 +112,10 @@ impl MailSink {
                 return now;
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                panic!("the SMTP sink refused {} recipients, expected {n}", now.len());
+                panic!(
+                    "the SMTP sink refused {} recipients, expected {n}",
+                    now.len()
+                );
             }
         }
     }

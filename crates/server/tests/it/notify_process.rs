@@ -113,10 +113,22 @@ fn env(sink: &MailSink, worker: bool) -> Vec<(String, String)> {
         ("SLOTBOOK__NOTIFICATIONS__WORKER", worker.to_string()),
         ("SLOTBOOK__NOTIFICATIONS__REMINDER_HOURS", "0".to_owned()),
         ("SLOTBOOK__NOTIFICATIONS__POLL_INTERVAL_MS", "50".to_owned()),
-        ("SLOTBOOK__NOTIFICATIONS__LEASE_SECS", LEASE_SECS.to_string()),
-        ("SLOTBOOK__NOTIFICATIONS__SMTP__HOST", "127.0.0.1".to_owned()),
-        ("SLOTBOOK__NOTIFICATIONS__SMTP__PORT", sink.port().to_string()),
-        ("SLOTBOOK__NOTIFICATIONS__SMTP__SECURITY", "plain".to_owned()),
+        (
+            "SLOTBOOK__NOTIFICATIONS__LEASE_SECS",
+            LEASE_SECS.to_string(),
+        ),
+        (
+            "SLOTBOOK__NOTIFICATIONS__SMTP__HOST",
+            "127.0.0.1".to_owned(),
+        ),
+        (
+            "SLOTBOOK__NOTIFICATIONS__SMTP__PORT",
+            sink.port().to_string(),
+        ),
+        (
+            "SLOTBOOK__NOTIFICATIONS__SMTP__SECURITY",
+            "plain".to_owned(),
+        ),
         (
             "SLOTBOOK__NOTIFICATIONS__SMTP__TIMEOUT_SECS",
             SMTP_TIMEOUT_SECS.to_string(),
@@ -203,7 +215,10 @@ async fn sigkill_between_commit_and_send(database_url: &str) {
     let first = start(&dir, database_url, &sink, false);
     let uid_a = book(&http, &first.base, &seeded, 0).await;
     assert!(!first.kill().success(), "SIGKILL ends the process");
-    assert!(sink.messages().is_empty(), "nothing was sent before the kill");
+    assert!(
+        sink.messages().is_empty(),
+        "nothing was sent before the kill"
+    );
 
     // (b) A's first message reaches the relay, which holds its `250`; meanwhile B is committed
     // (the worker sends one message at a time, so B is not even fanned out). SIGKILL.
@@ -233,11 +248,19 @@ async fn sigkill_between_commit_and_send(database_url: &str) {
     for m in &all {
         by_id.entry(header(m, "Message-ID")).or_default().push(m);
     }
-    assert_eq!(by_id.len(), 4, "four notifications: attendee and host of A and B");
+    assert_eq!(
+        by_id.len(),
+        4,
+        "four notifications: attendee and host of A and B"
+    );
     let held_id = header(&held, "Message-ID");
     for (id, copies) in &by_id {
         if *id == held_id {
-            assert_eq!(copies.len(), 2, "the message in flight at the kill is re-sent once");
+            assert_eq!(
+                copies.len(),
+                2,
+                "the message in flight at the kill is re-sent once"
+            );
             assert_eq!(recipient(copies[0]), recipient(copies[1]));
             assert_eq!(
                 header(copies[0], "Subject"),
@@ -316,11 +339,7 @@ fn list(dir: &TempDir, database_url: &str, args: &[&str]) -> std::process::Outpu
 }
 
 fn ok_stdout(o: &std::process::Output) -> String {
-    assert!(
-        o.status.success(),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -357,32 +376,55 @@ async fn admin_notification_list(database_url: &str) {
         assert_eq!(r[4], "1", "one attempt each: {r:?}");
         match r[1] {
             "failed" => {
-                assert!(r[3] == "a0@example.com" || r[3] == "host@example.com", "{r:?}");
+                assert!(
+                    r[3] == "a0@example.com" || r[3] == "host@example.com",
+                    "{r:?}"
+                );
                 assert!(r[6].contains("550"), "the relay's answer: {r:?}");
             }
             "sent" => {
-                assert!(r[3] == "a1@example.com" || r[3] == "host@example.com", "{r:?}");
+                assert!(
+                    r[3] == "a1@example.com" || r[3] == "host@example.com",
+                    "{r:?}"
+                );
                 assert_eq!(r[6], "-");
             }
             other => panic!("unexpected status {other}: {text}"),
         }
     }
-    assert_eq!(rows.iter().filter(|r| r[1] == "failed").count(), 2, "{text}");
-    assert!(rows[..2].iter().all(|r| r[1] == "sent"), "newest first: {text}");
+    assert_eq!(
+        rows.iter().filter(|r| r[1] == "failed").count(),
+        2,
+        "{text}"
+    );
+    assert!(
+        rows[..2].iter().all(|r| r[1] == "sent"),
+        "newest first: {text}"
+    );
 
     // --status failed: only the refused ones.
-    let text = ok_stdout(&list(&dir, database_url, &["--org", &org, "--status", "failed"]));
+    let text = ok_stdout(&list(
+        &dir,
+        database_url,
+        &["--org", &org, "--status", "failed"],
+    ));
     let failed: Vec<&str> = text.lines().skip(1).collect();
     assert_eq!(failed.len(), 2, "{text}");
     assert!(failed.iter().all(|l| l.contains("\tfailed\t")), "{text}");
-    let mut who: Vec<&str> = failed.iter().map(|l| l.split('\t').nth(3).unwrap()).collect();
+    let mut who: Vec<&str> = failed
+        .iter()
+        .map(|l| l.split('\t').nth(3).unwrap())
+        .collect();
     who.sort();
     assert_eq!(who, ["a0@example.com", "host@example.com"]);
 
     // --json: one array, every field typed.
-    let all: Value =
-        serde_json::from_str(&ok_stdout(&list(&dir, database_url, &["--org", &org, "--json"])))
-            .unwrap();
+    let all: Value = serde_json::from_str(&ok_stdout(&list(
+        &dir,
+        database_url,
+        &["--org", &org, "--json"],
+    )))
+    .unwrap();
     let all = all.as_array().unwrap();
     assert_eq!(all.len(), 4);
     for n in all {
@@ -396,7 +438,10 @@ async fn admin_notification_list(database_url: &str) {
             "failed" => {
                 assert_eq!(n["booking_uid"], uid_a.as_str(), "{n}");
                 assert!(n["last_error"].as_str().unwrap().contains("550"), "{n}");
-                assert!(n["sent_at"].is_null() && n["next_attempt_at"].is_null(), "{n}");
+                assert!(
+                    n["sent_at"].is_null() && n["next_attempt_at"].is_null(),
+                    "{n}"
+                );
             }
             "sent" => {
                 assert_eq!(n["booking_uid"], uid_b.as_str(), "{n}");
@@ -406,8 +451,16 @@ async fn admin_notification_list(database_url: &str) {
         }
     }
     let roles: Vec<&str> = all.iter().map(|n| n["role"].as_str().unwrap()).collect();
-    assert_eq!(roles.iter().filter(|r| **r == "host").count(), 2, "{roles:?}");
-    assert_eq!(roles.iter().filter(|r| **r == "attendee").count(), 2, "{roles:?}");
+    assert_eq!(
+        roles.iter().filter(|r| **r == "host").count(),
+        2,
+        "{roles:?}"
+    );
+    assert_eq!(
+        roles.iter().filter(|r| **r == "attendee").count(),
+        2,
+        "{roles:?}"
+    );
 
     let failed: Value = serde_json::from_str(&ok_stdout(&list(
         &dir,
