@@ -6,10 +6,10 @@ use domain::booking_service::BookingService;
 use domain::directory_service::{DirectoryService, Password, PasswordHasher};
 use domain::event_type_service::EventTypeService;
 use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
-use domain::webhook_service::SecretBox;
 use domain::schedule_service::ScheduleService;
 use domain::slot_service::SlotService;
 use domain::token_service::TokenService;
+use domain::webhook_service::SecretBox;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -43,7 +43,6 @@ pub fn invitee_links(
         clock,
     )
 }
-
 
 impl Services {
     /// Builds every service over one storage (PATs hashed with `pepper`, passwords with

@@ -125,7 +125,11 @@ pub async fn public_usernames_are_found_across_the_deployment(store: Arc<dyn Sto
     assert_eq!(w.store.find_public_user("ada").await.unwrap(), Some(ada));
     assert_eq!(w.store.find_public_user("bob").await.unwrap(), Some(bob));
     for nobody in ["ad", "adam", "ADA", "carol", ""] {
-        assert_eq!(w.store.find_public_user(nobody).await.unwrap(), None, "{nobody}");
+        assert_eq!(
+            w.store.find_public_user(nobody).await.unwrap(),
+            None,
+            "{nobody}"
+        );
     }
 }
 

@@ -48,7 +48,12 @@ pub async fn invitee_links_round_trip_and_first_wins(store: Arc<dyn Storage>) {
     assert_eq!(kept.token_hash, first.token_hash, "the first link stays");
     assert_eq!(kept.sealed_token, first.sealed_token);
 
-    let by_uid = w.store.invitee_link(a.org.id, ba.uid).await.unwrap().unwrap();
+    let by_uid = w
+        .store
+        .invitee_link(a.org.id, ba.uid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(by_uid.token_hash, first.token_hash);
     let by_hash = w
         .store
@@ -56,11 +61,20 @@ pub async fn invitee_links_round_trip_and_first_wins(store: Arc<dyn Storage>) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((by_hash.organization_id, by_hash.booking_uid), (a.org.id, ba.uid));
-    assert_eq!(w.store.find_invitee_link(a.org.id, &[2; 32]).await.unwrap(), None);
+    assert_eq!(
+        (by_hash.organization_id, by_hash.booking_uid),
+        (a.org.id, ba.uid)
+    );
+    assert_eq!(
+        w.store.find_invitee_link(a.org.id, &[2; 32]).await.unwrap(),
+        None
+    );
     // Tenancy: the same hash in another organization finds nothing there, and that
     // organization's own link is separate.
-    assert_eq!(w.store.find_invitee_link(b.org.id, &[1; 32]).await.unwrap(), None);
+    assert_eq!(
+        w.store.find_invitee_link(b.org.id, &[1; 32]).await.unwrap(),
+        None
+    );
     assert_eq!(w.store.invitee_link(b.org.id, ba.uid).await.unwrap(), None);
     let other = link(&bb, &[1; 32], b"sealed-b", &w);
     w.store.insert_invitee_link(&other).await.unwrap();
@@ -101,8 +115,17 @@ pub async fn racing_link_writers_agree(store: Arc<dyn Storage>) {
         got.push(t.await.unwrap().token_hash);
     }
     got.dedup();
-    assert_eq!(got.len(), 1, "every writer sees the one stored link: {got:?}");
-    let stored = w.store.invitee_link(t.org.id, b.uid).await.unwrap().unwrap();
+    assert_eq!(
+        got.len(),
+        1,
+        "every writer sees the one stored link: {got:?}"
+    );
+    let stored = w
+        .store
+        .invitee_link(t.org.id, b.uid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.token_hash, got[0]);
 }
 
@@ -144,7 +167,11 @@ pub async fn invitee_links_issue_once_and_resolve(store: Arc<dyn Storage>) {
     let w = World::new(store);
     let a = w.create_tenant("a").await;
     let b = w.create_tenant("b").await;
-    let (b1, b2, bb) = (booked(&w, &a, 3).await, booked(&w, &a, 4).await, booked(&w, &b, 3).await);
+    let (b1, b2, bb) = (
+        booked(&w, &a, 3).await,
+        booked(&w, &a, 4).await,
+        booked(&w, &b, 3).await,
+    );
     let links = InviteeLinks::new(
         w.store.clone(),
         Arc::new(PlainSecrets(0.into())),
@@ -155,7 +182,9 @@ pub async fn invitee_links_issue_once_and_resolve(store: Arc<dyn Storage>) {
     for _ in 0..4 {
         let l = links.clone();
         let (org, uid) = (a.org.id, b1.uid);
-        racing.push(tokio::spawn(async move { l.token_for(org, uid).await.unwrap() }));
+        racing.push(tokio::spawn(
+            async move { l.token_for(org, uid).await.unwrap() },
+        ));
     }
     let mut tokens = Vec::new();
     for r in racing {
@@ -173,7 +202,12 @@ pub async fn invitee_links_issue_once_and_resolve(store: Arc<dyn Storage>) {
         format!("/_b/{t2}")
     );
     // Stored hashed and sealed, never as the token.
-    let row = w.store.invitee_link(a.org.id, b1.uid).await.unwrap().unwrap();
+    let row = w
+        .store
+        .invitee_link(a.org.id, b1.uid)
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(row.token_hash, t1.as_bytes());
     assert_ne!(row.sealed_token, t1.as_bytes());
 

@@ -412,8 +412,11 @@ impl Browser {
         let e = self
             .step(&format!("find {css}"), self.client.find(Locator::Css(css)))
             .await;
-        self.step(&format!("select {label} in {css}"), e.select_by_label(label))
-            .await;
+        self.step(
+            &format!("select {label} in {css}"),
+            e.select_by_label(label),
+        )
+        .await;
     }
 
     /// Resizes the window (CSS pixels), e.g. to a phone's 375 px width.

@@ -178,7 +178,8 @@ async fn walk(app: &TestApp, js: bool) {
 
     // ---- pick a day (not the preselected one) and a time ----
     b.click("table.calendar a:not([aria-current])").await;
-    b.wait_for_url("a chosen day", |u| u.contains("date=")).await;
+    b.wait_for_url("a chosen day", |u| u.contains("date="))
+        .await;
     b.wait_for("ul.slots a").await;
     b.screenshot("month-view").await;
     audit.check(&b, "month view").await;

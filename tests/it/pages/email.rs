@@ -76,8 +76,7 @@ async fn api_bookings_get_a_link_that_opens_them(app: TestApp) {
     let ann = parsed
         .iter()
         .find(|m| {
-            m["to"].as_str().unwrap_or("").contains("ann@example.com")
-                && text(m).contains("11:00")
+            m["to"].as_str().unwrap_or("").contains("ann@example.com") && text(m).contains("11:00")
         })
         .unwrap_or_else(|| panic!("no confirmation of 11:00 to ann in {parsed:#?}"));
     let link = link_in(&app, text(ann)).unwrap_or_else(|| panic!("no link in {}", text(ann)));

@@ -209,7 +209,11 @@ impl BookingPageService {
         let Some(user) = self.directory.find_public_user(username).await? else {
             return Err(PageError::NotFound);
         };
-        match self.directory.get_organization(user.organization_id).await? {
+        match self
+            .directory
+            .get_organization(user.organization_id)
+            .await?
+        {
             Some(organization) => Ok(PublicHost { organization, user }),
             None => Err(PageError::NotFound),
         }

@@ -190,7 +190,9 @@ struct Checks {
 
 /// The first month after `today`'s with 31 days (a full month of free times).
 fn next_long_month(today: jiff::civil::Date) -> anyhow::Result<jiff::civil::Date> {
-    let mut m = today.first_of_month().checked_add(jiff::Span::new().months(1))?;
+    let mut m = today
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(1))?;
     while m.days_in_month() != 31 {
         m = m.checked_add(jiff::Span::new().months(1))?;
     }
@@ -205,7 +207,11 @@ fn page_assets(html: &str) -> (Vec<String>, Vec<String>) {
             .filter_map(|rest| {
                 let rest = &rest[..rest.find('>')?];
                 let v = rest.split(&format!("{name}=\"")).nth(1)?;
-                Some(v[..v.find('"')?].replace("&#x2f;", "/").replace("&#47;", "/"))
+                Some(
+                    v[..v.find('"')?]
+                        .replace("&#x2f;", "/")
+                        .replace("&#47;", "/"),
+                )
             })
             .collect()
     };
@@ -493,7 +499,11 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
     let page_ratio = if rps(4) > 0.0 { rps(5) / rps(4) } else { 0.0 };
     println!(
         "- booking page: {page_ratio:.2} × `/v1/slots` of the same event type and month (target ≥ {PAGE_TARGET:.1}) — {}",
-        if page_ratio >= PAGE_TARGET { "PASS" } else { "FAIL" }
+        if page_ratio >= PAGE_TARGET {
+            "PASS"
+        } else {
+            "FAIL"
+        }
     );
     println!();
     let (html, css, js) = checks.page_bytes;
@@ -506,7 +516,11 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
         total,
         total as f64 / 1024.0,
         PAGE_BUDGET_BYTES / 1024,
-        if total <= PAGE_BUDGET_BYTES { "within" } else { "OVER" },
+        if total <= PAGE_BUDGET_BYTES {
+            "within"
+        } else {
+            "OVER"
+        },
         checks.page_path,
         checks.page_slots_path,
     );

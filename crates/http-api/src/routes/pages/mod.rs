@@ -100,7 +100,12 @@ mod tests {
             .paths
             .paths
             .keys()
-            .filter_map(|p| p.trim_start_matches('/').split('/').next().map(str::to_owned))
+            .filter_map(|p| {
+                p.trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .map(str::to_owned)
+            })
             .collect();
         segments.extend(["_b", "_assets", ".well-known"].map(str::to_owned));
         segments.sort();
