@@ -118,6 +118,7 @@ macro_rules! __contract_behaviours {
                 public_usernames_are_found_across_the_deployment,
                 emails_are_unique_per_organization,
                 set_password_hash_writes_and_reports_missing,
+                user_roles_change_and_users_are_removed,
             }
             schedules {
                 schedules_round_trip,
