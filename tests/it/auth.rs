@@ -1,6 +1,7 @@
 //! Bearer authentication on `/v1/*` (§2.2, §6.2): missing, malformed, unknown, expired and
 //! revoked tokens are 401 with the contract's `WWW-Authenticate`; tokens are accepted only in
-//! the `Authorization` header.
+//! the `Authorization` header; a removed user's token and a lost role take effect at the next
+//! request even while the token's row is cached (the OAuth side: `oauth_membership.rs`).
 
 use jiff::SignedDuration;
 use reqwest::Method;
@@ -15,6 +16,8 @@ both_backends!(
     revocation_without_cache_invalidation_takes_effect_within_the_ttl,
     token_in_query_is_not_accepted,
     authentication_precedes_scope_and_lookup,
+    a_removed_users_pat_is_refused_at_once_despite_the_cache,
+    a_lost_role_ends_organization_wide_writes_at_the_next_request,
 );
 
 #[track_caller]
@@ -136,4 +139,71 @@ async fn authentication_precedes_scope_and_lookup(app: TestApp) {
     ] {
         assert_401(&app.anon().get(&path).await, "invalid_token");
     }
+}
+
+/// The cache keeps the token row, never the user: removing the user (through the admin
+/// function, as another process would, without touching the server's cache) refuses the
+/// token's very next request.
+async fn a_removed_users_pat_is_refused_at_once_despite_the_cache(app: TestApp) {
+    let zoe = app.create_host(&app.a, "zoe").await;
+    let t = app
+        .mint_token_for(&app.a, zoe.user_id, &["user:read"], None)
+        .await;
+    let c = app.client(&t.token);
+    c.get("/v1/_ping").await.ok(200);
+    c.get("/v1/me").await.ok(200);
+    app.remove_user(&app.a, zoe.user_id).await;
+    assert_401(&c.get("/v1/_ping").await, "invalid_token");
+    assert_401(&c.get("/v1/me").await, "invalid_token");
+    app.a.api.get("/v1/me").await.ok(200);
+}
+
+/// A token of a user demoted to member (written by the admin function, the server not told)
+/// makes no organization-wide write from the next request on — `403 forbidden`, nothing
+/// changed — while reads and booking writes go on; promoted again, it writes again.
+async fn a_lost_role_ends_organization_wide_writes_at_the_next_request(app: TestApp) {
+    use domain::organization::Role;
+    use serde_json::json;
+    let zoe = app.create_host(&app.a, "zoe").await;
+    let et = app
+        .create_event_type(&app.a, testkit::EventTypeSpec::individual("team-call"))
+        .await;
+    let t = app
+        .mint_token_for(
+            &app.a,
+            zoe.user_id,
+            &[
+                "event_types:read",
+                "event_types:write",
+                "availability:write",
+            ],
+            None,
+        )
+        .await;
+    let c = app.client(&t.token);
+    let path = format!("/v1/event-types/{et}");
+    c.patch_json(&path, &json!({"title": "Owner edit"}), Some("\"1\""), None)
+        .await
+        .ok(200);
+    app.set_role(&app.a, zoe.user_id, Role::Member).await;
+    let r = c
+        .patch_json(&path, &json!({"title": "Member edit"}), Some("\"2\""), None)
+        .await;
+    r.err(403, "forbidden");
+    r.rate_limit_headers();
+    c.delete(&path).await.err(403, "forbidden");
+    let created = c
+        .post_json(
+            "/v1/event-types",
+            &json!({"slug": "member-made", "title": "M", "duration_minutes": 30,
+                    "hosts": [{"user_id": zoe.user_id}]}),
+            None,
+        )
+        .await;
+    created.err(403, "forbidden");
+    assert_eq!(c.get(&path).await.ok(200)["title"], "Owner edit");
+    app.set_role(&app.a, zoe.user_id, Role::Admin).await;
+    c.patch_json(&path, &json!({"title": "Admin edit"}), Some("\"2\""), None)
+        .await
+        .ok(200);
 }

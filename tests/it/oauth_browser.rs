@@ -1,7 +1,8 @@
 //! The authorize pages in a real browser (headless Chromium through `testkit::Browser`): sign
 //! in (a wrong password first), approve on the consent page, land on the client's redirect URI
 //! with a code that the `oauth2` crate exchanges for a working token; then, still signed in,
-//! deny a second request and land with `error=access_denied`, `state` and `iss`. Every page is
+//! deny a second request and land with `error=access_denied`, `state` and `iss`; a third request
+//! from a self-registered (RFC 7591) app shows the "not verified" notice. Every page is
 //! saved under `<target>/test-output/oauth_browser/` (see `testkit::browser`).
 //!
 //! One server (SQLite) for both runs: the browser is the slow part, and the store side of the
@@ -90,6 +91,20 @@ async fn sign_in_approve_then_deny_in_chromium() {
         assert!(text.contains(words), "{words:?} missing in {text}");
     }
 
+    // The stylesheet (served from the binary, no inline style) reached the page: `main` is the
+    // narrow white card of style.css.
+    let width = browser
+        .step(
+            "read the computed style",
+            browser.client.execute(
+                "return getComputedStyle(document.querySelector('main')).maxWidth;",
+                vec![],
+            ),
+        )
+        .await;
+    assert_ne!(width, serde_json::json!("none"), "style.css did not apply");
+    assert!(!text.contains("not verified"), "{text}");
+
     browser.click("button[value=approve]").await;
     let landed = browser
         .wait_for_url("the redirect with a code", |u| u.starts_with(&redirect))
@@ -140,7 +155,39 @@ async fn sign_in_approve_then_deny_in_chromium() {
     assert_eq!(q.get("iss"), Some(&app.base_url), "{landed}");
     assert!(!q.contains_key("code"), "{landed}");
 
+    // ---- run 3: an application that registered itself (RFC 7591) is marked unverified ----
+    let dynamic = app
+        .oauth_service()
+        .create_client(domain::oauth_service::NewClient {
+            name: "Self Registered".into(),
+            kind: domain::oauth::ClientKind::Public,
+            redirect_uris: vec![redirect.clone()],
+            scopes: vec!["bookings:read".into()],
+            dynamic: true,
+        })
+        .await
+        .unwrap();
+    let (challenge, _verifier) = PkceCodeChallenge::new_random_sha256();
+    let url = format!(
+        "{}/v1/oauth/authorize?response_type=code&client_id={}&scope=bookings:read&state=s3&code_challenge={}&code_challenge_method=S256",
+        app.base_url,
+        dynamic.client.client_id,
+        challenge.as_str()
+    );
+    browser.goto(&url).await;
+    browser.wait_for("div.unverified").await;
+    browser.screenshot("consent-unverified").await;
+    let text = browser.text().await;
+    assert!(text.contains("This application is not verified."), "{text}");
+    assert!(text.contains("Self Registered"), "{text}");
+    let origin = redirect.split("/cb").next().unwrap();
+    assert!(text.contains(&format!("sends you to {origin}")), "{text}");
+    browser.click("button[value=deny]").await;
+    browser
+        .wait_for_url("the redirect after denying", |u| u.starts_with(&redirect))
+        .await;
+
     let shots = std::fs::read_dir(&browser.output).unwrap().count();
-    assert_eq!(shots, 6, "screenshots in {}", browser.output.display());
+    assert_eq!(shots, 7, "screenshots in {}", browser.output.display());
     browser.close().await;
 }

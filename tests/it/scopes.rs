@@ -1,6 +1,7 @@
 //! The route × scope matrix (§2.3, §7.1): for every route, a token holding every scope except
 //! the required one gets `403 insufficient_scope` naming it and changes nothing; a token holding
-//! only the required scope gets through.
+//! only the required scope gets through. `oauth_scopes.rs` runs the same matrix with OAuth
+//! access tokens.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -13,10 +14,10 @@ both_backends!(
 );
 
 /// One route and how to call it.
-struct Route {
+pub(crate) struct Route {
     method: Method,
     path: String,
-    scope: &'static str,
+    pub(crate) scope: &'static str,
     body: Option<Value>,
     if_match: Option<&'static str>,
     idempotent: bool,
@@ -49,7 +50,7 @@ impl Route {
         self
     }
 
-    async fn call(&self, api: &ApiClient) -> Resp {
+    pub(crate) async fn call(&self, api: &ApiClient) -> Resp {
         let k = key();
         let mut headers = Vec::new();
         if self.body.is_some() {
@@ -72,7 +73,7 @@ impl Route {
 }
 
 /// Every v1 route that requires a scope, aimed at real fixtures of org A.
-fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
+pub(crate) fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
     let (booking, other_booking, event_type) = (&f.booking, &f.other_booking, &f.event_type);
     let day = days_after(BERLIN, app.now(), 1);
     let start = wire(at(BERLIN, day, "10:00"));
@@ -179,14 +180,14 @@ fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
 }
 
 /// What the routes act on: two bookings, a spare event type and a spare schedule.
-struct Fixtures {
+pub(crate) struct Fixtures {
     booking: String,
     other_booking: String,
     event_type: String,
     schedule: String,
 }
 
-async fn fixtures(app: &TestApp) -> Fixtures {
+pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
     let day = days_after(BERLIN, app.now(), 1);
     let b1 = app
         .book(&app.a, app.a.event_type_id, at(BERLIN, day, "10:00"))
@@ -209,7 +210,7 @@ async fn fixtures(app: &TestApp) -> Fixtures {
 }
 
 /// A JSON snapshot of everything the routes could change.
-async fn snapshot(app: &TestApp) -> Value {
+pub(crate) async fn snapshot(app: &TestApp) -> Value {
     let api = &app.a.api;
     let mut bookings = api.get("/v1/bookings?limit=100").await.ok(200).clone();
     let mut event_types = api.get("/v1/event-types?limit=100").await.ok(200).clone();

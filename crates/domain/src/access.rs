@@ -4,6 +4,7 @@
 //! [`ScopeSet`] never contains an alias, so runtime checks see the expanded set.
 
 use crate::ids::{OrganizationId, TokenId, UserId};
+use crate::organization::Role;
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -179,6 +180,9 @@ pub struct Principal {
     pub user_id: UserId,
     pub credential: Credential,
     pub scopes: ScopeSet,
+    /// The user's role as read when this request authenticated (never cached), so a user who
+    /// lost the owner or admin role loses organization-wide writes at the next request.
+    pub role: Role,
 }
 
 /// The outcome of a scope check.
@@ -264,13 +268,46 @@ impl Operation {
     }
 }
 
+impl Operation {
+    /// Writes that change the organization's configuration rather than one booking or the
+    /// caller's own data: event types (any owner and hosts) and schedules of any user
+    /// (update, delete). Only owners and admins may make them, whatever the token's scopes.
+    /// Creating a schedule makes one for the caller, so it is not one of them.
+    pub fn is_organization_wide_write(&self) -> bool {
+        use Operation::*;
+        matches!(
+            self,
+            CreateEventType | UpdateEventType | DeleteEventType | UpdateSchedule | DeleteSchedule
+        )
+    }
+}
+
+/// Why a principal may not run an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    /// `403 insufficient_scope`.
+    #[error(transparent)]
+    MissingScope(#[from] MissingScope),
+    /// `403 forbidden`: the scope is there, but the user's role does not allow the operation.
+    #[error(
+        "Only owners and admins may change the organization's event types and schedules; this user is a {role}"
+    )]
+    RoleTooLow { role: &'static str },
+}
+
 impl Principal {
-    /// Checks the scope an operation requires.
-    pub fn authorize(&self, op: Operation) -> Result<(), MissingScope> {
-        match op.required_scope() {
-            None => Ok(()),
-            Some(s) => self.require(s),
+    /// Checks the scope an operation requires, then the role an organization-wide write
+    /// requires ([`Operation::is_organization_wide_write`]: owners and admins).
+    pub fn authorize(&self, op: Operation) -> Result<(), Denied> {
+        if let Some(s) = op.required_scope() {
+            self.require(s)?;
         }
+        if op.is_organization_wide_write() && !self.role.may_write_organization() {
+            return Err(Denied::RoleTooLow {
+                role: self.role.as_str(),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -333,6 +370,7 @@ mod tests {
                 token_id: TokenId(uuid::Uuid::nil()),
             },
             scopes: expand(["bookings:read"]).unwrap(),
+            role: Role::Owner,
         };
         assert!(p.authorize(Operation::GetBooking).is_ok());
         let e = p.authorize(Operation::CreateBooking).unwrap_err();
@@ -340,5 +378,42 @@ mod tests {
             e.to_string(),
             "This action requires the 'bookings:create' scope"
         );
+    }
+
+    #[test]
+    fn organization_wide_writes_need_an_owner_or_admin() {
+        let mut p = Principal {
+            organization_id: OrganizationId(uuid::Uuid::nil()),
+            user_id: UserId(uuid::Uuid::nil()),
+            credential: Credential::OAuth {
+                client_id: "c".into(),
+            },
+            scopes: expand(["event_types:write", "availability:write", "bookings:write"]).unwrap(),
+            role: Role::Admin,
+        };
+        assert!(p.authorize(Operation::UpdateEventType).is_ok());
+        p.role = Role::Member;
+        for op in [
+            Operation::CreateEventType,
+            Operation::UpdateEventType,
+            Operation::DeleteEventType,
+            Operation::UpdateSchedule,
+            Operation::DeleteSchedule,
+        ] {
+            assert_eq!(
+                p.authorize(op),
+                Err(Denied::RoleTooLow { role: "member" }),
+                "{op:?}"
+            );
+        }
+        // Booking writes and the caller's own schedule are not organization-wide.
+        assert!(p.authorize(Operation::CancelBooking).is_ok());
+        assert!(p.authorize(Operation::CreateSchedule).is_ok());
+        // The scope is checked first.
+        p.scopes = expand(["bookings:read"]).unwrap();
+        assert!(matches!(
+            p.authorize(Operation::UpdateEventType),
+            Err(Denied::MissingScope(_))
+        ));
     }
 }

@@ -1,6 +1,8 @@
-//! Directory use cases: organizations and their users — create, read, list, and set a user's
+//! Directory use cases: organizations and their users — create, read, list, set a user's
 //! sign-in password (hashed through the [`PasswordHasher`] port; the domain never sees the
-//! hash algorithm).
+//! hash algorithm), change a user's role and remove a user. Role changes and removals take
+//! effect on the user's tokens at their next request in every process, because
+//! [`crate::token_service::TokenService::authenticate`] reads the user on every request.
 
 use crate::event_type_service::{from_store_error, stored_now};
 use crate::ids::{OrganizationId, UserId};
@@ -303,4 +305,45 @@ impl DirectoryService {
             Err(SetPasswordError::UserNotFound)
         }
     }
+
+    /// Changes a user's role. Losing the owner or admin role ends the user's
+    /// organization-wide writes at the next request of each of their tokens.
+    pub async fn set_role(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+        role: Role,
+    ) -> Result<(), ChangeUserError> {
+        if self.directory.set_user_role(org, user, role).await? {
+            Ok(())
+        } else {
+            Err(ChangeUserError::UserNotFound)
+        }
+    }
+
+    /// Removes a user from `org`. Every token of the user (personal access tokens, OAuth
+    /// access and refresh tokens) is refused from its next request on; the user can no longer
+    /// sign in. Bookings, event types and schedules that name the user stay.
+    pub async fn remove_user(
+        &self,
+        org: OrganizationId,
+        user: UserId,
+    ) -> Result<(), ChangeUserError> {
+        if self.directory.remove_user(org, user).await? {
+            Ok(())
+        } else {
+            Err(ChangeUserError::UserNotFound)
+        }
+    }
 }
+
+/// Why a user could not be changed or removed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangeUserError {
+    #[error("user not found")]
+    UserNotFound,
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+from_store_error!(ChangeUserError);

@@ -46,6 +46,12 @@ impl Role {
     pub fn may_mint_tokens(&self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
+
+    /// Owners and admins make organization-wide writes
+    /// ([`crate::access::Operation::is_organization_wide_write`]).
+    pub fn may_write_organization(&self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
 }
 
 /// A public username: the slug in `https://host/<username>`; lowercase ASCII letters, digits,

@@ -1,16 +1,21 @@
-//! Personal access token use cases: mint (owners and admins only, alias scopes expanded at
-//! grant time, at most [`MAX_ACTIVE_PATS`] active per organization), list, revoke, and
-//! authenticate a presented token (revoked / expired / owner gone / invalid).
+//! Personal access token use cases — mint (owners and admins only, alias scopes expanded at
+//! grant time, at most [`MAX_ACTIVE_PATS`] active per organization), list, revoke — and the
+//! one bearer authentication of `/v1` for both token kinds ([`TokenService::authenticate`]):
+//! personal access tokens (`42min_pat_…`) and OAuth access tokens (`42min_at_…`) are refused
+//! for the same reasons (invalid / revoked / expired / user gone) and carry the user's current
+//! role, so a service linking `domain` authenticates both the same way.
 //!
-//! Token formats and secret hashing live outside the domain, behind the [`TokenSecrets`] port
-//! (`auth` implements it with a peppered HMAC compared in constant time).
+//! Token formats and secret hashing live outside the domain, behind the [`TokenSecrets`] and
+//! [`OAuthSecrets`] ports (`auth` implements both with peppered HMACs compared in constant
+//! time).
 
-use crate::access::{self, Credential, Principal};
+use crate::access::{self, Credential, Principal, ScopeSet};
 use crate::event_type_service::{from_store_error, stored_now};
 use crate::ids::{OrganizationId, TokenId, UserId};
+use crate::oauth::{OAuthSecrets, OAuthStore, SecretKind, TokenKind};
 use crate::ports::{
-    Clock, CreatePatError, DirectoryStore, IdGen, MAX_ACTIVE_PATS, PersonalAccessToken, StoreError,
-    TokenStore,
+    Clock, CreatePatError, DirectoryStore, IdGen, MAX_ACTIVE_PATS, PatCache, PersonalAccessToken,
+    StoreError, TokenStore,
 };
 use jiff::{SignedDuration, Timestamp};
 use std::fmt;
@@ -124,11 +129,12 @@ pub enum AuthenticateError {
     /// Malformed, unknown lookup id or wrong secret — indistinguishable on purpose.
     #[error("the access token is missing, malformed or unknown")]
     Invalid,
+    /// The token was revoked; for an OAuth token also its grant family or its client.
     #[error("the access token has been revoked")]
     Revoked,
     #[error("the access token has expired")]
     Expired,
-    /// The token's owner is no longer a user of the organization.
+    /// The token's user is no longer a user of the organization (removed).
     #[error("the token's user no longer exists")]
     UserGone,
     #[error(transparent)]
@@ -182,24 +188,30 @@ pub struct TokenService {
     directory: Arc<dyn DirectoryStore>,
     tokens: Arc<dyn TokenStore>,
     secrets: Arc<dyn TokenSecrets>,
+    oauth: Arc<dyn OAuthStore>,
+    oauth_secrets: Arc<dyn OAuthSecrets>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
 }
 
-fn principal(pat: &PersonalAccessToken) -> Principal {
-    Principal {
-        organization_id: pat.organization_id,
-        user_id: pat.user_id,
-        credential: Credential::Pat { token_id: pat.id },
-        scopes: pat.scopes.clone(),
-    }
+/// What a valid, unrevoked, unexpired token grants, before its user is checked.
+struct Grant {
+    organization_id: OrganizationId,
+    user_id: UserId,
+    credential: Credential,
+    scopes: ScopeSet,
+    /// A PAT row read from the store now (to be cached once the whole check passed).
+    fresh_pat: Option<PersonalAccessToken>,
 }
 
 impl TokenService {
+    /// `oauth` and `oauth_secrets` are the OAuth ports, for `42min_at_` access tokens.
     pub fn new(
         directory: Arc<dyn DirectoryStore>,
         tokens: Arc<dyn TokenStore>,
         secrets: Arc<dyn TokenSecrets>,
+        oauth: Arc<dyn OAuthStore>,
+        oauth_secrets: Arc<dyn OAuthSecrets>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
     ) -> Self {
@@ -207,6 +219,8 @@ impl TokenService {
             directory,
             tokens,
             secrets,
+            oauth,
+            oauth_secrets,
             clock,
             ids,
         }
@@ -286,55 +300,120 @@ impl TokenService {
         }
     }
 
-    /// Splits a presented token (`Invalid` unless well-formed).
-    pub fn parse(&self, token: &str) -> Result<PresentedToken, AuthenticateError> {
-        self.secrets.parse(token).ok_or(AuthenticateError::Invalid)
-    }
-
-    /// Authenticates against the store, in order: lookup, constant-time secret check, revoked,
-    /// expired at the clock's now, owner still a user of the organization. Returns the
-    /// principal and the row (which a caller may cache and [`Self::recheck`] later).
+    /// Authenticates a bearer token of either kind, in order:
+    /// 1. the format names the kind: `42min_at_…` is an OAuth access token, anything else must
+    ///    be a personal access token (`Invalid` otherwise);
+    /// 2. lookup by the public id and a constant-time secret check (`Invalid`: an unknown
+    ///    lookup id and a wrong secret are indistinguishable);
+    /// 3. revoked (`Revoked`: a PAT's own revocation; an OAuth token's own, its grant family's
+    ///    or its client's — the store folds the three into one `revoked_at`);
+    /// 4. expired at the clock's now (`Expired`);
+    /// 5. its user still a user of the organization (`UserGone`), read from the directory on
+    ///    every call; the principal carries that user's current role.
+    ///
+    /// `cache` may spare the PAT row read (its bound is the only delay a revocation written
+    /// by another process can have); OAuth tokens are always read from the store.
     pub async fn authenticate(
         &self,
-        presented: &PresentedToken,
-    ) -> Result<(Principal, PersonalAccessToken), AuthenticateError> {
-        let pat = self
-            .tokens
-            .find_pat_by_lookup(&presented.lookup)
+        token: &str,
+        cache: &dyn PatCache,
+    ) -> Result<Principal, AuthenticateError> {
+        let now = self.clock.now();
+        let grant = match self.oauth_secrets.lookup(SecretKind::AccessToken, token) {
+            Some(lookup) => self.oauth_access(&lookup, token, now).await?,
+            None => self.pat(token, cache, now).await?,
+        };
+        let user = self
+            .directory
+            .get_user(grant.organization_id, grant.user_id)
             .await?
-            .ok_or(AuthenticateError::Invalid)?;
-        if !self.secrets.verify(presented, &pat.secret_hash) {
-            return Err(AuthenticateError::Invalid);
+            .ok_or(AuthenticateError::UserGone)?;
+        if let Some(pat) = grant.fresh_pat {
+            cache.put(pat, now).await;
         }
-        match TokenStatus::of(&pat, self.clock.now()) {
+        Ok(Principal {
+            organization_id: grant.organization_id,
+            user_id: grant.user_id,
+            credential: grant.credential,
+            scopes: grant.scopes,
+            role: user.role,
+        })
+    }
+
+    /// Steps 2–4 for a personal access token; a cached row is used only when the presented
+    /// secret matches its hash (else the store is read: a secret regenerated on the same
+    /// lookup id works at once).
+    async fn pat(
+        &self,
+        token: &str,
+        cache: &dyn PatCache,
+        now: Timestamp,
+    ) -> Result<Grant, AuthenticateError> {
+        let presented = self
+            .secrets
+            .parse(token)
+            .ok_or(AuthenticateError::Invalid)?;
+        let (pat, fresh) = match cache.get(&presented.lookup, now).await {
+            Some(row) if self.secrets.verify(&presented, &row.secret_hash) => (row, false),
+            _ => {
+                let row = self
+                    .tokens
+                    .find_pat_by_lookup(&presented.lookup)
+                    .await?
+                    .ok_or(AuthenticateError::Invalid)?;
+                if !self.secrets.verify(&presented, &row.secret_hash) {
+                    return Err(AuthenticateError::Invalid);
+                }
+                (row, true)
+            }
+        };
+        match TokenStatus::of(&pat, now) {
             TokenStatus::Revoked => return Err(AuthenticateError::Revoked),
             TokenStatus::Expired => return Err(AuthenticateError::Expired),
             TokenStatus::Active => {}
         }
-        if self
-            .directory
-            .get_user(pat.organization_id, pat.user_id)
-            .await?
-            .is_none()
-        {
-            return Err(AuthenticateError::UserGone);
-        }
-        Ok((principal(&pat), pat))
+        Ok(Grant {
+            organization_id: pat.organization_id,
+            user_id: pat.user_id,
+            credential: Credential::Pat { token_id: pat.id },
+            scopes: pat.scopes.clone(),
+            fresh_pat: fresh.then_some(pat),
+        })
     }
 
-    /// Re-authenticates against a row read earlier by [`Self::authenticate`]: the secret and
-    /// the expiry are checked again, revocation and the owner are taken as read.
-    pub fn recheck(
+    /// Steps 2–4 for an OAuth access token (never cached: a revocation is seen at once).
+    async fn oauth_access(
         &self,
-        presented: &PresentedToken,
-        earlier: &PersonalAccessToken,
-    ) -> Result<Principal, AuthenticateError> {
-        if !self.secrets.verify(presented, &earlier.secret_hash) {
+        lookup: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Grant, AuthenticateError> {
+        let token = self
+            .oauth
+            .find_token(lookup)
+            .await?
+            .ok_or(AuthenticateError::Invalid)?;
+        if token.kind != TokenKind::Access
+            || !self
+                .oauth_secrets
+                .verify(SecretKind::AccessToken, text, &token.secret_hash)
+        {
             return Err(AuthenticateError::Invalid);
         }
-        if earlier.expires_at.is_some_and(|at| at <= self.clock.now()) {
+        if token.revoked_at.is_some() {
+            return Err(AuthenticateError::Revoked);
+        }
+        if token.expires_at <= now {
             return Err(AuthenticateError::Expired);
         }
-        Ok(principal(earlier))
+        Ok(Grant {
+            organization_id: token.organization_id,
+            user_id: token.user_id,
+            credential: Credential::OAuth {
+                client_id: token.client_id,
+            },
+            scopes: token.scopes,
+            fresh_pat: None,
+        })
     }
 }

@@ -410,14 +410,70 @@ fn users_report_every_failing_field_and_passwords_are_hashed_through_the_port() 
     assert_eq!(ada.password_hash.as_deref(), Some("h:87654321"));
 }
 
+/// OAuth secrets that recognise nothing: every bearer token is taken as a PAT here (the OAuth
+/// side of `TokenService::authenticate` runs through real HTTP in `tests/it/oauth.rs`).
+struct NoOAuthSecrets;
+
+impl domain::oauth::OAuthSecrets for NoOAuthSecrets {
+    fn mint(
+        &self,
+        _kind: domain::oauth::SecretKind,
+    ) -> anyhow::Result<domain::oauth::MintedOAuthSecret> {
+        anyhow::bail!("not in this test")
+    }
+    fn lookup(&self, _kind: domain::oauth::SecretKind, _text: &str) -> Option<String> {
+        None
+    }
+    fn verify(&self, _kind: domain::oauth::SecretKind, _text: &str, _hash: &[u8]) -> bool {
+        false
+    }
+    fn pkce_s256_matches(&self, _verifier: &str, _challenge: &str) -> bool {
+        false
+    }
+}
+
+/// A cache that keeps every row it is given (no bound), counting hits.
+#[derive(Default)]
+struct KeepAll(
+    std::sync::Mutex<Vec<domain::ports::PersonalAccessToken>>,
+    AtomicU64,
+);
+
+#[async_trait::async_trait]
+impl domain::ports::PatCache for KeepAll {
+    async fn get(
+        &self,
+        lookup: &str,
+        _now: Timestamp,
+    ) -> Option<domain::ports::PersonalAccessToken> {
+        let hit = self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|p| p.lookup == lookup)
+            .cloned();
+        if hit.is_some() {
+            self.1.fetch_add(1, Ordering::Relaxed);
+        }
+        hit
+    }
+    async fn put(&self, pat: domain::ports::PersonalAccessToken, _now: Timestamp) {
+        self.0.lock().unwrap().push(pat);
+    }
+}
+
 #[test]
 fn tokens_authenticate_with_each_refusal() {
+    use domain::ports::NoPatCache;
     let w = world();
     let s: Arc<dyn Storage> = w.store.clone();
     let tokens = TokenService::new(
         s.clone(),
         s.clone(),
         Arc::new(PlainSecrets(AtomicU64::new(0))),
+        s.clone(),
+        Arc::new(NoOAuthSecrets),
         w.clock.clone(),
         Arc::new(Counting(AtomicU64::new(500))),
     );
@@ -433,52 +489,58 @@ fn tokens_authenticate_with_each_refusal() {
         pat.scopes.contains("bookings:create"),
         "aliases expanded at grant time"
     );
-    let presented = tokens.parse(text.expose()).unwrap();
-    let (principal, row) = block_on(tokens.authenticate(&presented)).unwrap();
+    let principal = block_on(tokens.authenticate(text.expose(), &NoPatCache)).unwrap();
     assert_eq!(principal.user_id, w.ada);
-    assert!(tokens.recheck(&presented, &row).is_ok());
+    assert_eq!(principal.role, Role::Owner);
 
-    let wrong = tokens.parse(&format!("tok_{}_nope", pat.lookup)).unwrap();
+    // A cached row spares the store read, but the secret and the expiry are checked again.
+    let cache = KeepAll::default();
+    block_on(tokens.authenticate(text.expose(), &cache)).unwrap();
+    block_on(tokens.authenticate(text.expose(), &cache)).unwrap();
+    assert_eq!(
+        cache.1.load(Ordering::Relaxed),
+        1,
+        "the second call hit the cache"
+    );
+    let wrong = format!("tok_{}_nope", pat.lookup);
+    for c in [&cache as &dyn domain::ports::PatCache, &NoPatCache] {
+        assert!(matches!(
+            block_on(tokens.authenticate(&wrong, c)),
+            Err(AuthenticateError::Invalid)
+        ));
+    }
     assert!(matches!(
-        block_on(tokens.authenticate(&wrong)),
-        Err(AuthenticateError::Invalid)
-    ));
-    assert!(matches!(
-        tokens.recheck(&wrong, &row),
-        Err(AuthenticateError::Invalid)
-    ));
-    assert!(matches!(
-        tokens.parse("garbage"),
+        block_on(tokens.authenticate("garbage", &NoPatCache)),
         Err(AuthenticateError::Invalid)
     ));
 
     w.clock.0.store(3600, Ordering::Relaxed);
-    assert!(matches!(
-        block_on(tokens.authenticate(&presented)),
-        Err(AuthenticateError::Expired)
-    ));
-    assert!(matches!(
-        tokens.recheck(&presented, &row),
-        Err(AuthenticateError::Expired)
-    ));
+    for c in [&cache as &dyn domain::ports::PatCache, &NoPatCache] {
+        assert!(matches!(
+            block_on(tokens.authenticate(text.expose(), c)),
+            Err(AuthenticateError::Expired)
+        ));
+    }
 
+    // The role is read on every call, cached row or not.
     let (forever, text) = block_on(tokens.mint(w.org, new("forever", None))).unwrap();
-    let presented = tokens.parse(text.expose()).unwrap();
-    // The same tokens seen through a directory that no longer has the owner.
-    let without_owner = TokenService::new(
-        Arc::new(MemoryStore::new()),
-        s,
-        Arc::new(PlainSecrets(AtomicU64::new(0))),
-        w.clock.clone(),
-        Arc::new(Counting(AtomicU64::new(900))),
-    );
+    block_on(tokens.authenticate(text.expose(), &cache)).unwrap();
+    block_on(w.directory.set_role(w.org, w.ada, Role::Member)).unwrap();
+    let p = block_on(tokens.authenticate(text.expose(), &cache)).unwrap();
+    assert_eq!(p.role, Role::Member);
+    let p = domain::access::Principal {
+        scopes: domain::access::expand(["event_types:update"]).unwrap(),
+        ..p
+    };
     assert!(matches!(
-        block_on(without_owner.authenticate(&presented)),
-        Err(AuthenticateError::UserGone)
+        p.authorize(domain::access::Operation::UpdateEventType),
+        Err(domain::access::Denied::RoleTooLow { role: "member" })
     ));
+    block_on(w.directory.set_role(w.org, w.ada, Role::Admin)).unwrap();
+
     block_on(tokens.revoke(w.org, forever.id)).unwrap();
     assert!(matches!(
-        block_on(tokens.authenticate(&presented)),
+        block_on(tokens.authenticate(text.expose(), &NoPatCache)),
         Err(AuthenticateError::Revoked)
     ));
 
@@ -502,5 +564,20 @@ fn tokens_authenticate_with_each_refusal() {
     assert!(matches!(
         block_on(tokens.mint(w.org, unknown)),
         Err(MintTokenError::UnknownScope(_))
+    ));
+
+    // A removed user's tokens are refused at once, cached or not.
+    let (_, text) = block_on(tokens.mint(w.org, new("last", None))).unwrap();
+    block_on(tokens.authenticate(text.expose(), &cache)).unwrap();
+    block_on(w.directory.remove_user(w.org, w.ada)).unwrap();
+    for c in [&cache as &dyn domain::ports::PatCache, &NoPatCache] {
+        assert!(matches!(
+            block_on(tokens.authenticate(text.expose(), c)),
+            Err(AuthenticateError::UserGone)
+        ));
+    }
+    assert!(matches!(
+        block_on(w.directory.remove_user(w.org, w.ada)),
+        Err(domain::directory_service::ChangeUserError::UserNotFound)
     ));
 }

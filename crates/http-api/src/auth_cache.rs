@@ -1,10 +1,12 @@
-//! A short-lived cache of authenticated personal access tokens, so that a busy client does not
-//! cost two database reads (token row, then its owner) per request.
+//! A short-lived cache of authenticated personal access token rows (the domain's `PatCache`
+//! port), so that a busy client does not cost a token read per request. The token's user is
+//! not cached: `TokenService::authenticate` reads it on every request, so a removed user or a
+//! lost role shows at the next request in every process.
 //!
 //! **Bound: [`AUTH_CACHE_TTL`] = 10 seconds, measured by [`AppState::clock`].** An entry is
 //! keyed by the token's public lookup id and holds the token row as read when it last
-//! authenticated successfully — which also records that the row was not revoked and that its
-//! owner was still a user of the organization at that moment. The entry is used while
+//! authenticated successfully — which also records that the row was not revoked at that
+//! moment. The entry is used while
 //! `cached_at <= clock.now() < cached_at + TTL`; after that (or if the clock went backwards)
 //! the next request reads the store again.
 //!
@@ -16,8 +18,8 @@
 //!
 //! What the cache may delay, by at most the TTL, unless the revoker calls
 //! [`AuthCache::invalidate_token`] / [`AuthCache::invalidate_all`] on the serving process's
-//! state: a revocation written straight to the store (e.g. by the admin CLI, another server
-//! process, or a test), and the removal of the token's owner.
+//! state: a PAT revocation written straight to the store (e.g. by the admin CLI, another
+//! server process, or a test). Nothing else: OAuth tokens are not cached at all.
 //!
 //! Only successes are cached. Unknown lookups, wrong secrets, revoked or expired tokens and
 //! tokens of removed owners are never cached: each such request reads the store, so a failure
@@ -112,6 +114,19 @@ impl AuthCache {
     /// Forgets every token: the next request of each reads the store.
     pub fn invalidate_all(&self) {
         self.inner.invalidate_all();
+    }
+}
+
+#[async_trait::async_trait]
+impl domain::ports::PatCache for AuthCache {
+    async fn get(&self, lookup: &str, now: Timestamp) -> Option<PersonalAccessToken> {
+        AuthCache::get(self, lookup, now)
+            .await
+            .map(|hit| hit.pat.clone())
+    }
+
+    async fn put(&self, pat: PersonalAccessToken, now: Timestamp) {
+        self.insert(pat, now).await;
     }
 }
 

@@ -11,17 +11,18 @@
 //!    [`Principal`] goes into the request extensions and the handler runs;
 //! 4. the rate-limit headers are set on whatever response comes back.
 //!
-//! PAT checks, in order: format (`42min_pat_<lookup12>_<secret32>`), lookup, constant-time
-//! secret check, revoked (`token_revoked`), expired at `clock.now()` (`token_expired`), owner
-//! still a user of the organization. Any other failure is `invalid_token`, with one message, so
-//! a caller cannot tell an unknown lookup id from a wrong secret. Successful lookups are kept in
+//! Both token kinds are decided by one domain call,
+//! [`TokenService::authenticate`](domain::token_service::TokenService::authenticate): format,
+//! lookup, constant-time secret check, revoked (`token_revoked`; for OAuth also the grant family
+//! or the client), expired at `clock.now()` (`token_expired`), the user still a user of the
+//! organization (read on every request; the principal carries the user's current role). Any
+//! other failure is `invalid_token`, with one message, so a caller cannot tell an unknown
+//! lookup id from a wrong secret or a removed user. PAT rows that authenticated are kept in
 //! [`AuthCache`](crate::auth_cache::AuthCache) for
-//! [`AUTH_CACHE_TTL`](crate::auth_cache::AUTH_CACHE_TTL) (10 s by `AppState::clock`): the secret and the expiry
-//! are still checked on every request, but a revocation or owner removal written straight to
-//! the store takes effect within that bound unless the writer invalidates the cache (see
-//! [`crate::auth_cache`]).
-//! OAuth access tokens (`42min_at_…`) are checked by `OAuthService::authenticate_access_token`
-//! on every request (no cache: a revocation takes effect at once in every process).
+//! [`AUTH_CACHE_TTL`](crate::auth_cache::AUTH_CACHE_TTL) (10 s by `AppState::clock`): a PAT
+//! revocation written by another process takes effect within that bound (see
+//! [`crate::auth_cache`]); OAuth access tokens are never cached, so their revocation is seen
+//! at once in every process.
 //!
 //! Architecture Invariant: the token is never logged; only its public lookup id may be.
 
@@ -104,47 +105,20 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
     Some(last_hop.and_then(|h| h.parse().ok()).unwrap_or(peer))
 }
 
-/// Authenticates the request's bearer token through
-/// [`TokenService`](domain::token_service::TokenService); the cache only spares the store
-/// reads, the secret and the expiry are checked on every request.
+/// Authenticates the request's bearer token, either kind, through
+/// [`TokenService::authenticate`](domain::token_service::TokenService::authenticate) (the
+/// cache only spares PAT row reads); this layer parses the header and renders the refusal.
 pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
     let token = bearer_token(headers).ok_or_else(invalid_token)?;
-    // ---- OAuth branch (issue 14): `42min_at_` tokens go to the OAuthService. ----
-    if token.starts_with(auth::token::ACCESS_TOKEN_PREFIX) {
-        use domain::oauth_service::BearerError;
-        return match state.oauth.authenticate_access_token(token).await {
-            Ok(p) => Ok(p),
-            Err(BearerError::Invalid) => Err(invalid_token()),
-            Err(BearerError::Expired) => Err(unauthorized(
-                "token_expired",
-                "The access token has expired",
-            )),
-            Err(BearerError::Revoked) => Err(unauthorized(
-                "token_revoked",
-                "The access token has been revoked",
-            )),
-            Err(BearerError::Store(e)) => Err(e.into()),
-        };
-    }
-    // ---- end of the OAuth branch ----
-    let tokens = &state.services.tokens;
-    let presented = tokens.parse(token).map_err(auth_error)?;
-    let now = state.clock.now();
-    // A fresh cached success: only the secret and the expiry are checked again.
-    if let Some(hit) = state.auth_cache.get(&presented.lookup, now).await {
-        match tokens.recheck(&presented, &hit.pat) {
-            Ok(p) => return Ok(p),
-            Err(AuthenticateError::Invalid) => {}
-            Err(e) => return Err(auth_error(e)),
-        }
-    }
-    // A miss, a stale entry or a secret the cached hash rejects: read the store.
-    let (principal, pat) = tokens.authenticate(&presented).await.map_err(auth_error)?;
-    state.auth_cache.insert(pat, now).await;
-    Ok(principal)
+    state
+        .services
+        .tokens
+        .authenticate(token, &state.auth_cache)
+        .await
+        .map_err(auth_error)
 }
 
-/// The contract's 401 for each refusal; unknown lookups, wrong secrets and removed owners are
+/// The contract's 401 for each refusal; unknown lookups, wrong secrets and removed users are
 /// one `invalid_token`.
 fn auth_error(e: AuthenticateError) -> ApiError {
     match e {

@@ -188,11 +188,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 
 impl Auth {
     /// Checks the scope an operation requires: 403 `insufficient_scope` with
-    /// `details.required_scope` and the contract's `WWW-Authenticate` header.
+    /// `details.required_scope` and the contract's `WWW-Authenticate` header; then the role an
+    /// organization-wide write requires: 403 `forbidden`.
     pub fn authorize(&self, op: domain::access::Operation) -> Result<&Principal, ApiError> {
-        self.0
-            .authorize(op)
-            .map_err(|m| crate::auth_layer::insufficient_scope(m.required))?;
+        use domain::access::Denied;
+        self.0.authorize(op).map_err(|d| match d {
+            Denied::MissingScope(m) => crate::auth_layer::insufficient_scope(m.required),
+            Denied::RoleTooLow { .. } => ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                d.to_string(),
+            ),
+        })?;
         Ok(&self.0)
     }
 }

@@ -452,6 +452,7 @@ mod tests {
                 token_id: TokenId(tid),
             },
             scopes: Default::default(),
+            role: domain::organization::Role::Owner,
         };
         let b = Bucket::for_principal(&p);
         assert_eq!((b.kind, b.key), (BucketKind::Pat, format!("pat:{tid}")));

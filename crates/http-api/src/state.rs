@@ -69,8 +69,10 @@ impl Services {
             ),
             tokens: TokenService::new(
                 store.clone(),
+                store.clone(),
+                Arc::new(auth::pat::PatSecrets::new(pepper.clone())),
                 store,
-                Arc::new(auth::pat::PatSecrets::new(pepper)),
+                Arc::new(auth::oauth::OAuthTokens::new(pepper)),
                 clock,
                 ids,
             ),

@@ -24,7 +24,7 @@ pub const SCRIPT: &str = include_str!("../assets/tz.js");
 pub const PREFIX: &str = "/_assets/";
 
 /// FNV-1a, 64 bit: a content fingerprint for cache-busting URLs (not a security hash).
-fn fnv(s: &str) -> u64 {
+pub(crate) fn fnv(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);

@@ -1,8 +1,11 @@
 //! Server-rendered HTML: the public booking pages ([`booking`], assets in [`assets`]) and the
-//! OAuth sign-in, consent and error pages (askama templates with
-//! auto-escaping, one small stylesheet embedded in every page, no script at all, so the pages
-//! work without JavaScript under a strict CSP). This crate only renders: the HTTP adapter
-//! (`http-api`) parses requests, checks CSRF tokens and cookies and calls the domain.
+//! OAuth sign-in, consent and error pages (askama templates with auto-escaping, no inline
+//! style or script at all, so the pages work without JavaScript under a CSP without
+//! `'unsafe-inline'`). The OAuth pages link one stylesheet, [`STYLESHEET`] (the booking pages'
+//! base look), at the content-addressed [`oauth_css_url`], which the OAuth routes serve — so it
+//! exists whether or not the booking pages (`/_assets/`) are enabled. This crate only renders:
+//! the HTTP adapter (`http-api`) parses requests, checks CSRF tokens and cookies and calls the
+//! domain.
 //!
 //! Every page names the application and describes each requested scope in words (see
 //! [`describe_scope`]); forms use labels, visible focus and a native submit button.
@@ -13,8 +16,16 @@ pub mod invitee;
 
 use askama::Template;
 
-/// The stylesheet every page embeds (one product look with the booking pages).
+/// The OAuth pages' stylesheet, also the first part of the booking pages' sheet (one product
+/// look).
 pub const STYLESHEET: &str = include_str!("../templates/style.css");
+
+/// Where the OAuth pages' stylesheet is served: `/v1/oauth/style-<hash>.css` (content hash,
+/// so it may be cached for a year).
+pub fn oauth_css_url() -> &'static str {
+    static URL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    URL.get_or_init(|| format!("/v1/oauth/style-{:016x}.css", assets::fnv(STYLESHEET)))
+}
 
 /// A hidden form field carrying an authorization request parameter.
 #[derive(Debug, Clone)]
@@ -26,7 +37,7 @@ pub struct Hidden {
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 struct SignIn<'a> {
-    css: &'a str,
+    css_url: &'a str,
     app_name: &'a str,
     csrf: &'a str,
     hidden: &'a [Hidden],
@@ -37,18 +48,20 @@ struct SignIn<'a> {
 #[derive(Template)]
 #[template(path = "consent.html")]
 struct Consent<'a> {
-    css: &'a str,
+    css_url: &'a str,
     app_name: &'a str,
     user_label: &'a str,
     csrf: &'a str,
     hidden: &'a [Hidden],
     scopes: Vec<(String, &'static str)>,
+    /// Set for an application that registered itself (RFC 7591): where it sends the user back.
+    unverified: Option<&'a str>,
 }
 
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    css: &'a str,
+    css_url: &'a str,
     title: &'a str,
     message: &'a str,
 }
@@ -62,7 +75,7 @@ pub fn sign_in(
     email: &str,
 ) -> Result<String, askama::Error> {
     SignIn {
-        css: STYLESHEET,
+        css_url: oauth_css_url(),
         app_name,
         csrf,
         hidden,
@@ -72,17 +85,28 @@ pub fn sign_in(
     .render()
 }
 
+/// Who asks on the consent page.
+#[derive(Debug, Clone, Copy)]
+pub struct App<'a> {
+    pub name: &'a str,
+    /// Registered by itself through RFC 7591 rather than by an administrator: its name is
+    /// unchecked, and the page says so in a notice that names `redirect_origin`.
+    pub unverified: bool,
+    /// Where approving or denying sends the user (scheme and host of the redirect URI).
+    pub redirect_origin: &'a str,
+}
+
 /// The consent page: approve or deny the named scopes for the app.
 pub fn consent(
-    app_name: &str,
+    app: App<'_>,
     user_label: &str,
     csrf: &str,
     hidden: &[Hidden],
     scopes: &[&str],
 ) -> Result<String, askama::Error> {
     Consent {
-        css: STYLESHEET,
-        app_name,
+        css_url: oauth_css_url(),
+        app_name: app.name,
         user_label,
         csrf,
         hidden,
@@ -90,6 +114,7 @@ pub fn consent(
             .iter()
             .map(|s| ((*s).to_owned(), describe_scope(s)))
             .collect(),
+        unverified: app.unverified.then_some(app.redirect_origin),
     }
     .render()
 }
@@ -97,7 +122,7 @@ pub fn consent(
 /// An error page (for errors that must not be redirected to an untrusted client).
 pub fn error(title: &str, message: &str) -> Result<String, askama::Error> {
     ErrorPage {
-        css: STYLESHEET,
+        css_url: oauth_css_url(),
         title,
         message,
     }
@@ -153,11 +178,47 @@ mod tests {
             name: "state".into(),
             value: "\"><script>".into(),
         }];
-        let html = consent("<App>", "a@example.com", "tok", &hidden, &["bookings:read"]).unwrap();
+        let app = App {
+            name: "<App>",
+            unverified: false,
+            redirect_origin: "https://app.example",
+        };
+        let html = consent(app, "a@example.com", "tok", &hidden, &["bookings:read"]).unwrap();
         assert!(!html.contains("<App>") && html.contains("App"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("See your bookings and who booked them"));
         assert!(html.contains("name=\"csrf_token\" value=\"tok\""));
+        assert!(!html.contains("not verified"));
+        for page in [
+            html.clone(),
+            sign_in("App", "tok", &hidden, None, "").unwrap(),
+            error("Oops", "x").unwrap(),
+        ] {
+            assert!(
+                !page.contains("<style") && !page.contains("style="),
+                "{page}"
+            );
+            assert!(
+                page.contains(&format!(
+                    "<link rel=\"stylesheet\" href=\"{}\">",
+                    oauth_css_url()
+                )),
+                "{page}"
+            );
+        }
+        let html = consent(
+            App {
+                unverified: true,
+                ..app
+            },
+            "a@example.com",
+            "tok",
+            &hidden,
+            &["bookings:read"],
+        )
+        .unwrap();
+        assert!(html.contains("not verified"), "{html}");
+        assert!(html.contains("https://app.example"), "{html}");
         let html = sign_in("App", "tok", &hidden, Some("Wrong"), "").unwrap();
         assert!(html.contains("<label for=\"email\">"));
         assert!(html.contains("Wrong"));

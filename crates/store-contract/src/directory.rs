@@ -176,3 +176,59 @@ pub async fn set_password_hash_writes_and_reports_missing(store: Arc<dyn Storage
             .unwrap()
     );
 }
+
+/// A role change and a removal touch exactly one user of one organization, are seen by the
+/// next read, and report a missing user (or the user of another organization) as false.
+pub async fn user_roles_change_and_users_are_removed(store: Arc<dyn Storage>) {
+    let w = World::new(store);
+    let org = w.create_organization("Acme").await;
+    let other_org = w.create_organization("Beta").await;
+    let mut ada = w.user(&org, "ada");
+    ada.role = Role::Owner;
+    w.store.create_user(&ada).await.unwrap();
+    let bob = w.create_user(&org, "bob").await;
+    let stranger = w.create_user(&other_org, "cy").await;
+
+    assert!(
+        w.store
+            .set_user_role(org.id, ada.id, Role::Member)
+            .await
+            .unwrap()
+    );
+    ada.role = Role::Member;
+    assert_eq!(
+        w.store.get_user(org.id, ada.id).await.unwrap(),
+        Some(ada.clone())
+    );
+    assert!(
+        !w.store
+            .set_user_role(org.id, stranger.id, Role::Member)
+            .await
+            .unwrap(),
+        "another organization's user is not found"
+    );
+    assert!(
+        !w.store
+            .set_user_role(org.id, UserId(uuid::Uuid::new_v4()), Role::Admin)
+            .await
+            .unwrap()
+    );
+
+    assert!(!w.store.remove_user(org.id, stranger.id).await.unwrap());
+    assert!(w.store.remove_user(org.id, ada.id).await.unwrap());
+    assert_eq!(w.store.get_user(org.id, ada.id).await.unwrap(), None);
+    assert!(!w.store.remove_user(org.id, ada.id).await.unwrap());
+    assert_eq!(w.store.list_users(org.id).await.unwrap(), vec![bob.clone()]);
+    assert_eq!(
+        w.store.get_user(other_org.id, stranger.id).await.unwrap(),
+        Some(stranger)
+    );
+    assert!(
+        w.store
+            .users_by_email(ada.email.as_str())
+            .await
+            .unwrap()
+            .is_empty(),
+        "a removed user cannot sign in"
+    );
+}

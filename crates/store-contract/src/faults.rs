@@ -158,6 +158,17 @@ impl DirectoryStore for FaultyStore {
     ) -> Result<bool, StoreError> {
         self.inner.set_password_hash(org, id, hash).await
     }
+    async fn set_user_role(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        role: domain::organization::Role,
+    ) -> Result<bool, StoreError> {
+        self.inner.set_user_role(org, id, role).await
+    }
+    async fn remove_user(&self, org: OrganizationId, id: UserId) -> Result<bool, StoreError> {
+        self.inner.remove_user(org, id).await
+    }
 }
 
 #[async_trait]

@@ -116,6 +116,7 @@ macro_rules! __contract_behaviours {
                 usernames_are_unique_across_the_deployment,
                 emails_are_unique_per_organization,
                 set_password_hash_writes_and_reports_missing,
+                user_roles_change_and_users_are_removed,
             }
             schedules {
                 schedules_round_trip,

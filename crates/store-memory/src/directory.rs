@@ -6,7 +6,7 @@ use crate::state::{State, tenant};
 use crate::{MemoryStore, missing_org};
 use async_trait::async_trait;
 use domain::ids::{OrganizationId, UserId};
-use domain::organization::{Organization, User};
+use domain::organization::{Organization, Role, User};
 use domain::ports::{CreateError, DirectoryStore, StoreError};
 
 fn duplicate_user(state: &State, user: &User) -> Option<&'static str> {
@@ -115,5 +115,24 @@ impl DirectoryStore for MemoryStore {
             }
             None => false,
         })
+    }
+
+    async fn set_user_role(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        role: Role,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.state().users.get_mut(&(org, id)) {
+            Some(user) => {
+                user.role = role;
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn remove_user(&self, org: OrganizationId, id: UserId) -> Result<bool, StoreError> {
+        Ok(self.state().users.remove(&(org, id)).is_some())
     }
 }

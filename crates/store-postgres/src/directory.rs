@@ -180,4 +180,30 @@ impl DirectoryStore for PgStore {
         .map_err(unknown)?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn set_user_role(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        role: domain::organization::Role,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE users SET role = $3 WHERE organization_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .bind(role.as_str())
+            .execute(self.pool())
+            .await
+            .map_err(unknown)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_user(&self, org: OrganizationId, id: UserId) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE organization_id = $1 AND id = $2")
+            .bind(org.0)
+            .bind(id.0)
+            .execute(self.pool())
+            .await
+            .map_err(unknown)?;
+        Ok(done.rows_affected() > 0)
+    }
 }

@@ -177,4 +177,38 @@ impl DirectoryStore for SqliteStore {
             .map_err(db_err("setting password hash"))?;
         Ok(done.rows_affected() > 0)
     }
+
+    async fn set_user_role(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        role: domain::organization::Role,
+    ) -> std::result::Result<bool, StoreError> {
+        let done = self
+            .write_one(
+                sqlx::query("UPDATE users SET role = ? WHERE organization_id = ? AND id = ?")
+                    .bind(role.as_str())
+                    .bind(org.as_uuid())
+                    .bind(id.as_uuid()),
+            )
+            .await
+            .map_err(db_err("setting a user's role"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_user(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+    ) -> std::result::Result<bool, StoreError> {
+        let done = self
+            .write_one(
+                sqlx::query("DELETE FROM users WHERE organization_id = ? AND id = ?")
+                    .bind(org.as_uuid())
+                    .bind(id.as_uuid()),
+            )
+            .await
+            .map_err(db_err("removing a user"))?;
+        Ok(done.rows_affected() > 0)
+    }
 }

@@ -542,6 +542,14 @@ impl TestApp {
     }
 }
 
+/// OAuth tokens issued by [`TestApp::oauth_tokens`] to a public client.
+#[derive(Debug, Clone)]
+pub struct OAuthTokens {
+    pub client_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
 /// A registered OAuth client (its secret for confidential clients).
 #[derive(Debug, Clone)]
 pub struct OAuthClientFixture {
@@ -598,6 +606,99 @@ impl TestApp {
                 .await
                 .expect("revoking")
         );
+    }
+
+    /// OAuth tokens for `user_id` of `org` with exactly `scopes` (plus `offline_access`, so a
+    /// refresh token comes along), issued by the real use cases without the sign-in pages:
+    /// a public client allowed every scope, a validated authorization request (PKCE S256 with
+    /// the RFC 7636 appendix B pair), the user's consent and the code exchange. The pages and
+    /// the token endpoint are tested through HTTP in `tests/it/oauth*.rs`.
+    pub async fn oauth_tokens(
+        &self,
+        org: &OrgFixture,
+        user_id: Uuid,
+        scopes: &[&str],
+    ) -> OAuthTokens {
+        use domain::oauth_service::{AuthorizeRequest, ClientCredentials};
+        const REDIRECT: &str = "https://app.example/cb";
+        const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        let mut allowed: Vec<&str> = crate::ALL_SCOPES.to_vec();
+        allowed.push("offline_access");
+        let client = self.create_oauth_client(false, &[REDIRECT], &allowed).await;
+        let svc = self.oauth_service();
+        let mut asked: Vec<&str> = scopes.to_vec();
+        asked.push("offline_access");
+        let req = AuthorizeRequest {
+            response_type: Some("code".into()),
+            client_id: Some(client.client_id.clone()),
+            redirect_uri: Some(REDIRECT.into()),
+            scope: Some(asked.join(" ")),
+            state: None,
+            code_challenge: Some(CHALLENGE.into()),
+            code_challenge_method: Some("S256".into()),
+        };
+        let auth = svc
+            .validate_authorization(&req)
+            .await
+            .expect("a valid authorization request");
+        let user = svc
+            .user(
+                domain::ids::OrganizationId(org.org_id),
+                domain::ids::UserId(user_id),
+            )
+            .await
+            .expect("reading the user")
+            .expect("the user exists");
+        let code = svc.approve(&auth, &user).await.expect("consent");
+        let issued = svc
+            .exchange_code(
+                &ClientCredentials::None {
+                    client_id: client.client_id.clone(),
+                },
+                Some(&code),
+                Some(REDIRECT),
+                Some(VERIFIER),
+            )
+            .await
+            .expect("the code exchange");
+        OAuthTokens {
+            client_id: client.client_id,
+            access: issued.access_token,
+            refresh: issued
+                .refresh_token
+                .expect("offline_access gives a refresh token"),
+        }
+    }
+
+    /// Changes a user's role through the admin function the CLI runs, as another process
+    /// would: the server's caches are not told.
+    pub async fn set_role(
+        &self,
+        org: &OrgFixture,
+        user_id: Uuid,
+        role: domain::organization::Role,
+    ) {
+        server::admin::set_role(
+            &self.admin,
+            domain::ids::OrganizationId(org.org_id),
+            domain::ids::UserId(user_id),
+            role,
+        )
+        .await
+        .expect("setting the role");
+    }
+
+    /// Removes a user through the admin function the CLI runs, as another process would: the
+    /// server's caches are not told.
+    pub async fn remove_user(&self, org: &OrgFixture, user_id: Uuid) {
+        server::admin::remove_user(
+            &self.admin,
+            domain::ids::OrganizationId(org.org_id),
+            domain::ids::UserId(user_id),
+        )
+        .await
+        .expect("removing the user");
     }
 
     /// Sets the sign-in password of `org`'s owner (through the admin function the CLI runs).

@@ -28,7 +28,8 @@ pub mod time;
 
 pub use app::{
     Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
-    OrgFixture, TestApp, spawn_app, spawn_app_stalled, spawn_app_strict_webhooks, spawn_app_with,
+    OAuthTokens, OrgFixture, TestApp, spawn_app, spawn_app_stalled, spawn_app_strict_webhooks,
+    spawn_app_with,
 };
 pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};

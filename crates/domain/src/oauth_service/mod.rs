@@ -1,6 +1,7 @@
 //! OAuth 2.1 use cases (§5, §6.2): validate an authorization request, sign a user in, issue a
 //! code on consent, exchange it for tokens, rotate refresh tokens with replay detection, revoke,
-//! introspect, authenticate a bearer access token, and manage clients.
+//! introspect, and manage clients. Bearer access tokens are authenticated on `/v1` by
+//! [`crate::token_service::TokenService::authenticate`], with personal access tokens.
 //!
 //! Rules that live here and nowhere else:
 //! - only `response_type=code`, PKCE `S256` only, exact redirect URI matching (loopback any-port
@@ -14,7 +15,7 @@
 //!
 //! This module never sees a token format or a hash function: [`OAuthSecrets`] does that.
 
-use crate::access::{self, Credential, Principal, ScopeSet};
+use crate::access::{self, ScopeSet};
 use crate::ids::UserId;
 use crate::oauth::*;
 use crate::organization::User;
@@ -169,6 +170,25 @@ impl TokenError {
     }
 }
 
+/// The parameters of a token request, as received (RFC 6749 §4.1.3, §6).
+#[derive(Clone, Default)]
+pub struct TokenRequest {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Issued tokens (texts shown once).
 #[derive(Clone)]
 pub struct IssuedTokens {
@@ -184,15 +204,6 @@ impl std::fmt::Debug for IssuedTokens {
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }
-}
-
-/// Why a bearer access token was refused (§2.2 codes).
-#[derive(Debug)]
-pub enum BearerError {
-    Invalid,
-    Expired,
-    Revoked,
-    Store(StoreError),
 }
 
 /// An active token as introspection reports it (RFC 7662 §2.2).
@@ -489,6 +500,49 @@ impl OAuthService {
         ))
     }
 
+    /// `invalid_grant` once the grant's user was removed from the organization: a grant acts
+    /// for its user, and a removed user's grants issue nothing (their access tokens are
+    /// refused by `TokenService::authenticate` for the same reason).
+    async fn user_still_member(
+        &self,
+        org: crate::ids::OrganizationId,
+        user: UserId,
+    ) -> Result<(), TokenError> {
+        match self.directory.get_user(org, user).await? {
+            Some(_) => Ok(()),
+            None => Err(TokenError::InvalidGrant(
+                "The user of this grant is no longer a member of the organization".into(),
+            )),
+        }
+    }
+
+    /// `POST /v1/oauth/token`: dispatches on `grant_type` (RFC 6749 §4.1.3, §6).
+    pub async fn token(
+        &self,
+        creds: &ClientCredentials,
+        req: &TokenRequest,
+    ) -> Result<IssuedTokens, TokenError> {
+        match req.grant_type.as_deref() {
+            None | Some("") => Err(TokenError::InvalidRequest("grant_type is required".into())),
+            Some("authorization_code") => {
+                self.exchange_code(
+                    creds,
+                    req.code.as_deref(),
+                    req.redirect_uri.as_deref(),
+                    req.code_verifier.as_deref(),
+                )
+                .await
+            }
+            Some("refresh_token") => {
+                self.refresh(creds, req.refresh_token.as_deref(), req.scope.as_deref())
+                    .await
+            }
+            Some(other) => Err(TokenError::UnsupportedGrantType(format!(
+                "grant_type '{other}' is not supported; use authorization_code or refresh_token"
+            ))),
+        }
+    }
+
     /// `grant_type=authorization_code`.
     pub async fn exchange_code(
         &self,
@@ -555,6 +609,8 @@ impl OAuthService {
                 "code_verifier does not match the code_challenge".into(),
             ));
         }
+        self.user_still_member(code.organization_id, code.user_id)
+            .await?;
         let (issued, rows) = self.mint_tokens(
             code.family_id,
             &client.client_id,
@@ -615,6 +671,8 @@ impl OAuthService {
                 "The refresh token has expired".into(),
             ));
         }
+        self.user_still_member(token.organization_id, token.user_id)
+            .await?;
         let scopes = match scope.filter(|s| !s.trim().is_empty()) {
             None => token.scopes.clone(),
             Some(s) => {
@@ -736,43 +794,5 @@ impl OAuthService {
             issued_at: t.created_at,
             subject: t.user_id,
         }))
-    }
-
-    // ---- resource side ----
-
-    /// Authenticates a `42min_at_…` bearer token: the principal acts for the token's user in
-    /// its organization with the granted scopes.
-    pub async fn authenticate_access_token(&self, text: &str) -> Result<Principal, BearerError> {
-        let lookup = self
-            .secrets
-            .lookup(SecretKind::AccessToken, text)
-            .ok_or(BearerError::Invalid)?;
-        let token = self
-            .store
-            .find_token(&lookup)
-            .await
-            .map_err(BearerError::Store)?
-            .ok_or(BearerError::Invalid)?;
-        if token.kind != TokenKind::Access
-            || !self
-                .secrets
-                .verify(SecretKind::AccessToken, text, &token.secret_hash)
-        {
-            return Err(BearerError::Invalid);
-        }
-        if token.revoked_at.is_some() {
-            return Err(BearerError::Revoked);
-        }
-        if token.expires_at <= self.now() {
-            return Err(BearerError::Expired);
-        }
-        Ok(Principal {
-            organization_id: token.organization_id,
-            user_id: token.user_id,
-            credential: Credential::OAuth {
-                client_id: token.client_id,
-            },
-            scopes: token.scopes,
-        })
     }
 }

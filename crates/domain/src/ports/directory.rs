@@ -2,7 +2,7 @@
 
 use super::{CreateError, StoreError};
 use crate::ids::*;
-use crate::organization::{Organization, User};
+use crate::organization::{Organization, Role, User};
 use async_trait::async_trait;
 
 /// Organizations and users.
@@ -32,4 +32,15 @@ pub trait DirectoryStore: Send + Sync {
         id: UserId,
         hash: &str,
     ) -> Result<bool, StoreError>;
+    /// Changes a user's role; false when the user does not exist in `org`.
+    async fn set_user_role(
+        &self,
+        org: OrganizationId,
+        id: UserId,
+        role: Role,
+    ) -> Result<bool, StoreError>;
+    /// Removes a user from `org` (the row is deleted; bookings, event types and schedules that
+    /// name the user stay). False when the user does not exist in `org`. Every token of the
+    /// user stops authenticating on its next request, because authentication reads the user.
+    async fn remove_user(&self, org: OrganizationId, id: UserId) -> Result<bool, StoreError>;
 }

@@ -69,3 +69,29 @@ pub trait TokenStore: Send + Sync {
         now: Timestamp,
     ) -> Result<bool, StoreError>;
 }
+
+/// A short-lived cache of personal access token rows, so that a busy client does not cost a
+/// token read per request (`http-api`'s `AuthCache` implements it). Only rows that just
+/// authenticated are put; the secret and the expiry are checked again on every hit, and the
+/// owner is read from the directory on every request, so the cache can delay only a revocation
+/// written by another process — by the implementation's bound.
+#[async_trait]
+pub trait PatCache: Send + Sync {
+    /// The row cached for `lookup` if it is still fresh at `now`.
+    async fn get(&self, lookup: &str, now: Timestamp) -> Option<PersonalAccessToken>;
+    /// Records a row that authenticated at `now`.
+    async fn put(&self, pat: PersonalAccessToken, now: Timestamp);
+}
+
+/// No cache: every request reads the token row.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPatCache;
+
+#[async_trait]
+impl PatCache for NoPatCache {
+    async fn get(&self, _lookup: &str, _now: Timestamp) -> Option<PersonalAccessToken> {
+        None
+    }
+
+    async fn put(&self, _pat: PersonalAccessToken, _now: Timestamp) {}
+}

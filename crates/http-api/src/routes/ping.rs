@@ -79,6 +79,7 @@ mod tests {
                 token_id: TokenId(uuid::Uuid::nil()),
             },
             scopes: domain::access::expand(["user:read", "bookings:write"]).unwrap(),
+            role: domain::organization::Role::Owner,
         };
         let v = serde_json::to_value(PingData::of(&p)).unwrap();
         assert_eq!(

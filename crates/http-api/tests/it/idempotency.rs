@@ -17,6 +17,7 @@ fn principal(h: &Harness, token: u128) -> Principal {
             token_id: TokenId(uuid::Uuid::from_u128(token)),
         },
         scopes: expand(["bookings:create"]).unwrap(),
+        role: domain::organization::Role::Owner,
     }
 }
 

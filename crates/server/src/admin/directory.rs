@@ -1,9 +1,10 @@
-//! Organizations and users: create, list, set a password — through
+//! Organizations and users: create, list, set a password, change a role, remove — through
 //! `domain::directory_service::DirectoryService`.
 
 use super::{AdminContext, AdminError, directory_error};
 use domain::directory_service::{
-    CreateOrganizationError, CreateUserError, MIN_PASSWORD_CHARS, Password, SetPasswordError,
+    ChangeUserError, CreateOrganizationError, CreateUserError, MIN_PASSWORD_CHARS, Password,
+    SetPasswordError,
 };
 use domain::organization::{Organization, Role, User};
 use domain::{OrganizationId, UserId};
@@ -104,4 +105,43 @@ pub async fn set_password(
             .into(),
             SetPasswordError::Unknown(e) => e,
         })
+}
+
+/// Changes a user's role. Each of the user's tokens carries the new role from its next
+/// request on, in every server process (authentication reads the user on every request).
+pub async fn set_role(
+    ctx: &AdminContext,
+    org: OrganizationId,
+    user: UserId,
+    role: Role,
+) -> anyhow::Result<()> {
+    ctx.organization(org).await?;
+    ctx.services()
+        .directory
+        .set_role(org, user, role)
+        .await
+        .map_err(|e| change_user_error(e, org, user))
+}
+
+/// Removes a user from the organization. Every token of the user (personal access tokens and
+/// OAuth access and refresh tokens) is refused from its next request on, in every server
+/// process; the user can no longer sign in.
+pub async fn remove_user(
+    ctx: &AdminContext,
+    org: OrganizationId,
+    user: UserId,
+) -> anyhow::Result<()> {
+    ctx.organization(org).await?;
+    ctx.services()
+        .directory
+        .remove_user(org, user)
+        .await
+        .map_err(|e| change_user_error(e, org, user))
+}
+
+fn change_user_error(e: ChangeUserError, org: OrganizationId, user: UserId) -> anyhow::Error {
+    match e {
+        ChangeUserError::UserNotFound => AdminError::UserNotFound { org, user }.into(),
+        ChangeUserError::Unknown(e) => e,
+    }
 }

@@ -13,7 +13,9 @@ mod schedules;
 mod tokens;
 mod webhooks;
 
-pub use directory::{NewUser, create_org, create_user, list_orgs, list_users, set_password};
+pub use directory::{
+    NewUser, create_org, create_user, list_orgs, list_users, remove_user, set_password, set_role,
+};
 pub use event_types::{NewEventType, create_event_type, list_event_types};
 pub use schedules::{NewSchedule, create_schedule, list_schedules, parse_override, parse_rule};
 pub use tokens::{Expiry, NewToken, TokenStatus, create_token, list_tokens, revoke_token};

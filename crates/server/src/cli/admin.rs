@@ -153,6 +153,28 @@ pub enum UserCommand {
         #[arg(long)]
         user: UserId,
     },
+    /// Change a user's role. Takes effect at the next request of each of the user's tokens in
+    /// every server process: a user who is no longer an owner or admin loses organization-wide
+    /// writes (event types, other users' schedules) at once.
+    SetRole {
+        #[arg(long)]
+        org: OrganizationId,
+        #[arg(long)]
+        user: UserId,
+        /// owner, admin or member.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// Remove a user from the organization. Every token of the user (personal access tokens,
+    /// OAuth access and refresh tokens) is refused from its next request on, in every server
+    /// process, and the user can no longer sign in. Their bookings, event types and schedules
+    /// stay.
+    Remove {
+        #[arg(long)]
+        org: OrganizationId,
+        #[arg(long)]
+        user: UserId,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -282,7 +304,9 @@ pub enum TokenCommand {
         #[arg(long)]
         org: OrganizationId,
     },
-    /// Revoke a token immediately.
+    /// Revoke a token. The store refuses it at once; a running `slotbook serve` process that
+    /// authenticated the token within the last 10 seconds may accept it until its
+    /// authentication cache entry is 10 seconds old (OAuth tokens have no such delay).
     Revoke {
         #[arg(long)]
         org: OrganizationId,
@@ -394,6 +418,20 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
                 return print_json(&json!({"user_id": user.0, "password_set": true}));
             }
             println!("password set for user {user}");
+        }
+        AdminCommand::User(UserCommand::SetRole { org, user, role }) => {
+            admin::set_role(ctx, org, user, role).await?;
+            if json {
+                return print_json(&json!({"user_id": user.0, "role": role.as_str()}));
+            }
+            println!("user {user} is now {}", role.as_str());
+        }
+        AdminCommand::User(UserCommand::Remove { org, user }) => {
+            admin::remove_user(ctx, org, user).await?;
+            if json {
+                return print_json(&json!({"user_id": user.0, "removed": true}));
+            }
+            println!("removed user {user}; every token of the user is refused from now on");
         }
         AdminCommand::Schedule(ScheduleCommand::Create(s)) => {
             let mut rules = Vec::new();
@@ -578,7 +616,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
             if json {
                 return print_json(&json!({"id": id.0, "revoked": true}));
             }
-            println!("revoked token {id}");
+            println!(
+                "revoked token {id} (a running server that used it in the last 10 s may accept it for up to 10 s more)"
+            );
         }
         AdminCommand::Webhook(c) => return super::admin_webhooks::run(ctx, c, json).await,
         AdminCommand::OAuthClient(c) => return super::admin_oauth::run(ctx, c, json).await,

@@ -132,8 +132,9 @@ fn html_for(
         Some(src) => format!("'self' {src}"),
         None => "'self'".to_owned(),
     };
+    // No inline style or script: the one stylesheet is `pages::oauth_css_url()` ('self').
     let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+        "default-src 'none'; style-src 'self'; form-action {form_action}; base-uri 'none'; frame-ancestors 'none'"
     );
     match (body, HeaderValue::from_str(&csp)) {
         (Ok(b), Ok(csp)) => {
@@ -285,15 +286,15 @@ async fn show_consent_or_sign_in(
     let page = match user {
         Some(u) => {
             let scopes: Vec<&str> = auth.scopes.iter().collect();
+            let origin = form_target_source(&auth.redirect_uri);
+            let app = pages::App {
+                name: &auth.client.name,
+                unverified: auth.client.dynamic,
+                redirect_origin: origin.as_deref().unwrap_or(&auth.redirect_uri),
+            };
             html_for(
                 StatusCode::OK,
-                pages::consent(
-                    &auth.client.name,
-                    u.email.as_str(),
-                    &session.csrf,
-                    &hidden,
-                    &scopes,
-                ),
+                pages::consent(app, u.email.as_str(), &session.csrf, &hidden, &scopes),
                 Some(&auth.redirect_uri),
             )
         }
@@ -442,4 +443,28 @@ pub(super) async fn authorize_post(
             "Unknown action.",
         ),
     }
+}
+
+/// `GET /v1/oauth/style-<hash>.css`: the sign-in, consent and error pages' stylesheet,
+/// embedded and content-addressed (cached for a year), served here so that the pages keep
+/// their look with `[pages] enabled = false`.
+pub(super) async fn stylesheet() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        pages::STYLESHEET,
+    )
+        .into_response()
 }

@@ -1,5 +1,6 @@
 //! OAuth 2.1 endpoints (§5, §6.2) and discovery, one module per concept:
-//! - [`authorize`]: `GET|POST /v1/oauth/authorize` (sign-in and consent pages);
+//! - [`authorize`]: `GET|POST /v1/oauth/authorize` (sign-in and consent pages) and their
+//!   stylesheet at `pages::oauth_css_url()` (`/v1/oauth/style-<hash>.css`);
 //! - [`token`]: `POST /v1/oauth/token`, `/revoke` (RFC 7009), `/introspect` (RFC 7662);
 //! - [`register`]: `POST /v1/oauth/register` (RFC 7591), routed only when
 //!   `[oauth] dynamic_registration` is on (404 otherwise);
@@ -42,6 +43,7 @@ pub fn router(dynamic_registration: bool) -> Router<AppState> {
             "/v1/oauth/authorize",
             get(authorize::authorize_get).post(authorize::authorize_post),
         )
+        .route(pages::oauth_css_url(), get(authorize::stylesheet))
         .route("/v1/oauth/token", post(token::token))
         .route("/v1/oauth/revoke", post(token::revoke))
         .route("/v1/oauth/introspect", post(token::introspect))

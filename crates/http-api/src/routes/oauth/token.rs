@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::oauth_service::{ClientCredentials, TokenError};
+use domain::oauth_service::{ClientCredentials, TokenError, TokenRequest};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -77,60 +77,51 @@ struct TokenResponse<'a> {
     refresh_token: Option<&'a str>,
 }
 
+/// The form and the client authentication of a request to the token, revocation or
+/// introspection endpoint; the RFC 6749 error response when either is malformed.
+fn client_request(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(HashMap<String, String>, ClientCredentials), Response> {
+    let form = parse_form(body).map_err(|e| invalid_request(&e))?;
+    let creds = client_credentials(headers, &form)?;
+    Ok((form, creds))
+}
+
 pub(super) async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match parse_form(&body) {
-        Ok(f) => f,
-        Err(e) => return invalid_request(&e),
-    };
-    let creds = match client_credentials(&headers, &form) {
-        Ok(c) => c,
+    let (form, creds) = match client_request(&headers, &body) {
+        Ok(r) => r,
         Err(r) => return r,
     };
-    let get = |k: &str| form.get(k).map(String::as_str);
-    let result = match get("grant_type") {
-        None | Some("") => return invalid_request("grant_type is required"),
-        Some("authorization_code") => {
-            state
-                .oauth
-                .exchange_code(
-                    &creds,
-                    get("code"),
-                    get("redirect_uri"),
-                    get("code_verifier"),
-                )
-                .await
-        }
-        Some("refresh_token") => {
-            state
-                .oauth
-                .refresh(&creds, get("refresh_token"), get("scope"))
-                .await
-        }
-        Some(other) => Err(TokenError::UnsupportedGrantType(format!(
-            "grant_type '{other}' is not supported; use authorization_code or refresh_token"
-        ))),
+    let get = |k: &str| form.get(k).cloned();
+    let req = TokenRequest {
+        grant_type: get("grant_type"),
+        code: get("code"),
+        redirect_uri: get("redirect_uri"),
+        code_verifier: get("code_verifier"),
+        refresh_token: get("refresh_token"),
+        scope: get("scope"),
     };
-    match result {
-        Err(e) => token_error(e),
-        Ok(issued) => {
-            let body = TokenResponse {
-                access_token: &issued.access_token,
-                token_type: "Bearer",
-                expires_in: issued.expires_in,
-                scope: issued.scopes.to_string(),
-                refresh_token: issued.refresh_token.as_deref(),
-            };
-            match serde_json::to_string(&body) {
-                Ok(s) => raw_json(StatusCode::OK, s),
-                Err(e) => token_error(TokenError::Store(domain::ports::StoreError::Unknown(
-                    e.into(),
-                ))),
-            }
-        }
+    let issued = match state.oauth.token(&creds, &req).await {
+        Ok(issued) => issued,
+        Err(e) => return token_error(e),
+    };
+    let body = TokenResponse {
+        access_token: &issued.access_token,
+        token_type: "Bearer",
+        expires_in: issued.expires_in,
+        scope: issued.scopes.to_string(),
+        refresh_token: issued.refresh_token.as_deref(),
+    };
+    match serde_json::to_string(&body) {
+        Ok(s) => raw_json(StatusCode::OK, s),
+        Err(e) => token_error(TokenError::Store(domain::ports::StoreError::Unknown(
+            e.into(),
+        ))),
     }
 }
 
@@ -139,12 +130,8 @@ pub(super) async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match parse_form(&body) {
-        Ok(f) => f,
-        Err(e) => return invalid_request(&e),
-    };
-    let creds = match client_credentials(&headers, &form) {
-        Ok(c) => c,
+    let (form, creds) = match client_request(&headers, &body) {
+        Ok(r) => r,
         Err(r) => return r,
     };
     match state
@@ -179,12 +166,8 @@ pub(super) async fn introspect(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let form = match parse_form(&body) {
-        Ok(f) => f,
-        Err(e) => return invalid_request(&e),
-    };
-    let creds = match client_credentials(&headers, &form) {
-        Ok(c) => c,
+    let (form, creds) = match client_request(&headers, &body) {
+        Ok(r) => r,
         Err(r) => return r,
     };
     match state
