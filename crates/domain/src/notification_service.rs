@@ -65,7 +65,8 @@ pub trait SelfServiceLinks: Send + Sync {
     fn manage_url(&self, booking: &Booking, recipient: &Recipient) -> Option<String>;
 }
 
-/// How long a claimed notification stays leased (longer than one SMTP attempt can take).
+/// How long a claimed notification stays leased by default (`[notifications] lease_secs`;
+/// longer than one SMTP attempt can take).
 pub const SEND_LEASE: SignedDuration = SignedDuration::from_secs(120);
 /// How long a claimed outbox message stays leased while it is fanned out.
 pub const NOTIFY_FAN_OUT_LEASE: SignedDuration = SignedDuration::from_secs(30);
@@ -128,6 +129,9 @@ pub struct NotificationService {
     pub ids: Arc<dyn IdGen>,
     /// How long before the start the reminder goes out (`[notifications] reminder_hours`).
     pub reminder_lead: SignedDuration,
+    /// How long a claimed notification stays leased ([`SEND_LEASE`] unless configured). A
+    /// process killed mid-send leaves it to expire; then any process sends the message again.
+    pub send_lease: SignedDuration,
 }
 
 impl NotificationService {
@@ -286,11 +290,22 @@ impl NotificationService {
     }
 
     /// Sends the notifications due now (up to `max`), one after another, and records each.
+    ///
+    /// A batch shares one lease, so no send starts after half of it has passed: the rest of
+    /// the batch is left to its lease (and reclaimed after it) rather than sent while another
+    /// process may already have claimed it again.
     pub async fn send_due(&self, max: u32) -> Result<SendReport, StoreError> {
         let now = self.clock.now();
-        let claimed = self.store.claim_notifications(now, SEND_LEASE, max).await?;
+        let claimed = self
+            .store
+            .claim_notifications(now, self.send_lease, max)
+            .await?;
+        let start_by = now.checked_add(self.send_lease / 2).unwrap_or(now);
         let mut report = SendReport::default();
         for mut n in claimed {
+            if self.clock.now() > start_by {
+                break;
+            }
             if n.kind == NotificationKind::Reminder && !self.reminder_wanted(&n, now).await? {
                 n.state = NotificationState::Skipped;
                 n.next_attempt_at = None;

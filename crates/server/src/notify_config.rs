@@ -24,6 +24,9 @@ pub struct NotificationsConfig {
     pub file_dir: PathBuf,
     /// How often an idle worker looks for due messages, in milliseconds.
     pub poll_interval_ms: u64,
+    /// Seconds a claimed message stays leased to the sending process (at least 15, and at
+    /// least 3 × `smtp.timeout_secs`); a send cut short by a crash is made again after this.
+    pub lease_secs: u64,
     #[serde(default)]
     pub smtp: Option<SmtpConfig>,
 }
@@ -36,6 +39,9 @@ pub enum SmtpSecurity {
     Tls,
     Plain,
 }
+
+/// The shortest `[notifications] lease_secs` accepted.
+pub const MIN_LEASE_SECS: u64 = 15;
 
 fn default_port() -> u16 {
     587
@@ -75,7 +81,18 @@ impl NotificationsConfig {
         if let Err(e) = notify::Sender::parse(&self.from, self.reply_to.as_deref()) {
             bail!("{e}");
         }
+        if self.lease_secs < MIN_LEASE_SECS {
+            bail!(
+                "notifications.lease_secs: must be at least {MIN_LEASE_SECS} (a send must finish well inside its lease)"
+            );
+        }
         if let Some(s) = &self.smtp {
+            if self.lease_secs < s.timeout_secs.saturating_mul(3) {
+                bail!(
+                    "notifications.lease_secs: must be at least 3 × notifications.smtp.timeout_secs ({}), so that a send started in the first half of the lease ends inside it",
+                    s.timeout_secs.saturating_mul(3)
+                );
+            }
             if s.host.trim().is_empty() {
                 bail!(
                     "notifications.smtp.host: must name the relay (or remove [notifications.smtp])"

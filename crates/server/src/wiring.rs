@@ -167,6 +167,9 @@ pub fn notification_service(
         clock,
         ids,
         reminder_lead: jiff::SignedDuration::from_hours(i64::from(config.reminder_hours)),
+        send_lease: jiff::SignedDuration::from_secs(
+            i64::try_from(config.lease_secs).unwrap_or(i64::MAX),
+        ),
     };
     Ok((service, destination))
 }

@@ -373,6 +373,7 @@ fn notification_service(
         clock: Arc::new(clock.clone()),
         ids,
         reminder_lead: jiff::SignedDuration::from_hours(24),
+        send_lease: domain::notification_service::SEND_LEASE,
     }
 }
 

@@ -1,8 +1,10 @@
 //! [`MailSink`]: a real SMTP server on `127.0.0.1:0` that the test app's notification mailer
 //! talks to over TCP (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT). Its
 //! [`SinkMode`] simulates an outage (connections closed before the greeting), a busy relay
-//! (`451` to MAIL) or a refusal (`550` to RCPT). Tests wait for messages with a bounded
-//! [`MailSink::wait_for`], never by sleeping.
+//! (`451` to MAIL), a refusal (`550` to RCPT) or a relay that has the message but has not
+//! answered its `250` yet ([`SinkMode::Hold`]: the message counts as received when its final
+//! dot arrives, the reply waits for [`MailSink::release`]). Tests wait for messages with a
+//! bounded [`MailSink::wait_for`], never by sleeping.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,9 @@ pub enum SinkMode {
     Busy,
     /// `550 5.1.1` to RCPT TO.
     Refuse,
+    /// Records each message at its final dot but answers `250` only once the mode changes
+    /// (the client cannot know the relay has it: a kill now is the window SMTP cannot close).
+    Hold,
 }
 
 /// One message as received.
@@ -35,6 +40,9 @@ struct Inner {
     mode: Mutex<SinkMode>,
     mails: Mutex<Vec<ReceivedMail>>,
     arrived: tokio::sync::Notify,
+    /// Recipients refused with `550`, in order.
+    refused: Mutex<Vec<String>>,
+    mode_changed: tokio::sync::Notify,
 }
 
 /// The running sink (stops with the test's runtime).
@@ -54,6 +62,8 @@ impl MailSink {
             mode: Mutex::new(SinkMode::Accept),
             mails: Mutex::new(Vec::new()),
             arrived: tokio::sync::Notify::new(),
+            refused: Mutex::new(Vec::new()),
+            mode_changed: tokio::sync::Notify::new(),
         });
         let accept = inner.clone();
         tokio::spawn(async move {
@@ -73,6 +83,41 @@ impl MailSink {
 
     pub fn set_mode(&self, mode: SinkMode) {
         *self.inner.mode.lock().unwrap() = mode;
+        self.inner.mode_changed.notify_waiters();
+    }
+
+    /// [`SinkMode::Hold`] until [`MailSink::release`].
+    pub fn hold(&self) {
+        self.set_mode(SinkMode::Hold);
+    }
+
+    /// Back to [`SinkMode::Accept`]: held messages get their `250` (if their client is still
+    /// connected).
+    pub fn release(&self) {
+        self.set_mode(SinkMode::Accept);
+    }
+
+    /// Recipients refused so far (`550` to RCPT), in order.
+    pub fn refused(&self) -> Vec<String> {
+        self.inner.refused.lock().unwrap().clone()
+    }
+
+    /// Waits (at most `bound`) until at least `n` recipients were refused.
+    pub async fn wait_for_refusals(&self, n: usize, bound: Duration) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + bound;
+        loop {
+            let arrived = self.inner.arrived.notified();
+            let now = self.refused();
+            if now.len() >= n {
+                return now;
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                panic!(
+                    "the SMTP sink refused {} recipients, expected {n}",
+                    now.len()
+                );
+            }
+        }
     }
 
     /// Every message received so far, in arrival order.
@@ -82,7 +127,12 @@ impl MailSink {
 
     /// Waits (at most 10 s) until at least `n` messages arrived; returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<ReceivedMail> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        self.wait_for_within(n, Duration::from_secs(10)).await
+    }
+
+    /// Waits (at most `bound`) until at least `n` messages arrived; returns them all.
+    pub async fn wait_for_within(&self, n: usize, bound: Duration) -> Vec<ReceivedMail> {
+        let deadline = tokio::time::Instant::now() + bound;
         loop {
             let arrived = self.inner.arrived.notified();
             let now = self.messages();
@@ -134,6 +184,12 @@ async fn session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> {
             }
             "RCPT" => {
                 if mode(inner) == SinkMode::Refuse {
+                    inner
+                        .refused
+                        .lock()
+                        .unwrap()
+                        .push(cmd.get(8..).unwrap_or("").to_owned());
+                    inner.arrived.notify_waiters();
                     b"550 5.1.1 no such user here\r\n"
                 } else {
                     to.push(cmd.get(8..).unwrap_or("").to_owned());
@@ -160,6 +216,13 @@ async fn session(stream: TcpStream, inner: &Inner) -> std::io::Result<()> {
                     data,
                 });
                 inner.arrived.notify_waiters();
+                loop {
+                    let changed = inner.mode_changed.notified();
+                    if mode(inner) != SinkMode::Hold {
+                        break;
+                    }
+                    changed.await;
+                }
                 b"250 2.0.0 queued\r\n"
             }
             "RSET" | "NOOP" => b"250 2.0.0 OK\r\n",

@@ -14,6 +14,7 @@
 mod admin;
 mod cli;
 mod config;
+mod notify_process;
 mod postgres;
 mod retention;
 mod serve;
