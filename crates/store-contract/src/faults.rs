@@ -147,6 +147,9 @@ impl DirectoryStore for FaultyStore {
     ) -> Result<Option<User>, StoreError> {
         self.inner.find_user_by_username(org, username).await
     }
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_public_user(username).await
+    }
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError> {
         self.inner.list_users(org).await
     }
@@ -445,6 +448,30 @@ impl domain::oauth::OAuthStore for FaultyStore {
     }
     async fn revoke_token(&self, lookup: &str, now: Timestamp) -> Result<bool, StoreError> {
         self.inner.revoke_token(lookup, now).await
+    }
+}
+
+#[async_trait]
+impl domain::booking_page::link::InviteeLinkStore for FaultyStore {
+    async fn insert_invitee_link(
+        &self,
+        link: &domain::booking_page::link::InviteeLink,
+    ) -> Result<domain::booking_page::link::InviteeLink, StoreError> {
+        self.inner.insert_invitee_link(link).await
+    }
+    async fn invitee_link(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+    ) -> Result<Option<domain::booking_page::link::InviteeLink>, StoreError> {
+        self.inner.invitee_link(org, uid).await
+    }
+    async fn find_invitee_link(
+        &self,
+        org: OrganizationId,
+        token_hash: &[u8],
+    ) -> Result<Option<domain::booking_page::link::InviteeLink>, StoreError> {
+        self.inner.find_invitee_link(org, token_hash).await
     }
 }
 

@@ -26,6 +26,7 @@ pub mod event_types;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
+pub mod invitee_links;
 pub mod notifications;
 pub mod oauth;
 pub mod outbox;
@@ -114,6 +115,7 @@ macro_rules! __contract_behaviours {
                 organizations_round_trip,
                 users_round_trip,
                 usernames_are_unique_across_the_deployment,
+                public_usernames_are_found_across_the_deployment,
                 emails_are_unique_per_organization,
                 set_password_hash_writes_and_reports_missing,
                 user_roles_change_and_users_are_removed,
@@ -195,6 +197,11 @@ macro_rules! __contract_behaviours {
                 notification_fan_out_is_idempotent_and_claims_lease,
                 canceled_bookings_reminders_are_skipped,
                 notification_lists_are_per_tenant,
+            }
+            invitee_links {
+                invitee_links_round_trip_and_first_wins,
+                racing_link_writers_agree,
+                invitee_links_issue_once_and_resolve,
             }
             webhooks {
                 webhooks_round_trip,

@@ -266,12 +266,20 @@ fn start_notifications(
         print_out("notifications: off ([notifications] enabled = false)\n")?;
         return Ok(None);
     }
-    let (service, destination) = wiring::notification_service(
+    let (mut service, destination) = wiring::notification_service(
         opened.storage.clone(),
         ctx.clock.clone(),
         ctx.ids.clone(),
         &config.notifications,
     )?;
+    if config.pages.enabled {
+        service.links = Some(wiring::email_links(
+            opened.storage.clone(),
+            ctx.clock.clone(),
+            &ctx.pepper,
+            &config.http.public_base_url(config.http.listen_addr()?),
+        )?);
+    }
     if !run {
         print_out(&format!(
             "notifications: queued; `slotbook worker` sends them ({destination})\n"
