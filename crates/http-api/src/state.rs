@@ -72,13 +72,14 @@ impl Services {
                 store.clone(),
                 clock.clone(),
                 ids.clone(),
-                encoder,
+                encoder.clone(),
             ),
             schedules: ScheduleService::new(
                 store.clone(),
                 store.clone(),
                 clock.clone(),
                 ids.clone(),
+                encoder,
             ),
             directory: DirectoryService::new(
                 store.clone(),

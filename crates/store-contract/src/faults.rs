@@ -193,8 +193,20 @@ impl ScheduleStore for FaultyStore {
     ) -> Result<Vec<Schedule>, StoreError> {
         self.inner.list_schedules(org, user).await
     }
-    async fn update_schedule(&self, s: &Schedule, expected: i64) -> Result<(), UpdateError> {
-        self.inner.update_schedule(s, expected).await
+    async fn zoned_event_types(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<Vec<EventType>, StoreError> {
+        self.inner.zoned_event_types(org, id).await
+    }
+    async fn update_schedule(
+        &self,
+        s: &Schedule,
+        expected: i64,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), UpdateError> {
+        self.inner.update_schedule(s, expected, outbox).await
     }
     async fn delete_schedule(
         &self,
@@ -547,8 +559,13 @@ impl domain::webhook::WebhookStore for FaultyStore {
     ) -> Result<Page<domain::webhook::Delivery>, StoreError> {
         self.inner.list_deliveries(org, webhook, page).await
     }
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
-        self.inner.purge_finished(before, max).await
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max: u32,
+        notified: &[&str],
+    ) -> Result<u64, StoreError> {
+        self.inner.purge_finished(before, max, notified).await
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.inner.queue_depth().await

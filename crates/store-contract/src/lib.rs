@@ -124,6 +124,7 @@ macro_rules! __contract_behaviours {
                 schedules_round_trip,
                 schedule_updates_are_optimistic,
                 schedule_delete_refused_while_in_use,
+                schedule_updates_commit_outbox,
             }
             event_types {
                 event_types_round_trip,
@@ -208,6 +209,7 @@ macro_rules! __contract_behaviours {
                 fan_out_is_idempotent_and_claims_lease,
                 exhausted_deliveries_pause_and_success_resets,
                 deliveries_page_newest_first_and_purge,
+                outbox_purge_waits_for_notifications,
                 concurrent_delivery_claims_are_disjoint,
             }
         );

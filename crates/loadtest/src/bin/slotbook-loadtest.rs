@@ -26,17 +26,13 @@ use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use loadtest::children::Server;
+use loadtest::harness::{self, PEPPER, RATE_LIMIT, TempDir, sibling};
 use loadtest::load::{self, BookingWalk, LoadConfig, Outcome, Scenario, Target};
 use loadtest::{report, seed};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
-
-/// The token-hash pepper given to both the seeding code and the server.
-const PEPPER: &str = "loadtest-pepper-0123456789abcdef0123456789abcdef";
-/// Requests per minute the rate limits are raised to.
-const RATE_LIMIT: u64 = 1_000_000_000;
 /// Ratio targets.
 const PING_TARGET: f64 = 0.5;
 const SLOTS_TARGET: f64 = 0.2;
@@ -71,63 +67,22 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let result = tokio::select! {
-        r = run(args) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<Self> {
-        let nanos = Timestamp::now().as_nanosecond();
-        let dir =
-            std::env::temp_dir().join(format!("slotbook-loadtest-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn sibling(explicit: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    let path = match explicit {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name(name),
-    };
-    ensure!(
-        path.is_file(),
-        "{} not found; build it first: cargo build --release -p server -p loadtest --bins",
-        path.display()
-    );
-    Ok(path)
+    harness::main_with(run(Args::parse())).await
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let slotbook_bin = sibling(args.slotbook.clone(), "slotbook")?;
     let hello_bin = sibling(args.bare_hello.clone(), "bare-hello")?;
-    let tmp = TempDir::new()?;
+    let tmp = TempDir::new("slotbook-loadtest")?;
     let db = tmp.0.join("bench.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
 
     eprintln!("seeding {}", db.display());
     let seeded = seed::seed(&db_url, PEPPER).await.context("seeding")?;
 
-    let slotbook = spawn_slotbook(&slotbook_bin, &tmp.0, &db_url).await?;
+    let mut cmd = harness::slotbook_command(&slotbook_bin, &tmp.0, &db_url);
+    cmd.env("SLOTBOOK__PAGES__VIEWS_PER_MINUTE", RATE_LIMIT.to_string());
+    let slotbook = harness::spawn_slotbook(cmd, &tmp.0).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = slotbook.rss_kib();
     let max_seconds = 60 + 8 * (args.seconds + args.warmup_ms.div_ceil(1000) + 5);
@@ -146,31 +101,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     print_report(&args, &outcomes, &checks, idle_rss);
     Ok(())
-}
-
-async fn spawn_slotbook(bin: &Path, dir: &Path, db_url: &str) -> anyhow::Result<Server> {
-    let log = std::fs::File::create(dir.join("slotbook.log"))?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env_remove("SLOTBOOK_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("SLOTBOOK__DATABASE__URL", db_url)
-        .env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
-        .env("SLOTBOOK__SECURITY__PEPPER", PEPPER)
-        .env(
-            "SLOTBOOK__RATE_LIMIT__AUTHENTICATED_PER_MINUTE",
-            RATE_LIMIT.to_string(),
-        )
-        .env(
-            "SLOTBOOK__RATE_LIMIT__ANONYMOUS_PER_MINUTE",
-            RATE_LIMIT.to_string(),
-        )
-        .env("SLOTBOOK__PAGES__VIEWS_PER_MINUTE", RATE_LIMIT.to_string())
-        .stderr(log);
-    Server::spawn("slotbook serve", cmd, Duration::from_secs(60))
-        .await
-        .with_context(|| format!("see {}", dir.join("slotbook.log").display()))
 }
 
 /// What the checks before the load found.

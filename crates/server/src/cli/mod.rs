@@ -178,7 +178,10 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             state.webhooks.clone(),
             opened.storage.clone(),
             opened.wake.clone(),
-            crate::worker::WorkerSettings::from_config(&config.webhooks),
+            crate::worker::WorkerSettings::from_config(
+                &config.webhooks,
+                config.notifications.enabled,
+            ),
         ))
     } else {
         None
@@ -238,7 +241,7 @@ async fn worker(config: &Config) -> anyhow::Result<()> {
         service,
         opened.storage.clone(),
         opened.wake.clone(),
-        crate::worker::WorkerSettings::from_config(&config.webhooks),
+        crate::worker::WorkerSettings::from_config(&config.webhooks, config.notifications.enabled),
     );
     let notifier = start_notifications(config, &ctx, &opened, true)?;
     print_out("webhook worker running; Ctrl-C or SIGTERM stops it\n")?;
