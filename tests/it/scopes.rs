@@ -14,10 +14,10 @@ both_backends!(
 );
 
 /// One route and how to call it.
-pub(crate) struct Route {
+struct Route {
     method: Method,
     path: String,
-    pub(crate) scope: &'static str,
+    scope: &'static str,
     body: Option<Value>,
     if_match: Option<&'static str>,
     idempotent: bool,
@@ -50,7 +50,7 @@ impl Route {
         self
     }
 
-    pub(crate) async fn call(&self, api: &ApiClient) -> Resp {
+    async fn call(&self, api: &ApiClient) -> Resp {
         let k = key();
         let mut headers = Vec::new();
         if self.body.is_some() {
@@ -73,7 +73,7 @@ impl Route {
 }
 
 /// Every v1 route that requires a scope, aimed at real fixtures of org A.
-pub(crate) fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
+fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
     let (booking, other_booking, event_type) = (&f.booking, &f.other_booking, &f.event_type);
     let day = days_after(BERLIN, app.now(), 1);
     let start = wire(at(BERLIN, day, "10:00"));
@@ -180,14 +180,14 @@ pub(crate) fn routes(app: &TestApp, f: &Fixtures) -> Vec<Route> {
 }
 
 /// What the routes act on: two bookings, a spare event type and a spare schedule.
-pub(crate) struct Fixtures {
+struct Fixtures {
     booking: String,
     other_booking: String,
     event_type: String,
     schedule: String,
 }
 
-pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
+async fn fixtures(app: &TestApp) -> Fixtures {
     let day = days_after(BERLIN, app.now(), 1);
     let b1 = app
         .book(&app.a, app.a.event_type_id, at(BERLIN, day, "10:00"))
@@ -210,7 +210,7 @@ pub(crate) async fn fixtures(app: &TestApp) -> Fixtures {
 }
 
 /// A JSON snapshot of everything the routes could change.
-pub(crate) async fn snapshot(app: &TestApp) -> Value {
+async fn snapshot(app: &TestApp) -> Value {
     let api = &app.a.api;
     let mut bookings = api.get("/v1/bookings?limit=100").await.ok(200).clone();
     let mut event_types = api.get("/v1/event-types?limit=100").await.ok(200).clone();
@@ -228,19 +228,48 @@ pub(crate) async fn snapshot(app: &TestApp) -> Value {
     json!({"bookings": bookings, "event_types": event_types, "schedules": schedules})
 }
 
-async fn every_route_refuses_a_token_without_its_scope(app: TestApp) {
-    let f = fixtures(&app).await;
-    let before = snapshot(&app).await;
-    for route in routes(&app, &f) {
+/// Which kind of token the matrix runs with (`oauth_scopes.rs` runs it with OAuth tokens).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    Pat,
+    OAuth,
+}
+
+/// Calls `route` with a token of `kind` for org A's owner holding exactly `scopes` (a PAT is
+/// revoked afterwards: at most 42 may be active).
+async fn with_token(app: &TestApp, kind: Kind, scopes: &[&str], route: &Route) -> Resp {
+    match kind {
+        Kind::Pat => {
+            let t = app.mint_token(&app.a, scopes, None).await;
+            let r = route.call(&app.client(&t.token)).await;
+            app.revoke_token(&app.a, &t).await;
+            r
+        }
+        Kind::OAuth => {
+            let t = app.oauth_tokens(&app.a, app.a.owner.user_id, scopes).await;
+            route.call(&app.client(&t.access)).await
+        }
+    }
+}
+
+/// Every route refuses a `kind` token holding every scope but its own, and changes nothing.
+pub(crate) async fn refuses_without_its_scope(app: &TestApp, kind: Kind) {
+    let f = fixtures(app).await;
+    let before = snapshot(app).await;
+    for route in routes(app, &f) {
         let scopes: Vec<&str> = ALL_SCOPES
             .iter()
             .copied()
             .filter(|s| *s != route.scope)
             .collect();
-        let t = app.mint_token(&app.a, &scopes, None).await;
-        let r = route.call(&app.client(&t.token)).await;
+        let r = with_token(app, kind, &scopes, &route).await;
         let d = r.err(403, "insufficient_scope");
-        assert_eq!(d["required_scope"], route.scope, "{}", r.describe());
+        assert_eq!(
+            d["required_scope"],
+            route.scope,
+            "{kind:?}: {}",
+            r.describe()
+        );
         assert_eq!(
             r.body["error"]["message"],
             format!("This action requires the '{}' scope", route.scope),
@@ -260,29 +289,35 @@ async fn every_route_refuses_a_token_without_its_scope(app: TestApp) {
             r.describe()
         );
         r.rate_limit_headers();
-        app.revoke_token(&app.a, &t).await;
     }
     assert_eq!(
-        snapshot(&app).await,
+        snapshot(app).await,
         before,
         "a refused request changed something"
     );
 }
 
-async fn the_required_scope_alone_suffices(app: TestApp) {
-    let f = fixtures(&app).await;
-    for route in routes(&app, &f) {
-        let t = app.mint_token(&app.a, &[route.scope], None).await;
-        let r = route.call(&app.client(&t.token)).await;
+/// Every route accepts a `kind` token holding only its scope.
+pub(crate) async fn the_required_scope_suffices(app: &TestApp, kind: Kind) {
+    let f = fixtures(app).await;
+    for route in routes(app, &f) {
+        let r = with_token(app, kind, &[route.scope], &route).await;
         assert!(
             (200..300).contains(&r.status),
-            "scope {} alone: {}",
+            "{kind:?} with scope {} alone: {}",
             route.scope,
             r.describe()
         );
         r.request_id();
-        app.revoke_token(&app.a, &t).await;
     }
+}
+
+async fn every_route_refuses_a_token_without_its_scope(app: TestApp) {
+    refuses_without_its_scope(&app, Kind::Pat).await;
+}
+
+async fn the_required_scope_alone_suffices(app: TestApp) {
+    the_required_scope_suffices(&app, Kind::Pat).await;
     // Alias scopes are expanded at grant time.
     let t = app.mint_token(&app.a, &["bookings:write"], None).await;
     let day = days_after(BERLIN, app.now(), 2);

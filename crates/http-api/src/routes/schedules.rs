@@ -201,7 +201,7 @@ pub async fn create_schedule(
             headers(("ETag" = String, description = "The new version"))),
         (status = 400, description = "invalid_if_match, invalid_request", body = ErrorBody),
         (status = 401, description = "invalid_token", body = ErrorBody),
-        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 403, description = "insufficient_scope; forbidden (the user is not an owner or admin)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "version_conflict", body = ErrorBody),
         (status = 422, description = "validation_error", body = ErrorBody),
@@ -238,7 +238,7 @@ pub async fn update_schedule(
     responses(
         (status = 204, description = "Deleted; no body"),
         (status = 401, description = "invalid_token", body = ErrorBody),
-        (status = 403, description = "insufficient_scope", body = ErrorBody),
+        (status = 403, description = "insufficient_scope; forbidden (the user is not an owner or admin)", body = ErrorBody),
         (status = 404, description = "not_found", body = ErrorBody),
         (status = 409, description = "conflict (an event type uses it)", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody),

@@ -372,6 +372,49 @@ fn every_admin_command_prints_json_for_scripts() {
     assert_eq!(users[0]["password_set"], true, "{users}");
     assert!(!users.to_string().contains("argon2"), "no hashes: {users}");
 
+    // A second user: promoted, then removed.
+    let bob = admin_json(
+        &dir,
+        &[
+            "user",
+            "create",
+            "--org",
+            &org_id,
+            "--email",
+            "bob@example.com",
+            "--username",
+            "bob",
+            "--role",
+            "member",
+        ],
+        None,
+    );
+    let bob_id = str_of(&bob, "id").to_owned();
+    let set = admin_json(
+        &dir,
+        &[
+            "user", "set-role", "--org", &org_id, "--user", &bob_id, "--role", "admin",
+        ],
+        None,
+    );
+    assert_eq!(
+        (&set["user_id"], &set["role"]),
+        (&bob["id"], &"admin".into())
+    );
+    let users = admin_json(&dir, &["user", "list", "--org", &org_id], None);
+    assert_eq!(users[1]["role"], "admin", "{users}");
+    let removed = admin_json(
+        &dir,
+        &["user", "remove", "--org", &org_id, "--user", &bob_id],
+        None,
+    );
+    assert_eq!(
+        (&removed["user_id"], &removed["removed"]),
+        (&bob["id"], &true.into())
+    );
+    let users = admin_json(&dir, &["user", "list", "--org", &org_id], None);
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
+
     let schedule = admin_json(
         &dir,
         &[
