@@ -121,6 +121,8 @@ pub fn effective_max_connections(configured: usize, nofile: Option<u64>) -> usiz
 
 /// One open connection's bookkeeping.
 struct Conn {
+    /// The key in [`Shared::conns`] (accept order).
+    id: u64,
     /// Requests of this connection being handled.
     in_flight: AtomicUsize,
     /// Bytes read from the socket so far.
@@ -152,8 +154,7 @@ impl Shared {
     fn evict_one(&self) -> bool {
         let conns = self.lock();
         for c in conns.values() {
-            if c.in_flight.load(Ordering::SeqCst) == 0 && !c.evicted.swap(true, Ordering::SeqCst)
-            {
+            if c.in_flight.load(Ordering::SeqCst) == 0 && !c.evicted.swap(true, Ordering::SeqCst) {
                 self.evicting.fetch_add(1, Ordering::SeqCst);
                 c.evict.notify_one();
                 return true;
@@ -304,6 +305,7 @@ pub async fn serve(
                     let _ = stream.set_nodelay(true);
                     // Registered before the task runs, so the next accept already counts it.
                     let conn = Arc::new(Conn {
+                        id: next_id,
                         in_flight: AtomicUsize::new(0),
                         read: Arc::new(AtomicU64::new(0)),
                         evict: Notify::new(),
@@ -311,7 +313,6 @@ pub async fn serve(
                     });
                     shared.lock().insert(next_id, conn.clone());
                     tasks.spawn(connection(
-                        next_id,
                         conn,
                         stream,
                         peer,
@@ -356,7 +357,6 @@ pub async fn serve(
 /// One connection: hyper's HTTP/1.1 over the counted socket, closed when idle past the
 /// keep-alive timeout, when evicted without a request in flight, or gracefully at shutdown.
 async fn connection(
-    id: u64,
     conn: Arc<Conn>,
     stream: TcpStream,
     peer: SocketAddr,
@@ -446,7 +446,7 @@ async fn connection(
             }
         }
     }
-    shared.lock().remove(&id);
+    shared.lock().remove(&conn.id);
     if conn.evicted.load(Ordering::SeqCst) {
         shared.evicting.fetch_sub(1, Ordering::SeqCst);
     }
