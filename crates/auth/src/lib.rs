@@ -6,6 +6,7 @@
 //! password in clear; secrets travel as `secrecy` types, hashes are compared in constant time
 //! (`ring::hmac::verify`), and `Debug` output of every secret-bearing type is redacted.
 
+pub mod link;
 pub mod oauth;
 pub mod password;
 pub mod pat;

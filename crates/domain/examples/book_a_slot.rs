@@ -99,7 +99,13 @@ pub async fn run(out: &mut dyn Write) -> anyhow::Result<Outcome> {
         clock.clone(),
         ids.clone(),
     );
-    let schedules = ScheduleService::new(store.clone(), store.clone(), clock.clone(), ids.clone());
+    let schedules = ScheduleService::new(
+        store.clone(),
+        store.clone(),
+        clock.clone(),
+        ids.clone(),
+        encoder.clone(),
+    );
     let event_types = EventTypeService::new(
         store.clone(),
         store.clone(),

@@ -246,7 +246,20 @@ impl DirectoryService {
         }
         let mut e = FieldErrors::default();
         let email = Email::parse(new.email.trim()).map_err(|m| e.push("email", m));
-        let username = Username::parse(new.username.trim()).map_err(|m| e.push("username", m));
+        let username = Username::parse(new.username.trim())
+            .and_then(|u| {
+                if Username::is_reserved(u.as_str()) {
+                    Err(format!(
+                        "'{}' is reserved: the server uses the path /{} itself; choose another \
+                         username",
+                        u.as_str(),
+                        u.as_str()
+                    ))
+                } else {
+                    Ok(u)
+                }
+            })
+            .map_err(|m| e.push("username", m));
         if let Some(tz) = &new.timezone
             && let Err(m) = parse_time_zone(tz)
         {

@@ -35,6 +35,13 @@ impl EventTypeRelations {
         &self.users
     }
 
+    /// The same relations with schedule `id`'s zone taken as `zone` (a schedule change
+    /// rendered before it is written).
+    pub(crate) fn with_zone(mut self, id: ScheduleId, zone: Zone) -> Self {
+        self.zones.insert(id, zone);
+        self
+    }
+
     /// `et`'s first host's schedule zone, when that schedule exists ([`EventType::host_zone`]).
     pub fn zone(&self, et: &EventType) -> Option<&Zone> {
         et.host_zone(|id| self.zones.get(&id))
@@ -193,6 +200,79 @@ pub async fn event_type_zone(
         None => None,
     };
     Ok(et.zone(|_| schedule.as_ref().map(|s| &s.zone)))
+}
+
+/// Loads the users (owners and hosts, each once) and first-host schedule zones
+/// `event_types` refer to.
+pub(crate) async fn load_relations(
+    directory: &dyn DirectoryStore,
+    schedules: &dyn ScheduleStore,
+    org: OrganizationId,
+    event_types: &[EventType],
+) -> Result<EventTypeRelations, StoreError> {
+    let mut ids = Vec::new();
+    for et in event_types {
+        ids.push(et.owner_user_id);
+        ids.extend(et.hosts.iter().map(|h| h.user_id));
+    }
+    ids.sort();
+    ids.dedup();
+    let mut users = Vec::new();
+    for id in ids {
+        if let Some(u) = directory.get_user(org, id).await? {
+            users.push(u);
+        }
+    }
+    let mut zones = HashMap::new();
+    for et in event_types {
+        if let Some(id) = et.zone_schedule_id()
+            && !zones.contains_key(&id)
+            && let Some(s) = schedules.get_schedule(org, id).await?
+        {
+            zones.insert(id, s.zone);
+        }
+    }
+    Ok(EventTypeRelations { users, zones })
+}
+
+/// Which change of an event type an outbox message describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventTypeChange {
+    Updated,
+    Deleted,
+}
+
+/// The outbox message of a change of `event_type` (`event_type.updated` /
+/// `event_type.deleted`), its payload rendered by the encoder as the detail shape with
+/// `relations`.
+pub(crate) fn event_type_message(
+    (ids, clock, encoder): (&dyn IdGen, &dyn Clock, &dyn EventEncoder),
+    org: OrganizationId,
+    event_type: &EventType,
+    relations: &EventTypeRelations,
+    change: EventTypeChange,
+) -> OutboxMessage {
+    let hosts = relations.users();
+    let timezone = relations.zone(event_type).map(Zone::name);
+    let event = match change {
+        EventTypeChange::Deleted => DomainEvent::EventTypeDeleted {
+            event_type,
+            hosts,
+            timezone,
+        },
+        EventTypeChange::Updated => DomainEvent::EventTypeUpdated {
+            event_type,
+            hosts,
+            timezone,
+        },
+    };
+    OutboxMessage {
+        id: ids.new_id().into(),
+        organization_id: org,
+        event: event.name().to_owned(),
+        payload: encoder.encode(&event),
+        created_at: clock.now(),
+    }
 }
 
 /// The event type use cases.
@@ -367,29 +447,13 @@ impl EventTypeService {
         org: OrganizationId,
         event_types: &[EventType],
     ) -> Result<EventTypeRelations, StoreError> {
-        let mut ids = Vec::new();
-        for et in event_types {
-            ids.push(et.owner_user_id);
-            ids.extend(et.hosts.iter().map(|h| h.user_id));
-        }
-        ids.sort();
-        ids.dedup();
-        let mut users = Vec::new();
-        for id in ids {
-            if let Some(u) = self.directory.get_user(org, id).await? {
-                users.push(u);
-            }
-        }
-        let mut zones = HashMap::new();
-        for et in event_types {
-            if let Some(id) = et.zone_schedule_id()
-                && !zones.contains_key(&id)
-                && let Some(s) = self.schedules.get_schedule(org, id).await?
-            {
-                zones.insert(id, s.zone);
-            }
-        }
-        Ok(EventTypeRelations { users, zones })
+        load_relations(
+            self.directory.as_ref(),
+            self.schedules.as_ref(),
+            org,
+            event_types,
+        )
+        .await
     }
 
     /// Resolves requested hosts into `e`: each user must belong to `org`; the schedule must be
@@ -443,27 +507,21 @@ impl EventTypeService {
         et: &WithRelations<EventType>,
         deleted: bool,
     ) -> OutboxMessage {
-        let (event_type, hosts) = (&et.value, et.relations.users());
-        let timezone = et.relations.zone(event_type).map(Zone::name);
-        let event = if deleted {
-            DomainEvent::EventTypeDeleted {
-                event_type,
-                hosts,
-                timezone,
-            }
+        let kind = if deleted {
+            EventTypeChange::Deleted
         } else {
-            DomainEvent::EventTypeUpdated {
-                event_type,
-                hosts,
-                timezone,
-            }
+            EventTypeChange::Updated
         };
-        OutboxMessage {
-            id: self.ids.new_id().into(),
-            organization_id: org,
-            event: event.name().to_owned(),
-            payload: self.encoder.encode(&event),
-            created_at: self.clock.now(),
-        }
+        event_type_message(
+            (
+                self.ids.as_ref(),
+                self.clock.as_ref(),
+                self.encoder.as_ref(),
+            ),
+            org,
+            &et.value,
+            &et.relations,
+            kind,
+        )
     }
 }

@@ -60,9 +60,16 @@ pub trait Mailer: Send + Sync {
 }
 
 /// The invitee's self-service page for a booking (reschedule / cancel links). The booking pages
-/// implement it; without it messages carry no link.
+/// implement it (`http_api::routes::pages::link::EmailLinks`: the attendee's `/_b/<token>`,
+/// issued on first use, so it may write); without it messages carry no link. `Ok(None)`: this
+/// recipient gets no link. An `Err` fails the fan-out, which is retried after its lease.
+#[async_trait]
 pub trait SelfServiceLinks: Send + Sync {
-    fn manage_url(&self, booking: &Booking, recipient: &Recipient) -> Option<String>;
+    async fn manage_url(
+        &self,
+        booking: &Booking,
+        recipient: &Recipient,
+    ) -> Result<Option<String>, StoreError>;
 }
 
 /// How long a claimed notification stays leased by default (`[notifications] lease_secs`;
@@ -224,7 +231,7 @@ impl NotificationService {
             };
             let manage_url = match (&self.links, pm.kind) {
                 (Some(l), k) if k != NotificationKind::Canceled => {
-                    l.manage_url(&booking, &pm.recipient)
+                    l.manage_url(&booking, &pm.recipient).await?
                 }
                 _ => None,
             };

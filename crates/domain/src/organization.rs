@@ -76,7 +76,38 @@ impl Username {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// True when `s` is a top-level path of the server (see [`RESERVED_USERNAMES`]): a user
+    /// of that name would have no reachable booking page. Checked when a username is set, not
+    /// when one is read, so a stored user stays readable.
+    pub fn is_reserved(s: &str) -> bool {
+        RESERVED_USERNAMES.contains(&s)
+    }
 }
+
+/// Usernames that are not given out because the server routes that first path segment itself
+/// (`/v1/…`, `/metrics`, `/healthz`, `/readyz`, `/openapi.*`, `/.well-known/…`, the booking
+/// pages' `/_b/…` and `/_assets/…`) or keeps it for paths it may route (`oauth`, `openapi`,
+/// `api`, `admin`, `assets`, `static`, `v2`). Those with characters a username cannot have are
+/// listed for completeness; `http_api`'s route test checks that every top-level route is here.
+pub const RESERVED_USERNAMES: &[&str] = &[
+    "v1",
+    "v2",
+    "metrics",
+    "healthz",
+    "readyz",
+    "oauth",
+    "openapi",
+    "openapi.json",
+    "openapi.yaml",
+    ".well-known",
+    "_b",
+    "_assets",
+    "api",
+    "admin",
+    "assets",
+    "static",
+];
 
 /// A user of one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +153,8 @@ mod tests {
         assert!(Username::parse("-ada").is_err());
         assert!(Username::parse("").is_err());
         assert!(Username::parse("a/b").is_err());
+        assert!(Username::is_reserved("metrics") && Username::is_reserved("v1"));
+        assert!(!Username::is_reserved("ada"));
     }
 
     #[test]

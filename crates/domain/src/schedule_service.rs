@@ -3,13 +3,18 @@
 //!
 //! A schedule's zone is the zone of every event type whose first host uses it
 //! ([`crate::event_type::EventType::zone`]); event types read it when they are rendered or
-//! computed, so changing the zone here changes theirs without a write to the event types.
+//! computed, so changing the zone here changes theirs without a write to the event types. Such
+//! a change enqueues `event_type.updated` (the new detail) for each of those event types, in the
+//! schedule's transaction.
 
 use crate::availability::{NewSchedule, Schedule, SchedulePatch};
-use crate::event_type_service::{from_store_error, stored_now};
+use crate::event_type_service::{
+    EventTypeChange, event_type_message, from_store_error, load_relations, stored_now,
+};
 use crate::ids::{OrganizationId, ScheduleId, UserId};
 use crate::ports::{
-    Clock, CreateError, DeleteError, DirectoryStore, IdGen, ScheduleStore, StoreError, UpdateError,
+    Clock, CreateError, DeleteError, DirectoryStore, EventEncoder, IdGen, OutboxMessage,
+    ScheduleStore, StoreError, UpdateError,
 };
 use crate::validate::{FieldErrors, version_matches};
 use std::sync::Arc;
@@ -115,6 +120,7 @@ pub struct ScheduleService {
     schedules: Arc<dyn ScheduleStore>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
+    encoder: Arc<dyn EventEncoder>,
 }
 
 impl ScheduleService {
@@ -123,12 +129,14 @@ impl ScheduleService {
         schedules: Arc<dyn ScheduleStore>,
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdGen>,
+        encoder: Arc<dyn EventEncoder>,
     ) -> Self {
         Self {
             directory,
             schedules,
             clock,
             ids,
+            encoder,
         }
     }
 
@@ -172,7 +180,9 @@ impl ScheduleService {
         Ok(s)
     }
 
-    /// Updates schedule `id` if its stored version is `expected_version`.
+    /// Updates schedule `id` if its stored version is `expected_version`. When the zone
+    /// changes, `event_type.updated` (the detail with the new `timezone`) of every event type
+    /// whose first host uses the schedule commits with it.
     pub async fn update(
         &self,
         org: OrganizationId,
@@ -186,8 +196,46 @@ impl ScheduleService {
         let s = current
             .patched(patch, stored_now(self.clock.as_ref()))
             .map_err(UpdateScheduleError::Invalid)?;
-        self.schedules.update_schedule(&s, expected_version).await?;
+        let outbox = if s.zone == current.zone {
+            Vec::new()
+        } else {
+            self.zone_changed(org, &s).await?
+        };
+        self.schedules
+            .update_schedule(&s, expected_version, &outbox)
+            .await?;
         Ok(s)
+    }
+
+    /// `event_type.updated` for each event type whose zone is `s`'s, rendered with `s`'s (new)
+    /// zone. Read before the write: an event type that makes the schedule its first host's
+    /// concurrently renders its own message.
+    async fn zone_changed(
+        &self,
+        org: OrganizationId,
+        s: &Schedule,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
+        let event_types = self.schedules.zoned_event_types(org, s.id).await?;
+        if event_types.is_empty() {
+            return Ok(Vec::new());
+        }
+        let relations = load_relations(
+            self.directory.as_ref(),
+            self.schedules.as_ref(),
+            org,
+            &event_types,
+        )
+        .await?
+        .with_zone(s.id, s.zone.clone());
+        let ports = (
+            self.ids.as_ref(),
+            self.clock.as_ref(),
+            self.encoder.as_ref(),
+        );
+        Ok(event_types
+            .iter()
+            .map(|et| event_type_message(ports, org, et, &relations, EventTypeChange::Updated))
+            .collect())
     }
 
     /// Deletes a schedule no event type uses.

@@ -434,9 +434,16 @@ pub trait WebhookStore: Send + Sync {
         webhook: WebhookId,
         page: &PageRequest,
     ) -> Result<Page<Delivery>, StoreError>;
-    /// Deletes at most `max` rows finished before `before`: deliveries delivered or failed
-    /// (by creation), and outbox messages done. Returns how many were deleted.
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64, StoreError>;
+    /// Deletes at most `max` rows of each kind finished before `before`: deliveries delivered
+    /// or failed (by creation), and outbox messages fanned out (`done`) before `before` —
+    /// except messages whose event is in `notified` that the notification consumer has not
+    /// handled yet (its cursor, not the webhook fan-out's). Returns how many were deleted.
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max: u32,
+        notified: &[&str],
+    ) -> Result<u64, StoreError>;
     /// Pending deliveries plus outbox messages not yet fanned out, over all organizations.
     async fn queue_depth(&self) -> Result<u64, StoreError>;
 }

@@ -514,12 +514,25 @@ impl WebhookService {
     }
 
     /// Deletes up to `max` finished deliveries and done outbox messages older than `keep`.
-    pub async fn purge(&self, keep: SignedDuration, max: u32) -> Result<u64, StoreError> {
+    /// With `notifications` on, a message that sends e-mail
+    /// ([`NOTIFIED_EVENTS`](crate::notification::NOTIFIED_EVENTS)) stays until the
+    /// notification consumer has handled it too.
+    pub async fn purge(
+        &self,
+        keep: SignedDuration,
+        max: u32,
+        notifications: bool,
+    ) -> Result<u64, StoreError> {
         let before = self
             .clock
             .now()
             .checked_sub(keep)
             .unwrap_or(Timestamp::UNIX_EPOCH);
-        self.store.purge_finished(before, max).await
+        let notified: &[&str] = if notifications {
+            &crate::notification::NOTIFIED_EVENTS
+        } else {
+            &[]
+        };
+        self.store.purge_finished(before, max, notified).await
     }
 }

@@ -122,7 +122,13 @@ fn world() -> World {
         clock.clone(),
         ids.clone(),
     );
-    let schedules = ScheduleService::new(s.clone(), s.clone(), clock.clone(), ids.clone());
+    let schedules = ScheduleService::new(
+        s.clone(),
+        s.clone(),
+        clock.clone(),
+        ids.clone(),
+        Arc::new(NameOnly),
+    );
     let event_types = EventTypeService::new(
         s.clone(),
         s.clone(),

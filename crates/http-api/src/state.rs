@@ -1,6 +1,7 @@
 //! Shared application state handed to every handler.
 
 use domain::booking_page::BookingPageService;
+use domain::booking_page::link::InviteeLinks;
 use domain::booking_service::BookingService;
 use domain::directory_service::{DirectoryService, Password, PasswordHasher};
 use domain::event_type_service::EventTypeService;
@@ -8,6 +9,7 @@ use domain::ports::{Clock, EventEncoder, IdGen, RateLimitCounter, Storage};
 use domain::schedule_service::ScheduleService;
 use domain::slot_service::SlotService;
 use domain::token_service::TokenService;
+use domain::webhook_service::SecretBox;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
@@ -22,6 +24,24 @@ pub struct Services {
     pub tokens: TokenService,
     /// The public booking pages (over the same slot and booking services as `/v1`).
     pub pages: BookingPageService,
+}
+
+/// The invitees' self-service links over `store`: tokens and peppered hashes from
+/// `auth::link`, sealed copies by `sealer` — the webhook secrets' `SecretBox`
+/// (`webhooks::SealedSecrets`, keyed from the same pepper). [`AppState::links`] and the server's
+/// notification worker build it so.
+pub fn invitee_links(
+    store: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    pepper: &auth::Pepper,
+    sealer: Arc<dyn SecretBox>,
+) -> InviteeLinks {
+    InviteeLinks::new(
+        store,
+        Arc::new(auth::link::LinkTokens::new(pepper.clone())),
+        sealer,
+        clock,
+    )
 }
 
 impl Services {
@@ -52,13 +72,14 @@ impl Services {
                 store.clone(),
                 clock.clone(),
                 ids.clone(),
-                encoder,
+                encoder.clone(),
             ),
             schedules: ScheduleService::new(
                 store.clone(),
                 store.clone(),
                 clock.clone(),
                 ids.clone(),
+                encoder,
             ),
             directory: DirectoryService::new(
                 store.clone(),
@@ -195,6 +216,17 @@ impl AppState {
     /// Shares `inner`.
     pub fn new(inner: AppStateInner) -> Self {
         Self(Arc::new(inner))
+    }
+
+    /// The invitees' self-service links (`/_b/<token>`) over this state's store, sealed by the
+    /// webhook service's `SecretBox` (a few `Arc` clones: built per use).
+    pub fn links(&self) -> InviteeLinks {
+        invitee_links(
+            self.store.clone(),
+            self.clock.clone(),
+            &self.pepper,
+            self.webhooks.secrets.clone(),
+        )
     }
 
     /// Forgets the cached authentication of one token (by public lookup id): call after

@@ -6,8 +6,11 @@
 //! per scenario, each relative to the bare server measured in the same run, plus the resident
 //! memory of the slotbook process.
 //!
-//! Modules: [`children`] (child processes, killed on drop; `/proc` RSS), [`seed`] (the
-//! benchmark organization), [`load`] (the load generator), [`report`] (the Markdown table).
+//! Modules: [`children`] (child processes, killed on drop; `/proc` RSS), [`harness`] (what
+//! every benchmark binary shares: entry point, temporary directory, sibling binaries, the
+//! `slotbook serve` child), [`seed`] (the benchmark organization), [`load`] (the load
+//! generator), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
+//! bench-webhooks`) reuses all of them.
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -16,6 +19,7 @@
 )]
 
 pub mod children;
+pub mod harness;
 pub mod load;
 pub mod report;
 pub mod seed;

@@ -2,8 +2,9 @@
 //! runs) against the database file before the server starts, with the pepper the server will
 //! be given: five owner-role hosts with a 24/7 Europe/Berlin schedule, a round-robin
 //! (`collective`) event type over all five (30-minute duration, 15-minute interval), a 5-minute
-//! individual event type of the first host for booking writes, both without a future limit, and
-//! a personal access token with every scope.
+//! individual event type of the first host for booking writes, a 30-minute individual event type
+//! of the first host for the booking page (`/host0/month`), all without a future limit, and a
+//! personal access token with every scope.
 
 use domain::access::ACTIVE_AND_RESERVED_SCOPES;
 use domain::event_type::SchedulingType;
@@ -29,6 +30,10 @@ pub struct Seeded {
     pub booking_event_type: String,
     /// The host user ids.
     pub hosts: Vec<String>,
+    /// The 30-minute individual event type of the first host whose booking page is measured.
+    pub page_event_type: String,
+    /// Its page, `/<username>/<slug>`.
+    pub page_path: String,
 }
 
 /// Opens and migrates `database_url`, seeds it, and closes it again.
@@ -88,6 +93,10 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
     quick.future_limit_days = 0;
     let quick = admin::create_event_type(&ctx, quick).await?;
 
+    let mut month = NewEventType::individual(org.id, owner, "month", "Month view", 30);
+    month.future_limit_days = 0;
+    let month = admin::create_event_type(&ctx, month).await?;
+
     let (_, secret) = admin::create_token(
         &ctx,
         NewToken {
@@ -104,5 +113,7 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
         round_robin_event_type: rr.id.to_string(),
         booking_event_type: quick.id.to_string(),
         hosts: hosts.iter().map(ToString::to_string).collect(),
+        page_event_type: month.id.to_string(),
+        page_path: "/host0/month".to_owned(),
     })
 }

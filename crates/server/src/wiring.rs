@@ -173,6 +173,23 @@ pub fn notification_service(
     Ok((service, destination))
 }
 
+/// The e-mails' self-service links (the attendee's `/_b/<token>` under `public_base_url`) over
+/// `storage`, with the pepper the server runs with (link hashes, and the sealing key of
+/// `webhooks::SealedSecrets`, as the HTTP state uses); set as `NotificationService::links` when
+/// the booking pages are on.
+pub fn email_links(
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    pepper: &auth::Pepper,
+    public_base_url: &str,
+) -> anyhow::Result<Arc<dyn domain::notification_service::SelfServiceLinks>> {
+    let sealer = Arc::new(webhooks::SealedSecrets::new(pepper.expose())?);
+    Ok(Arc::new(http_api::routes::pages::link::EmailLinks::new(
+        http_api::state::invitee_links(storage, clock, pepper, sealer),
+        public_base_url,
+    )))
+}
+
 /// The OAuth use cases over `storage`, with token hashes keyed by `pepper`.
 pub fn oauth_service(
     storage: Arc<dyn Storage>,

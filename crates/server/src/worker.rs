@@ -1,7 +1,7 @@
 //! The webhook delivery worker: `concurrency` tasks, each fanning out outbox messages and
 //! making due attempts through [`WebhookService`], plus one housekeeping task (queue-depth
 //! gauge; retention purge in bounded batches of finished deliveries, fanned-out outbox
-//! messages and expired idempotency keys). It runs inside `slotbook serve` or alone as
+//! messages (those that send e-mail only once notified too) and expired idempotency keys). It runs inside `slotbook serve` or alone as
 //! `slotbook worker`.
 //!
 //! Idle tasks wait for a wake-up (Postgres `LISTEN/NOTIFY`, the SQLite commit signal) or the
@@ -28,16 +28,20 @@ pub struct WorkerSettings {
     pub poll: Duration,
     pub retention: SignedDuration,
     pub purge_batch: u32,
+    /// `[notifications] enabled`: the purge keeps outbox messages that send e-mail until the
+    /// notification consumer has handled them.
+    pub notifications: bool,
 }
 
 impl WorkerSettings {
-    /// From `[webhooks]`.
-    pub fn from_config(c: &crate::config::WebhooksConfig) -> Self {
+    /// From `[webhooks]` and `[notifications] enabled`.
+    pub fn from_config(c: &crate::config::WebhooksConfig, notifications: bool) -> Self {
         Self {
             concurrency: c.concurrency.max(1),
             poll: Duration::from_millis(c.poll_interval_ms.max(10)),
             retention: SignedDuration::from_hours(24 * i64::from(c.retention_days)),
             purge_batch: c.purge_batch.max(1),
+            notifications,
         }
     }
 }
@@ -127,7 +131,11 @@ pub async fn housekeeping(
     }
     for _ in 0..MAX_PURGE_BATCHES {
         match service
-            .purge(settings.retention, settings.purge_batch)
+            .purge(
+                settings.retention,
+                settings.purge_batch,
+                settings.notifications,
+            )
             .await
         {
             Ok(n) if n >= u64::from(settings.purge_batch) => continue,

@@ -114,6 +114,25 @@ pub async fn usernames_are_unique_across_the_deployment(store: Arc<dyn Storage>)
     assert_eq!(w.store.list_users(a.id).await.unwrap().len(), 1);
 }
 
+/// A public username finds its user in whichever organization it belongs to (one query, the
+/// booking pages' host lookup); unknown names and near misses find nobody.
+pub async fn public_usernames_are_found_across_the_deployment(store: Arc<dyn Storage>) {
+    let w = World::new(store);
+    let a = w.create_organization("A").await;
+    let b = w.create_organization("B").await;
+    let ada = w.create_user(&a, "ada").await;
+    let bob = w.create_user(&b, "bob").await;
+    assert_eq!(w.store.find_public_user("ada").await.unwrap(), Some(ada));
+    assert_eq!(w.store.find_public_user("bob").await.unwrap(), Some(bob));
+    for nobody in ["ad", "adam", "ADA", "carol", ""] {
+        assert_eq!(
+            w.store.find_public_user(nobody).await.unwrap(),
+            None,
+            "{nobody}"
+        );
+    }
+}
+
 /// E-mail addresses are unique per organization, case-insensitively; another organization may
 /// reuse one.
 pub async fn emails_are_unique_per_organization(store: Arc<dyn Storage>) {

@@ -147,6 +147,9 @@ impl DirectoryStore for FaultyStore {
     ) -> Result<Option<User>, StoreError> {
         self.inner.find_user_by_username(org, username).await
     }
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.inner.find_public_user(username).await
+    }
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError> {
         self.inner.list_users(org).await
     }
@@ -190,8 +193,20 @@ impl ScheduleStore for FaultyStore {
     ) -> Result<Vec<Schedule>, StoreError> {
         self.inner.list_schedules(org, user).await
     }
-    async fn update_schedule(&self, s: &Schedule, expected: i64) -> Result<(), UpdateError> {
-        self.inner.update_schedule(s, expected).await
+    async fn zoned_event_types(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<Vec<EventType>, StoreError> {
+        self.inner.zoned_event_types(org, id).await
+    }
+    async fn update_schedule(
+        &self,
+        s: &Schedule,
+        expected: i64,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), UpdateError> {
+        self.inner.update_schedule(s, expected, outbox).await
     }
     async fn delete_schedule(
         &self,
@@ -437,6 +452,30 @@ impl domain::oauth::OAuthStore for FaultyStore {
 }
 
 #[async_trait]
+impl domain::booking_page::link::InviteeLinkStore for FaultyStore {
+    async fn insert_invitee_link(
+        &self,
+        link: &domain::booking_page::link::InviteeLink,
+    ) -> Result<domain::booking_page::link::InviteeLink, StoreError> {
+        self.inner.insert_invitee_link(link).await
+    }
+    async fn invitee_link(
+        &self,
+        org: OrganizationId,
+        uid: BookingUid,
+    ) -> Result<Option<domain::booking_page::link::InviteeLink>, StoreError> {
+        self.inner.invitee_link(org, uid).await
+    }
+    async fn find_invitee_link(
+        &self,
+        org: OrganizationId,
+        token_hash: &[u8],
+    ) -> Result<Option<domain::booking_page::link::InviteeLink>, StoreError> {
+        self.inner.find_invitee_link(org, token_hash).await
+    }
+}
+
+#[async_trait]
 impl Storage for FaultyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
@@ -520,8 +559,13 @@ impl domain::webhook::WebhookStore for FaultyStore {
     ) -> Result<Page<domain::webhook::Delivery>, StoreError> {
         self.inner.list_deliveries(org, webhook, page).await
     }
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
-        self.inner.purge_finished(before, max).await
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max: u32,
+        notified: &[&str],
+    ) -> Result<u64, StoreError> {
+        self.inner.purge_finished(before, max, notified).await
     }
     async fn queue_depth(&self) -> Result<u64, StoreError> {
         self.inner.queue_depth().await

@@ -26,6 +26,7 @@ pub mod event_types;
 pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
+pub mod invitee_links;
 pub mod notifications;
 pub mod oauth;
 pub mod outbox;
@@ -114,6 +115,7 @@ macro_rules! __contract_behaviours {
                 organizations_round_trip,
                 users_round_trip,
                 usernames_are_unique_across_the_deployment,
+                public_usernames_are_found_across_the_deployment,
                 emails_are_unique_per_organization,
                 set_password_hash_writes_and_reports_missing,
                 user_roles_change_and_users_are_removed,
@@ -122,6 +124,7 @@ macro_rules! __contract_behaviours {
                 schedules_round_trip,
                 schedule_updates_are_optimistic,
                 schedule_delete_refused_while_in_use,
+                schedule_updates_commit_outbox,
             }
             event_types {
                 event_types_round_trip,
@@ -195,11 +198,17 @@ macro_rules! __contract_behaviours {
                 canceled_bookings_reminders_are_skipped,
                 notification_lists_are_per_tenant,
             }
+            invitee_links {
+                invitee_links_round_trip_and_first_wins,
+                racing_link_writers_agree,
+                invitee_links_issue_once_and_resolve,
+            }
             webhooks {
                 webhooks_round_trip,
                 fan_out_is_idempotent_and_claims_lease,
                 exhausted_deliveries_pause_and_success_resets,
                 deliveries_page_newest_first_and_purge,
+                outbox_purge_waits_for_notifications,
                 concurrent_delivery_claims_are_disjoint,
             }
         );

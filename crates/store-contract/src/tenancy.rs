@@ -56,7 +56,7 @@ pub async fn other_tenants_rows_are_invisible(store: Arc<dyn Storage>) {
     hijack.organization_id = ao;
     hijack.name = "Hijacked".into();
     hijack.version = 2;
-    let err = w.store.update_schedule(&hijack, 1).await.unwrap_err();
+    let err = w.store.update_schedule(&hijack, 1, &[]).await.unwrap_err();
     assert!(
         matches!(err, UpdateError::NotFound),
         "update_schedule: {err:?}"

@@ -1,9 +1,11 @@
 //! Webhook subscriptions and deliveries ([`WebhookStore`]): round trips and the owner filter,
 //! idempotent fan-out that marks the outbox message done, leased claims of due deliveries of
-//! active subscriptions only, the auto-pause counter, newest-first pagination, retention.
+//! active subscriptions only, the auto-pause counter, newest-first pagination, retention (which
+//! waits for the notification consumer's cursor).
 
 use crate::fixtures::{World, millis, mins};
 use domain::ids::OrganizationId;
+use domain::notification::NOTIFIED_EVENTS;
 use domain::pagination::{Limit, PageRequest};
 use domain::ports::*;
 use domain::webhook::*;
@@ -274,12 +276,27 @@ pub async fn deliveries_page_newest_first_and_purge(store: Arc<dyn Storage>) {
 
     let cutoff = w.now() + millis(1);
     assert_eq!(
-        w.store.purge_finished(cutoff, 2).await.unwrap(),
+        w.store
+            .purge_finished(cutoff, 2, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
         2,
         "bounded batch"
     );
-    assert_eq!(w.store.purge_finished(cutoff, 100).await.unwrap(), 3);
-    assert_eq!(w.store.purge_finished(cutoff, 100).await.unwrap(), 0);
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        0
+    );
     assert_eq!(
         w.store.queue_depth().await.unwrap(),
         2,
@@ -322,4 +339,99 @@ pub async fn concurrent_delivery_claims_are_disjoint(store: Arc<dyn Storage>) {
     }
     let unique: BTreeSet<_> = all.iter().collect();
     assert_eq!((all.len(), unique.len()), (40, 40));
+}
+
+/// The outbox purge deletes messages fanned out before the cut-off, except those that send
+/// e-mail and that the notification consumer has not handled yet; with no notified events
+/// (notifications off) it does not wait. Messages not yet fanned out always stay.
+pub async fn outbox_purge_waits_for_notifications(store: Arc<dyn Storage>) {
+    let w = World::new(store);
+    let org = w.create_organization("acme").await;
+    let message = |event: &str| w.outbox_message(org.id, event);
+    let notified = message("booking.created");
+    let unnotified = message("booking.canceled");
+    let never_mailed = message("event_type.updated");
+    let not_fanned_out = message("booking.rescheduled");
+    for m in [&notified, &unnotified, &never_mailed, &not_fanned_out] {
+        w.store.enqueue(m).await.unwrap();
+    }
+    let now = w.now();
+    for m in [&notified, &unnotified, &never_mailed] {
+        w.store.mark_done(org.id, m.id, now).await.unwrap();
+    }
+    let claimed = w
+        .store
+        .claim_notification_events(&NOTIFIED_EVENTS, now, LEASE, 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3, "{claimed:?}");
+    w.store
+        .fan_out_notifications(&notified, &[], &[], now)
+        .await
+        .unwrap();
+    w.store
+        .fan_out_notifications(&not_fanned_out, &[], &[], now)
+        .await
+        .unwrap();
+
+    let cutoff = now + millis(1);
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        2,
+        "the notified message and the one no e-mail waits for"
+    );
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        0
+    );
+    let later = now + LEASE + millis(1);
+    assert_eq!(
+        w.store
+            .claim_notification_events(&NOTIFIED_EVENTS, later, LEASE, 10)
+            .await
+            .unwrap(),
+        vec![unnotified.clone()],
+        "kept for the notification consumer"
+    );
+    assert_eq!(
+        w.store.pending(org.id).await.unwrap(),
+        vec![not_fanned_out.clone()],
+        "not fanned out: kept although notified"
+    );
+    w.store
+        .fan_out_notifications(&unnotified, &[], &[], later)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        1,
+        "purged once notified"
+    );
+
+    // Notifications off: nothing waits for their cursor.
+    let off = message("booking.created");
+    w.store.enqueue(&off).await.unwrap();
+    w.store.mark_done(org.id, off.id, now).await.unwrap();
+    assert_eq!(
+        w.store
+            .purge_finished(cutoff, 100, &NOTIFIED_EVENTS)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(w.store.purge_finished(cutoff, 100, &[]).await.unwrap(), 1);
+    assert_eq!(
+        w.store.pending(org.id).await.unwrap(),
+        vec![not_fanned_out],
+        "never before it is fanned out"
+    );
 }

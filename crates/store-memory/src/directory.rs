@@ -90,6 +90,15 @@ impl DirectoryStore for MemoryStore {
             .cloned())
     }
 
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .state()
+            .users
+            .values()
+            .find(|u| u.username.as_ref().is_some_and(|n| n.as_str() == username))
+            .cloned())
+    }
+
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError> {
         let rows = self
             .state()

@@ -24,6 +24,7 @@ mod bookings;
 mod directory;
 mod event_types;
 mod idempotency;
+mod invitee_links;
 mod notifications;
 mod oauth;
 mod outbox;

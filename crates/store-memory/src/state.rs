@@ -48,6 +48,9 @@ pub(crate) struct State {
     pub idempotency: HashMap<IdempotencyKey, IdempotencyRecord>,
     pub outbox: BTreeMap<(OrganizationId, OutboxId), OutboxRow>,
     pub pats: BTreeMap<(OrganizationId, TokenId), PersonalAccessToken>,
+    /// Invitee self-service links, one per booking.
+    pub invitee_links:
+        BTreeMap<(OrganizationId, BookingUid), domain::booking_page::link::InviteeLink>,
     pub webhooks: BTreeMap<(OrganizationId, domain::webhook::WebhookId), domain::webhook::Webhook>,
     /// Deliveries and their leases.
     pub deliveries: BTreeMap<

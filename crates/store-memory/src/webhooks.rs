@@ -195,7 +195,12 @@ impl WebhookStore for MemoryStore {
         }))
     }
 
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {
+    async fn purge_finished(
+        &self,
+        before: Timestamp,
+        max: u32,
+        notified: &[&str],
+    ) -> Result<u64, StoreError> {
         let mut state = self.state();
         let old: Vec<_> = state
             .deliveries
@@ -213,6 +218,14 @@ impl WebhookStore for MemoryStore {
             .outbox
             .iter()
             .filter(|(_, r)| r.done_at.is_some_and(|t| ms(t) < ms(before)))
+            // Messages that send e-mail wait for the notification consumer's cursor as well.
+            .filter(|(k, r)| {
+                !notified.contains(&r.message.event.as_str())
+                    || state
+                        .notify_cursor
+                        .get(k)
+                        .is_some_and(|(_, done)| done.is_some())
+            })
             .map(|(k, _)| *k)
             .take(max as usize)
             .collect();

@@ -151,6 +151,16 @@ impl DirectoryStore for PgStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(unknown)?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE organization_id = $1 ORDER BY created_at, id"

@@ -9,7 +9,7 @@ use crate::{PgStore, duplicate_field, json, ts, unknown};
 use anyhow::anyhow;
 use async_trait::async_trait;
 use domain::event_type::{BookingLimits, EventType, SchedulingType};
-use domain::ids::{EventTypeId, OrganizationId, UserId};
+use domain::ids::{EventTypeId, OrganizationId, ScheduleId, UserId};
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
     CreateError, DeleteError, EventTypeQuery, EventTypeSort, EventTypeStore, OutboxMessage,
@@ -25,6 +25,26 @@ const COLUMNS: &str = "e.organization_id, e.id, e.owner_user_id, e.slug, e.title
      e.max_per_day, e.max_per_week, e.max_per_month, e.seats, e.requires_confirmation, \
      e.allow_reschedule, e.allow_cancel, e.locations, e.questions, e.version, e.created_at, \
      e.updated_at";
+
+/// The event types of `org` whose first host uses schedule `id` (their zone is its zone),
+/// oldest first.
+pub(crate) async fn zoned_by(
+    store: &PgStore,
+    org: OrganizationId,
+    id: ScheduleId,
+) -> Result<Vec<EventType>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM event_types e WHERE e.organization_id = $1 \
+           AND e.hosts -> 0 ->> 'schedule_id' = $2::text ORDER BY e.created_at, e.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(id.0)
+        .fetch_all(store.pool())
+        .await
+        .map_err(unknown)?;
+    rows.iter().map(event_type_from_row).collect()
+}
 
 fn u32_col(r: &PgRow, col: &str) -> Result<u32, StoreError> {
     let v: i64 = r.try_get(col).map_err(unknown)?;

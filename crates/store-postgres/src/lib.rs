@@ -19,6 +19,7 @@ mod bookings;
 mod directory;
 mod event_types;
 mod idempotency;
+mod invitee_links;
 mod notifications;
 mod oauth;
 /// The persisted-JSON codec shared with the SQLite store (`jsonb` carrier).

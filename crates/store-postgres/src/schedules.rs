@@ -3,13 +3,18 @@
 //!
 //! Never deletes a schedule an event type still names for a host.
 
+use crate::event_types::zoned_by;
 use crate::json;
+use crate::outbox::insert_outbox;
 use crate::{PgStore, duplicate_field, ts, unknown};
 use anyhow::anyhow;
 use async_trait::async_trait;
 use domain::availability::{Schedule, Zone};
+use domain::event_type::EventType;
 use domain::ids::{OrganizationId, ScheduleId, UserId};
-use domain::ports::{CreateError, DeleteError, ScheduleStore, StoreError, UpdateError};
+use domain::ports::{
+    CreateError, DeleteError, OutboxMessage, ScheduleStore, StoreError, UpdateError,
+};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
@@ -120,11 +125,25 @@ impl ScheduleStore for PgStore {
         rows.iter().map(schedule_from_row).collect()
     }
 
+    async fn zoned_event_types(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<Vec<EventType>, StoreError> {
+        zoned_by(self, org, id).await
+    }
+
     async fn update_schedule(
         &self,
         s: &Schedule,
         expected_version: i64,
+        outbox: &[OutboxMessage],
     ) -> Result<(), UpdateError> {
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(|e| UpdateError::Unknown(e.into()))?;
         let done = sqlx::query(
             "UPDATE schedules SET user_id = $3, name = $4, time_zone = $5, rules = $6, \
              overrides = $7, version = $8, updated_at = $9 \
@@ -140,27 +159,33 @@ impl ScheduleStore for PgStore {
         .bind(s.version)
         .bind(ts(s.updated_at))
         .bind(expected_version)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some(field) => UpdateError::Duplicate { field },
             None => UpdateError::Unknown(e.into()),
         })?;
-        if done.rows_affected() == 1 {
-            return Ok(());
+        if done.rows_affected() != 1 {
+            let exists: Option<i64> = sqlx::query_scalar(
+                "SELECT version FROM schedules WHERE organization_id = $1 AND id = $2",
+            )
+            .bind(s.organization_id.0)
+            .bind(s.id.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(|e| UpdateError::Unknown(e.into()))?;
+            return Err(match exists {
+                Some(_) => UpdateError::VersionConflict,
+                None => UpdateError::NotFound,
+            });
         }
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT version FROM schedules WHERE organization_id = $1 AND id = $2",
-        )
-        .bind(s.organization_id.0)
-        .bind(s.id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(|e| UpdateError::Unknown(e.into()))?;
-        Err(match exists {
-            Some(_) => UpdateError::VersionConflict,
-            None => UpdateError::NotFound,
-        })
+        for m in outbox {
+            insert_outbox(&mut tx, m).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(|e| UpdateError::Unknown(e.into()))?;
+        Ok(())
     }
 
     async fn delete_schedule(

@@ -432,7 +432,7 @@ impl WebhookStore for PgStore {
         }))
     }
 
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64> {
+    async fn purge_finished(&self, before: Timestamp, max: u32, notified: &[&str]) -> Result<u64> {
         let n1 = sqlx::query(
             "DELETE FROM webhook_deliveries WHERE (organization_id, id) IN ( \
                SELECT organization_id, id FROM webhook_deliveries \
@@ -444,13 +444,16 @@ impl WebhookStore for PgStore {
         .await
         .map_err(unknown)?
         .rows_affected();
+        // Messages that send e-mail wait for the notification consumer's cursor as well.
         let n2 = sqlx::query(
             "DELETE FROM outbox WHERE (organization_id, id) IN ( \
                SELECT organization_id, id FROM outbox \
-               WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2)",
+               WHERE done_at IS NOT NULL AND done_at < $1 \
+               AND (notified_at IS NOT NULL OR event <> ALL($3::text[])) LIMIT $2)",
         )
         .bind(ts(before))
         .bind(i64::from(max))
+        .bind(notified)
         .execute(self.pool())
         .await
         .map_err(unknown)?

@@ -146,6 +146,16 @@ impl DirectoryStore for SqliteStore {
         row.as_ref().map(user_of).transpose()
     }
 
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(username)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err("finding user by public username"))?;
+        row.as_ref().map(user_of).transpose()
+    }
+
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>> {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE organization_id = ? ORDER BY created_at, id"

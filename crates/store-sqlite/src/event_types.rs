@@ -12,7 +12,7 @@ use crate::outbox::insert_message;
 use crate::{SqliteStore, db_err, duplicate_field, push_keyset};
 use async_trait::async_trait;
 use domain::event_type::{BookingLimits, EventType, SchedulingType};
-use domain::ids::{EventTypeId, OrganizationId};
+use domain::ids::{EventTypeId, OrganizationId, ScheduleId};
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
     CreateError, DeleteError, EventTypeQuery, EventTypeSort, EventTypeStore, OutboxMessage,
@@ -73,6 +73,29 @@ fn event_type_of(row: &SqliteRow) -> Result<EventType> {
         created_at: ts_col(row, "created_at")?,
         updated_at: ts_col(row, "updated_at")?,
     })
+}
+
+/// The event types of `org` whose first host uses schedule `id` (their zone is its zone),
+/// oldest first.
+pub(crate) async fn zoned_by(
+    conn: &mut SqliteConnection,
+    org: OrganizationId,
+    id: ScheduleId,
+) -> Result<Vec<EventType>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM event_types e WHERE e.organization_id = ? AND e.id IN ( \
+           SELECT event_type_id FROM event_type_hosts \
+           WHERE organization_id = ? AND schedule_id = ? AND position = 0) \
+         ORDER BY e.created_at, e.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.as_uuid())
+        .bind(org.as_uuid())
+        .bind(id.as_uuid())
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("reading the event types a schedule zones"))?;
+    rows.iter().map(event_type_of).collect()
 }
 
 /// Rewrites the host rows of one event type.

@@ -20,6 +20,7 @@ mod codec;
 mod directory;
 mod event_types;
 mod idempotency;
+mod invitee_links;
 mod notifications;
 mod oauth;
 mod outbox;

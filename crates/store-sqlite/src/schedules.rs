@@ -1,18 +1,22 @@
 //! [`ScheduleStore`]: availability schedules, stored with their zone *name* (rebuilt with
 //! `Zone::parse` on read) and their rules and overrides as JSON text.
 //!
-//! Updates are optimistic (`WHERE version = expected`); a schedule an event type still names for
-//! a host is never deleted.
+//! Updates are optimistic (`WHERE version = expected`) and commit their outbox messages (a zone
+//! change's `event_type.updated`) in the same transaction; a schedule an event type still names
+//! for a host is never deleted.
 
 use crate::codec::{
     Result, col, corrupt, ms, overrides_from_json, overrides_to_json, rules_from_json,
     rules_to_json, ts_col, uuid_col,
 };
+use crate::event_types::zoned_by;
+use crate::outbox::insert_message;
 use crate::{SqliteStore, db_err, duplicate_field};
 use async_trait::async_trait;
 use domain::availability::{Schedule, Zone};
+use domain::event_type::EventType;
 use domain::ids::{OrganizationId, ScheduleId, UserId};
-use domain::ports::{CreateError, DeleteError, ScheduleStore, UpdateError};
+use domain::ports::{CreateError, DeleteError, OutboxMessage, ScheduleStore, UpdateError};
 use sqlx::SqliteConnection;
 use sqlx::sqlite::SqliteRow;
 
@@ -111,10 +115,24 @@ impl ScheduleStore for SqliteStore {
         rows.iter().map(schedule_of).collect()
     }
 
+    async fn zoned_event_types(
+        &self,
+        org: OrganizationId,
+        id: ScheduleId,
+    ) -> Result<Vec<EventType>> {
+        let mut conn = self
+            .pool()
+            .acquire()
+            .await
+            .map_err(db_err("acquiring a connection"))?;
+        zoned_by(&mut conn, org, id).await
+    }
+
     async fn update_schedule(
         &self,
         s: &Schedule,
         expected_version: i64,
+        outbox: &[OutboxMessage],
     ) -> std::result::Result<(), UpdateError> {
         let rules = rules_to_json(&s.rules)?;
         let overrides = overrides_to_json(&s.overrides)?;
@@ -149,6 +167,9 @@ impl ScheduleStore for SqliteStore {
             } else {
                 UpdateError::NotFound
             });
+        }
+        for m in outbox {
+            insert_message(&mut w.tx, m).await?;
         }
         w.commit().await.map_err(db_err("committing schedule"))?;
         Ok(())

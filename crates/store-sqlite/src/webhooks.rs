@@ -385,7 +385,7 @@ impl WebhookStore for SqliteStore {
         }))
     }
 
-    async fn purge_finished(&self, before: Timestamp, max: u32) -> Result<u64> {
+    async fn purge_finished(&self, before: Timestamp, max: u32, notified: &[&str]) -> Result<u64> {
         let mut w = self.begin_write().await?;
         let n1 = sqlx::query(
             "DELETE FROM webhook_deliveries WHERE (organization_id, id) IN ( \
@@ -398,16 +398,23 @@ impl WebhookStore for SqliteStore {
         .await
         .map_err(db_err("purging deliveries"))?
         .rows_affected();
-        let n2 = sqlx::query(
+        // Messages that send e-mail wait for the notification consumer's cursor as well.
+        let marks = vec!["?"; notified.len()].join(", ");
+        let sql = format!(
             "DELETE FROM outbox WHERE (organization_id, id) IN ( \
-               SELECT organization_id, id FROM outbox WHERE done_at IS NOT NULL AND done_at < ? LIMIT ?)",
-        )
-        .bind(ms(before))
-        .bind(i64::from(max))
-        .execute(&mut *w.tx)
-        .await
-        .map_err(db_err("purging outbox"))?
-        .rows_affected();
+               SELECT organization_id, id FROM outbox WHERE done_at IS NOT NULL AND done_at < ? \
+               AND (notified_at IS NOT NULL OR event NOT IN ({marks})) LIMIT ?)"
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(ms(before));
+        for e in notified {
+            q = q.bind(*e);
+        }
+        let n2 = q
+            .bind(i64::from(max))
+            .execute(&mut *w.tx)
+            .await
+            .map_err(db_err("purging outbox"))?
+            .rows_affected();
         w.commit().await.map_err(db_err("committing purge"))?;
         Ok(n1 + n2)
     }

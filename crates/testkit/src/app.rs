@@ -299,7 +299,13 @@ async fn spawn_app_over(
     .expect("building the webhook service");
     let webhooks = state.webhooks.clone();
     let mail = crate::smtp::MailSink::start().await;
-    let notifications = notification_service(&storage, &clock, ids.clone(), mail.port());
+    let mut notifications = notification_service(&storage, &clock, ids.clone(), mail.port());
+    if state.config.pages.enabled {
+        notifications.links = Some(Arc::new(http_api::routes::pages::link::EmailLinks::new(
+            state.links(),
+            &base_url,
+        )));
+    }
     state.metrics = server::wiring::install_metrics().ok();
     let auth_cache = state.auth_cache.clone();
     let reservations = state.reservations.clone();

@@ -8,6 +8,14 @@
 //! `$CARGO_TARGET_DIR`, else the directory the test binary was built in (`target/`);
 //! `SLOTBOOK_TEST_OUTPUT` overrides the `test-output` root. Each start empties the test's folder.
 //!
+//! [`Browser::start_with`] takes [`Options`]: JavaScript off (Chrome's content setting
+//! `profile.managed_default_content_settings.javascript = 2`, so pages run no script of their
+//! own while WebDriver commands still work), the browser's time zone (`TZ` of chromedriver and
+//! so of Chromium) and the window size. [`Browser::axe`] injects axe-core and returns the
+//! serious and critical violations of the current page ([`axe_source`]: the copy `.ci/run`
+//! installs with `npm ci --prefix .ci/axe`, or `$SLOTBOOK_AXE_JS`; missing, the test fails with
+//! the install command).
+//!
 //! The binaries are `chromedriver` and `chromium` on `PATH` (Debian packages `chromium-driver`
 //! and `chromium`; `.ci/run` installs them), or `SLOTBOOK_CHROMEDRIVER` / `SLOTBOOK_CHROMIUM`.
 //! When either is missing the test **fails** with the install command: a browser test never
@@ -25,6 +33,62 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on one browser command ([`Browser::step`]).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// How to start the browser.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Run the pages' scripts (false: Chrome's JavaScript content setting is "block").
+    pub javascript: bool,
+    /// The browser's IANA time zone (`TZ`); `None` keeps the machine's.
+    pub timezone: Option<String>,
+    /// Window width and height in CSS pixels.
+    pub window: (u32, u32),
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            javascript: true,
+            timezone: None,
+            window: (1000, 900),
+        }
+    }
+}
+
+/// The axe-core version `.ci/axe/package.json` pins (checked against the loaded script).
+pub const AXE_VERSION: &str = "4.14.1";
+
+/// The source of axe-core (`axe.min.js`): `$SLOTBOOK_AXE_JS`, else `.ci/axe/node_modules/…` of
+/// this checkout. Fails the test with the install command when it is missing.
+pub fn axe_source() -> String {
+    let path = match std::env::var_os("SLOTBOOK_AXE_JS") {
+        Some(p) => PathBuf::from(p),
+        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.ci/axe/node_modules/axe-core/axe.min.js"),
+    };
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "axe-core was not found at {} ({e}). The browser accessibility checks need it: run \
+             `npm ci --prefix .ci/axe` in the repository root (installs axe-core {AXE_VERSION} \
+             from .ci/axe/package-lock.json; .ci/run does this in CI), or point \
+             SLOTBOOK_AXE_JS at an axe.min.js.",
+            path.display()
+        )
+    })
+}
+
+/// One axe-core violation of impact `serious` or `critical`.
+#[derive(Debug, Clone)]
+pub struct AxeViolation {
+    /// The rule id (`color-contrast`, `label`, …).
+    pub id: String,
+    /// `serious` or `critical`.
+    pub impact: String,
+    /// What the rule asks for.
+    pub help: String,
+    /// CSS selectors of the offending elements.
+    pub targets: Vec<String>,
+}
+
 /// A headless Chromium session and its chromedriver.
 pub struct Browser {
     /// The WebDriver client (navigate, find, click, screenshot, …).
@@ -32,6 +96,7 @@ pub struct Browser {
     /// Where this test's screenshots go.
     pub output: PathBuf,
     shots: AtomicU32,
+    axe: std::sync::OnceLock<String>,
     driver: Option<Child>,
     _profile: TempDir,
 }
@@ -96,9 +161,13 @@ fn free_port() -> u16 {
 }
 
 /// Starts chromedriver and waits (bounded) for its "started successfully" line.
-fn start_driver(driver: &Path, port: u16) -> Child {
+fn start_driver(driver: &Path, port: u16, timezone: Option<&str>) -> Child {
     use std::os::unix::process::CommandExt as _;
-    let mut child = Command::new(driver)
+    let mut cmd = Command::new(driver);
+    if let Some(tz) = timezone {
+        cmd.env("TZ", tz);
+    }
+    let mut child = cmd
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
         .stdin(Stdio::null())
@@ -152,6 +221,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium session for the test `test` (the name of the
     /// screenshot folder). Fails the test when Chromium or chromedriver is missing.
     pub async fn start(test: &str) -> Browser {
+        Self::start_with(test, Options::default()).await
+    }
+
+    /// As [`Browser::start`] with [`Options`] (JavaScript off, time zone, window size).
+    pub async fn start_with(test: &str, options: Options) -> Browser {
         let driver = find_binary("SLOTBOOK_CHROMEDRIVER", &["chromedriver"])
             .unwrap_or_else(|| missing("chromedriver", "SLOTBOOK_CHROMEDRIVER"));
         let chromium = find_binary(
@@ -166,19 +240,22 @@ impl Browser {
             uuid::Uuid::new_v4().simple()
         )));
         let port = free_port();
-        let mut child = start_driver(&driver, port);
+        let mut child = start_driver(&driver, port, options.timezone.as_deref());
         let mut caps = serde_json::Map::new();
+        let (w, h) = options.window;
+        let js = if options.javascript { 1 } else { 2 };
         caps.insert(
             "goog:chromeOptions".to_owned(),
             serde_json::json!({
                 "binary": chromium.to_string_lossy(),
+                "prefs": { "profile.managed_default_content_settings.javascript": js },
                 "args": [
                     "--headless=new",
                     "--no-sandbox",
                     "--disable-gpu",
                     "--disable-dev-shm-usage",
                     "--no-first-run",
-                    "--window-size=1000,900",
+                    format!("--window-size={w},{h}"),
                     format!("--user-data-dir={}", profile.0.display()),
                 ],
             }),
@@ -206,6 +283,7 @@ impl Browser {
             client,
             output,
             shots: AtomicU32::new(0),
+            axe: std::sync::OnceLock::new(),
             driver: Some(child),
             _profile: profile,
         }
@@ -301,6 +379,110 @@ impl Browser {
         std::fs::write(&path, png)
             .unwrap_or_else(|e| panic!("writing the screenshot {}: {e}", path.display()));
         path
+    }
+
+    /// The attribute `name` of the element matching `css` (`None` when it has none).
+    pub async fn attr(&self, css: &str, name: &str) -> Option<String> {
+        let e = self
+            .step(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await;
+        self.step(&format!("read {name} of {css}"), e.attr(name))
+            .await
+    }
+
+    /// The visible text of the element matching `css`.
+    pub async fn text_of(&self, css: &str) -> String {
+        let e = self
+            .step(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await;
+        self.step(&format!("read the text of {css}"), e.text())
+            .await
+    }
+
+    /// Empties the field matching `css`.
+    pub async fn clear(&self, css: &str) {
+        let e = self
+            .step(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await;
+        self.step(&format!("clear {css}"), e.clear()).await;
+    }
+
+    /// Selects the option labelled `label` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, label: &str) {
+        let e = self
+            .step(&format!("find {css}"), self.client.find(Locator::Css(css)))
+            .await;
+        self.step(
+            &format!("select {label} in {css}"),
+            e.select_by_label(label),
+        )
+        .await;
+    }
+
+    /// Resizes the window (CSS pixels), e.g. to a phone's 375 px width.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.step(
+            &format!("resize the window to {width}x{height}"),
+            self.client.set_window_size(width, height),
+        )
+        .await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) through WebDriver and returns
+    /// its value. Works with the page's JavaScript off too: WebDriver's own scripts are not
+    /// page scripts.
+    pub async fn execute(&self, script: &str, args: Vec<serde_json::Value>) -> serde_json::Value {
+        self.step("run a script", self.client.execute(script, args))
+            .await
+    }
+
+    /// Injects axe-core ([`axe_source`]) into the current page, runs it over the whole document
+    /// with the WCAG 2.x A/AA and best-practice rules, and returns its violations of impact
+    /// `serious` or `critical` (an empty list is a pass). Fails the test when axe-core is not
+    /// installed or is not version [`AXE_VERSION`].
+    pub async fn axe(&self) -> Vec<AxeViolation> {
+        let source = self.axe.get_or_init(axe_source);
+        let version = self
+            .execute(&format!("{source}\n;return axe.version;"), vec![])
+            .await;
+        assert_eq!(
+            version.as_str(),
+            Some(AXE_VERSION),
+            "the axe-core under .ci/axe is not the pinned version: run `npm ci --prefix .ci/axe`"
+        );
+        let out = self
+            .step(
+                "run axe-core",
+                self.client.execute_async(
+                    r#"const done = arguments[arguments.length - 1];
+axe.run(document, { resultTypes: ["violations"], runOnly: { type: "tag",
+  values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"] } })
+  .then(r => done(JSON.stringify(r.violations.map(v => ({ id: v.id, impact: v.impact,
+    help: v.help, targets: v.nodes.map(n => n.target.join(" ")) })))))
+  .catch(e => done("error: " + e));"#,
+                    vec![],
+                ),
+            )
+            .await;
+        let text = out.as_str().unwrap_or_default();
+        let list: Vec<serde_json::Value> = serde_json::from_str(text)
+            .unwrap_or_else(|_| panic!("axe-core did not report: {text}"));
+        list.into_iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| AxeViolation {
+                id: v["id"].as_str().unwrap_or_default().to_owned(),
+                impact: v["impact"].as_str().unwrap_or_default().to_owned(),
+                help: v["help"].as_str().unwrap_or_default().to_owned(),
+                targets: v["targets"]
+                    .as_array()
+                    .map(|t| {
+                        t.iter()
+                            .filter_map(|x| x.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect()
     }
 
     /// Ends the session (closes Chromium) and stops chromedriver.

@@ -87,7 +87,7 @@ pub fn hidden(html: &str, name: &str) -> String {
         .replace("&#58;", ":")
 }
 
-fn tomorrow(app: &TestApp, hhmm: &str) -> jiff::Timestamp {
+pub(super) fn tomorrow(app: &TestApp, hhmm: &str) -> jiff::Timestamp {
     at(BERLIN, days_after(BERLIN, app.now(), 1), hhmm)
 }
 
@@ -119,7 +119,7 @@ async fn book(
     b.post(&format!("/alice/{slug}/book"), &fields).await
 }
 
-async fn bookings(app: &TestApp) -> Vec<Value> {
+pub(super) async fn bookings(app: &TestApp) -> Vec<Value> {
     app.a
         .api
         .get("/v1/bookings?limit=100")
@@ -387,7 +387,7 @@ async fn form_errors_are_shown_next_to_each_field(app: TestApp) {
     assert!(bookings(&app).await.is_empty());
 }
 
-async fn page_link(b: &mut Browser<'_>, slug: &str, start: jiff::Timestamp) -> String {
+pub(super) async fn page_link(b: &mut Browser<'_>, slug: &str, start: jiff::Timestamp) -> String {
     let r = book(
         b,
         slug,

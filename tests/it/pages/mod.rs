@@ -3,6 +3,8 @@
 //! page rate-limit buckets. Shared HTML helpers live here.
 
 mod booking;
+mod browser;
+mod email;
 mod views;
 
 use testkit::{Resp, TestApp};

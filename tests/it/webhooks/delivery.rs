@@ -420,6 +420,7 @@ async fn the_worker_is_woken_by_new_work(app: TestApp) {
             poll: std::time::Duration::from_secs(3600),
             retention: jiff::SignedDuration::from_hours(24 * 30),
             purge_batch: 100,
+            notifications: true,
         },
     );
     let booking = app

@@ -7,11 +7,14 @@
 //!
 //! Split by concept: `management` (the §4.1 API, errors, sandbox, pagination), `delivery`
 //! (signatures, retries, auto-pause, redirects, payload bytes, the worker), `ssrf` (the corpus
-//! under the strict policy); the shared helpers live here.
+//! under the strict policy), `zone` (a schedule's zone change emits `event_type.updated`),
+//! `limits` (429 on every management endpoint); the shared helpers live here.
 
 mod delivery;
+mod limits;
 mod management;
 mod ssrf;
+mod zone;
 
 use serde_json::{Value, json};
 use testkit::time::{BERLIN, at, days_after, hours, mins};

@@ -119,6 +119,7 @@ pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_ANSWER_CHARS: usize = 2000;
 
 mod invitee;
+pub mod link;
 pub use invitee::*;
 
 /// Why a page booking failed.
@@ -205,16 +206,17 @@ impl BookingPageService {
         if crate::organization::Username::parse(username).is_err() {
             return Err(PageError::NotFound);
         }
-        for organization in self.directory.list_organizations().await? {
-            if let Some(user) = self
-                .directory
-                .find_user_by_username(organization.id, username)
-                .await?
-            {
-                return Ok(PublicHost { organization, user });
-            }
+        let Some(user) = self.directory.find_public_user(username).await? else {
+            return Err(PageError::NotFound);
+        };
+        match self
+            .directory
+            .get_organization(user.organization_id)
+            .await?
+        {
+            Some(organization) => Ok(PublicHost { organization, user }),
+            None => Err(PageError::NotFound),
         }
-        Err(PageError::NotFound)
     }
 
     /// The host page: active event types the user owns or hosts, by title.

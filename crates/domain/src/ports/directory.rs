@@ -23,6 +23,10 @@ pub trait DirectoryStore: Send + Sync {
         org: OrganizationId,
         username: &str,
     ) -> Result<Option<User>, StoreError>;
+    /// The user with this public username in any organization (usernames are unique across
+    /// the deployment; the booking pages' `/{username}`). A deliberate cross-tenant read, like
+    /// the PAT lookup: the username is public and names its own organization.
+    async fn find_public_user(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Users of one organization, oldest first.
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>, StoreError>;
     /// Returns false when the user does not exist in `org`.

@@ -102,6 +102,7 @@ pub trait Storage:
     + crate::oauth::OAuthStore
     + crate::webhook::WebhookStore
     + crate::notification::NotificationStore
+    + crate::booking_page::link::InviteeLinkStore
 {
     /// `sqlite`, `postgres` or `memory`.
     fn backend(&self) -> &'static str;

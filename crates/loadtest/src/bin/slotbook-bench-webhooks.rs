@@ -38,17 +38,14 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use jiff::{SignedDuration, Timestamp};
 use loadtest::children::Server;
+use loadtest::harness::{self, PEPPER, TempDir, sibling};
 use loadtest::load::{self, BookingWalk, LoadConfig, Scenario, Target};
 use loadtest::seed;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::process::Command;
 use tokio::time::Instant;
-
-const PEPPER: &str = "loadtest-pepper-0123456789abcdef0123456789abcdef";
-const RATE_LIMIT: u64 = 1_000_000_000;
 /// Targets (Postgres).
 const TARGET_PER_SECOND: f64 = 1000.0;
 const TARGET_MEDIAN_MS: f64 = 50.0;
@@ -165,38 +162,7 @@ async fn start_receiver() -> anyhow::Result<(SocketAddr, Arc<Sink>)> {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let result = tokio::select! {
-        r = run(args) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<Self> {
-        let nanos = Timestamp::now().as_nanosecond();
-        let dir = std::env::temp_dir().join(format!(
-            "slotbook-bench-webhooks-{}-{nanos}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir)?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+    harness::main_with(run(Args::parse())).await
 }
 
 /// What one backend measured.
@@ -212,15 +178,7 @@ struct Figures {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
-    let bin = match &args.slotbook {
-        Some(p) => p.clone(),
-        None => std::env::current_exe()?.with_file_name("slotbook"),
-    };
-    ensure!(
-        bin.is_file(),
-        "{} not found; build it first: cargo build --release -p server -p loadtest --bins",
-        bin.display()
-    );
+    let bin = sibling(args.slotbook.clone(), "slotbook")?;
     let backends: &[&'static str] = match args.backend.as_str() {
         "sqlite" => &["sqlite"],
         "postgres" => &["postgres"],
@@ -229,7 +187,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut figures = Vec::new();
     for &backend in backends {
-        let tmp = TempDir::new()?;
+        let tmp = TempDir::new("slotbook-bench-webhooks")?;
         let url = match backend {
             "sqlite" => format!("sqlite://{}?mode=rwc", tmp.0.join("bench.db").display()),
             _ => {
@@ -247,29 +205,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 async fn spawn(bin: &Path, dir: &Path, url: &str, worker: bool) -> anyhow::Result<Server> {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("slotbook.log"))?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env_remove("SLOTBOOK_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("SLOTBOOK__DATABASE__URL", url)
-        .env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
-        .env("SLOTBOOK__SECURITY__PEPPER", PEPPER)
-        .env("SLOTBOOK__LOG__LEVEL", "warn")
+    let mut cmd = harness::slotbook_command(bin, dir, url);
+    cmd.env("SLOTBOOK__LOG__LEVEL", "warn")
         .env("SLOTBOOK__WEBHOOKS__ALLOW_LOOPBACK_HTTP", "true")
-        .env("SLOTBOOK__WEBHOOKS__WORKER", worker.to_string())
-        .env(
-            "SLOTBOOK__RATE_LIMIT__AUTHENTICATED_PER_MINUTE",
-            RATE_LIMIT.to_string(),
-        )
-        .stderr(log);
-    Server::spawn("slotbook serve", cmd, Duration::from_secs(60))
-        .await
-        .with_context(|| format!("see {}", dir.join("slotbook.log").display()))
+        .env("SLOTBOOK__WEBHOOKS__WORKER", worker.to_string());
+    harness::spawn_slotbook(cmd, dir).await
 }
 
 fn bookings_scenario(

@@ -26,20 +26,20 @@ use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use loadtest::children::Server;
+use loadtest::harness::{self, PEPPER, RATE_LIMIT, TempDir, sibling};
 use loadtest::load::{self, BookingWalk, LoadConfig, Outcome, Scenario, Target};
 use loadtest::{report, seed};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
-
-/// The token-hash pepper given to both the seeding code and the server.
-const PEPPER: &str = "loadtest-pepper-0123456789abcdef0123456789abcdef";
-/// Requests per minute the rate limits are raised to.
-const RATE_LIMIT: u64 = 1_000_000_000;
 /// Ratio targets.
 const PING_TARGET: f64 = 0.5;
 const SLOTS_TARGET: f64 = 0.2;
+/// The booking page against `/v1/slots` of the same event type and month.
+const PAGE_TARGET: f64 = 0.5;
+/// The page's budget: HTML + CSS + JS bytes.
+const PAGE_BUDGET_BYTES: usize = 50 * 1024;
 
 /// Bounded loopback HTTP benchmark of `slotbook serve` against a bare hyper server.
 #[derive(Debug, Parser)]
@@ -67,63 +67,22 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let args = Args::parse();
-    let result = tokio::select! {
-        r = run(args) => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
-    match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> anyhow::Result<Self> {
-        let nanos = Timestamp::now().as_nanosecond();
-        let dir =
-            std::env::temp_dir().join(format!("slotbook-loadtest-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(Self(dir))
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn sibling(explicit: Option<PathBuf>, name: &str) -> anyhow::Result<PathBuf> {
-    let path = match explicit {
-        Some(p) => p,
-        None => std::env::current_exe()?.with_file_name(name),
-    };
-    ensure!(
-        path.is_file(),
-        "{} not found; build it first: cargo build --release -p server -p loadtest --bins",
-        path.display()
-    );
-    Ok(path)
+    harness::main_with(run(Args::parse())).await
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let slotbook_bin = sibling(args.slotbook.clone(), "slotbook")?;
     let hello_bin = sibling(args.bare_hello.clone(), "bare-hello")?;
-    let tmp = TempDir::new()?;
+    let tmp = TempDir::new("slotbook-loadtest")?;
     let db = tmp.0.join("bench.db");
     let db_url = format!("sqlite://{}?mode=rwc", db.display());
 
     eprintln!("seeding {}", db.display());
     let seeded = seed::seed(&db_url, PEPPER).await.context("seeding")?;
 
-    let slotbook = spawn_slotbook(&slotbook_bin, &tmp.0, &db_url).await?;
+    let mut cmd = harness::slotbook_command(&slotbook_bin, &tmp.0, &db_url);
+    cmd.env("SLOTBOOK__PAGES__VIEWS_PER_MINUTE", RATE_LIMIT.to_string());
+    let slotbook = harness::spawn_slotbook(cmd, &tmp.0).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle_rss = slotbook.rss_kib();
     let max_seconds = 60 + 8 * (args.seconds + args.warmup_ms.div_ceil(1000) + 5);
@@ -144,30 +103,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn spawn_slotbook(bin: &Path, dir: &Path, db_url: &str) -> anyhow::Result<Server> {
-    let log = std::fs::File::create(dir.join("slotbook.log"))?;
-    let mut cmd = Command::new(bin);
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env_remove("SLOTBOOK_CONFIG")
-        .env_remove("RUST_LOG")
-        .env("SLOTBOOK__DATABASE__URL", db_url)
-        .env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
-        .env("SLOTBOOK__SECURITY__PEPPER", PEPPER)
-        .env(
-            "SLOTBOOK__RATE_LIMIT__AUTHENTICATED_PER_MINUTE",
-            RATE_LIMIT.to_string(),
-        )
-        .env(
-            "SLOTBOOK__RATE_LIMIT__ANONYMOUS_PER_MINUTE",
-            RATE_LIMIT.to_string(),
-        )
-        .stderr(log);
-    Server::spawn("slotbook serve", cmd, Duration::from_secs(60))
-        .await
-        .with_context(|| format!("see {}", dir.join("slotbook.log").display()))
-}
-
 /// What the checks before the load found.
 struct Checks {
     slots: usize,
@@ -177,6 +112,42 @@ struct Checks {
     slots_path: String,
     first_booking: String,
     bookings_taken: u64,
+    /// The month page's request and its bytes: (HTML, CSS, JS).
+    page_path: String,
+    page_bytes: (usize, usize, usize),
+    page_slots_path: String,
+}
+
+/// The first month after `today`'s with 31 days (a full month of free times).
+fn next_long_month(today: jiff::civil::Date) -> anyhow::Result<jiff::civil::Date> {
+    let mut m = today
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(1))?;
+    while m.days_in_month() != 31 {
+        m = m.checked_add(jiff::Span::new().months(1))?;
+    }
+    Ok(m)
+}
+
+/// The `href` / `src` values of the page's stylesheets and scripts.
+fn page_assets(html: &str) -> (Vec<String>, Vec<String>) {
+    let attr = |tag: &str, name: &str| -> Vec<String> {
+        html.split(tag)
+            .skip(1)
+            .filter_map(|rest| {
+                let rest = &rest[..rest.find('>')?];
+                let v = rest.split(&format!("{name}=\"")).nth(1)?;
+                Some(
+                    v[..v.find('"')?]
+                        .replace("&#x2f;", "/")
+                        .replace("&#47;", "/"),
+                )
+            })
+            .collect()
+    };
+    let css = attr("<link rel=\"stylesheet\"", "href");
+    let js = attr("<script", "src");
+    (css, js)
 }
 
 async fn bench(
@@ -194,7 +165,23 @@ async fn bench(
         "/v1/slots?event_type_id={}&start={slots_start}&end={slots_end}",
         seeded.round_robin_event_type
     );
-    let first_booking = today.tomorrow()?.to_zoned(berlin)?.timestamp();
+    let first_booking = today.tomorrow()?.to_zoned(berlin.clone())?.timestamp();
+    let month = next_long_month(today)?;
+    let month_start = month.to_zoned(berlin.clone())?.timestamp();
+    let month_end = month
+        .checked_add(jiff::Span::new().days(31))?
+        .to_zoned(berlin)?
+        .timestamp();
+    let page_path = format!(
+        "{}?month={}&tz={}",
+        seeded.page_path,
+        month.strftime("%Y-%m"),
+        seed::ZONE
+    );
+    let page_slots_path = format!(
+        "/v1/slots?event_type_id={}&start={month_start}&end={month_end}",
+        seeded.page_event_type
+    );
     let run_id = format!("{}-{}", std::process::id(), Timestamp::now().as_second());
 
     let bearer = Some(seeded.token.clone());
@@ -230,6 +217,22 @@ async fn bench(
             },
         },
         Scenario {
+            name: "`GET /v1/slots` (1 host, 31 d: the page's month)".into(),
+            addr: slotbook.addr,
+            bearer: bearer.clone(),
+            target: Target::Get {
+                path: page_slots_path.clone(),
+            },
+        },
+        Scenario {
+            name: "booking page `GET /host0/month?month=…` (1 host, 31 d)".into(),
+            addr: slotbook.addr,
+            bearer: None,
+            target: Target::Get {
+                path: page_path.clone(),
+            },
+        },
+        Scenario {
             name: "`POST /v1/bookings` (5-min, new slot each)".into(),
             addr: slotbook.addr,
             bearer,
@@ -241,7 +244,7 @@ async fn bench(
             )),
         },
     ];
-    let [bare, healthz, ping, slots, bookings] = scenarios.map(Arc::new);
+    let [bare, healthz, ping, slots, month_slots, page, bookings] = scenarios.map(Arc::new);
 
     // Checks before the load.
     let (status, body) = load::probe(&bare).await?;
@@ -265,6 +268,51 @@ async fn bench(
     );
     let (slot_count, slot_hosts, truncated) = check_slots(&body, &seeded.hosts)?;
     let slots_bytes = body.len();
+    let (status, body) = load::probe(&month_slots).await?;
+    ensure!(
+        status == 200,
+        "the month's slots answered {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let month_slot_count = serde_json::from_slice::<serde_json::Value>(&body)?["data"]["slots"]
+        .as_array()
+        .map_or(0, Vec::len);
+    ensure!(
+        month_slot_count >= 28 * 48,
+        "the month has only {month_slot_count} slots"
+    );
+    let (status, body) = load::probe(&page).await?;
+    let html = String::from_utf8_lossy(&body).into_owned();
+    ensure!(
+        status == 200 && html.contains("<table class=\"calendar\""),
+        "the booking page answered {status}: {html}"
+    );
+    let (css, js) = page_assets(&html);
+    ensure!(!css.is_empty(), "the booking page links no stylesheet");
+    let asset_bytes = |paths: &[String]| {
+        let paths = paths.to_vec();
+        let addr = slotbook.addr;
+        async move {
+            let mut total = 0;
+            for path in paths {
+                let probe = Scenario {
+                    name: format!("asset {path}"),
+                    addr,
+                    bearer: None,
+                    target: Target::Get { path: path.clone() },
+                };
+                let (status, body) = load::probe(&probe).await?;
+                ensure!(status == 200, "{path} answered {status}");
+                total += body.len();
+            }
+            anyhow::Ok(total)
+        }
+    };
+    let page_bytes = (
+        html.len(),
+        asset_bytes(&css).await?,
+        asset_bytes(&js).await?,
+    );
     let (status, body) = load::probe(&bookings).await?;
     ensure!(
         status == 201,
@@ -287,6 +335,8 @@ async fn bench(
         (healthz, Some(slotbook.pid)),
         (ping, Some(slotbook.pid)),
         (slots, Some(slotbook.pid)),
+        (month_slots, Some(slotbook.pid)),
+        (page, Some(slotbook.pid)),
         (bookings.clone(), Some(slotbook.pid)),
     ] {
         eprintln!("running {} for {} s", scenario.name, args.seconds);
@@ -308,6 +358,9 @@ async fn bench(
             slots_path,
             first_booking: first_booking.to_string(),
             bookings_taken: walk.taken(),
+            page_path,
+            page_bytes,
+            page_slots_path,
         },
     ))
 }
@@ -372,7 +425,35 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
     println!("Targets:");
     println!("{}", report::verdict("`_ping`", ratio(2), PING_TARGET));
     println!("{}", report::verdict("slots", ratio(3), SLOTS_TARGET));
+    let rps = |i: usize| outcomes.get(i).map_or(0.0, Outcome::requests_per_second);
+    let page_ratio = if rps(4) > 0.0 { rps(5) / rps(4) } else { 0.0 };
+    println!(
+        "- booking page: {page_ratio:.2} × `/v1/slots` of the same event type and month (target ≥ {PAGE_TARGET:.1}) — {}",
+        if page_ratio >= PAGE_TARGET {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
     println!();
+    let (html, css, js) = checks.page_bytes;
+    let total = html + css + js;
+    println!(
+        "Booking page: {} B HTML + {} B CSS + {} B JS = {} B ({:.1} KiB) against a {} KiB budget: {} (request `{}`; slots compared: `{}`).",
+        html,
+        css,
+        js,
+        total,
+        total as f64 / 1024.0,
+        PAGE_BUDGET_BYTES / 1024,
+        if total <= PAGE_BUDGET_BYTES {
+            "within"
+        } else {
+            "OVER"
+        },
+        checks.page_path,
+        checks.page_slots_path,
+    );
     println!(
         "Slots check: {} slots (truncated: {}), {} distinct host_user_ids, {} KiB per response (request `{}`).",
         checks.slots,
@@ -381,7 +462,7 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
         checks.slots_bytes / 1024,
         checks.slots_path
     );
-    if let Some(b) = outcomes.get(4) {
+    if let Some(b) = outcomes.get(6) {
         println!(
             "Bookings: {} × 201 created, {} other responses, {} connection errors; {} distinct starts walked from {} (5-minute steps, incl. warm-up and the probe).",
             b.count(201),

@@ -188,7 +188,10 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             state.webhooks.clone(),
             opened.storage.clone(),
             opened.wake.clone(),
-            crate::worker::WorkerSettings::from_config(&config.webhooks),
+            crate::worker::WorkerSettings::from_config(
+                &config.webhooks,
+                config.notifications.enabled,
+            ),
         ))
     } else {
         None
@@ -261,7 +264,7 @@ async fn worker(config: &Config) -> anyhow::Result<()> {
         service,
         opened.storage.clone(),
         opened.wake.clone(),
-        crate::worker::WorkerSettings::from_config(&config.webhooks),
+        crate::worker::WorkerSettings::from_config(&config.webhooks, config.notifications.enabled),
     );
     let notifier = start_notifications(config, &ctx, &opened, true)?;
     print_out("webhook worker running; Ctrl-C or SIGTERM stops it\n")?;
@@ -286,12 +289,20 @@ fn start_notifications(
         print_out("notifications: off ([notifications] enabled = false)\n")?;
         return Ok(None);
     }
-    let (service, destination) = wiring::notification_service(
+    let (mut service, destination) = wiring::notification_service(
         opened.storage.clone(),
         ctx.clock.clone(),
         ctx.ids.clone(),
         &config.notifications,
     )?;
+    if config.pages.enabled {
+        service.links = Some(wiring::email_links(
+            opened.storage.clone(),
+            ctx.clock.clone(),
+            &ctx.pepper,
+            &config.http.public_base_url(config.http.listen_addr()?),
+        )?);
+    }
     if !run {
         print_out(&format!(
             "notifications: queued; `slotbook worker` sends them ({destination})\n"

@@ -67,6 +67,7 @@ async fn housekeeping_purges_expired_idempotency_keys_in_bounded_batches() {
         poll: std::time::Duration::from_secs(1),
         retention: SignedDuration::from_hours(24 * 30),
         purge_batch: batch,
+        notifications: true,
     };
     let present = |k: IdempotencyKey, at: Timestamp| {
         let store = store.clone();

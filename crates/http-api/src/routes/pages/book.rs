@@ -248,13 +248,10 @@ pub(super) async fn submit(
         Ok(FormStart::Fresh(g)) => g,
         Ok(FormStart::Replay(s)) => {
             return match replayed(&s) {
-                Some(uid) => see_other(
-                    &state,
-                    &format!(
-                        "{}?booked=1",
-                        link::path(&state, et_page.organization_id(), uid)
-                    ),
-                ),
+                Some(uid) => match link::path(&state, et_page.organization_id(), uid).await {
+                    Ok(p) => see_other(&state, &format!("{p}?booked=1")),
+                    Err(r) => r,
+                },
                 None => {
                     super::security::server_error(&state, &anyhow::anyhow!("bad replay record"))
                 }
@@ -295,13 +292,10 @@ pub(super) async fn submit(
         )
         .await;
     match result {
-        Ok(done) => see_other(
-            &state,
-            &format!(
-                "{}?booked=1",
-                link::path(&state, et_page.organization_id(), done.booking.uid)
-            ),
-        ),
+        Ok(done) => match link::path(&state, et_page.organization_id(), done.booking.uid).await {
+            Ok(p) => see_other(&state, &format!("{p}?booked=1")),
+            Err(r) => r,
+        },
         Err(e) => {
             guard.release().await;
             match e {

@@ -1,55 +1,75 @@
-//! The invitee's link to a booking: `/_b/<token>`, where the token is
-//! `base64url(organization id ‖ booking uid ‖ tag)` and the tag is the first 16 bytes of
-//! HMAC-SHA256 under the server pepper over a domain-separation label and both ids. Nobody
-//! without the pepper can make or alter one (128-bit tag, checked in constant time); nothing
-//! secret is stored, so a database leak reveals no link; the same booking always gets the same
-//! link, so a replayed submission leads to it again. Changing the pepper invalidates every link.
+//! The invitee's link to a booking: `/_b/<token>`, a random per-booking token stored only as its
+//! peppered hash (and sealed, for e-mails), issued on first use and resolved through
+//! [`domain::booking_page::link::InviteeLinks`] (`AppState::links`). A store failure
+//! becomes the page's 500.
 
+use super::security::server_error;
 use crate::state::AppState;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use axum::response::Response;
+use domain::booking::Booking;
+use domain::booking_page::link::InviteeLinks;
 use domain::ids::{BookingUid, OrganizationId};
-use uuid::Uuid;
+use domain::notification::{Recipient, RecipientRole};
+use domain::notification_service::SelfServiceLinks;
+use domain::ports::StoreError;
 
-const LABEL: &[u8] = b"slotbook-invitee-link:v1:";
-const TAG_LEN: usize = 16;
-
-fn tag(state: &AppState, org: OrganizationId, uid: BookingUid) -> [u8; TAG_LEN] {
-    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, state.pepper.expose());
-    let mut msg = Vec::with_capacity(LABEL.len() + 32);
-    msg.extend_from_slice(LABEL);
-    msg.extend_from_slice(org.0.as_bytes());
-    msg.extend_from_slice(uid.0.as_bytes());
-    let full = ring::hmac::sign(&key, &msg);
-    let mut out = [0u8; TAG_LEN];
-    out.copy_from_slice(&full.as_ref()[..TAG_LEN]);
-    out
+/// `/_b/<token>` of one booking (created when it has none yet).
+pub async fn path(
+    state: &AppState,
+    org: OrganizationId,
+    uid: BookingUid,
+) -> Result<String, Response> {
+    state
+        .links()
+        .path_for(org, uid)
+        .await
+        .map_err(|e| server_error(state, &e.into()))
 }
 
-/// The token of one booking.
-pub fn token(state: &AppState, org: OrganizationId, uid: BookingUid) -> String {
-    let mut raw = Vec::with_capacity(32 + TAG_LEN);
-    raw.extend_from_slice(org.0.as_bytes());
-    raw.extend_from_slice(uid.0.as_bytes());
-    raw.extend_from_slice(&tag(state, org, uid));
-    URL_SAFE_NO_PAD.encode(raw)
+/// The booking a token names; `Ok(None)` for a malformed or unknown token.
+pub async fn open(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<(OrganizationId, BookingUid)>, Response> {
+    state
+        .links()
+        .open(token)
+        .await
+        .map_err(|e| server_error(state, &e.into()))
 }
 
-/// `/_b/<token>`.
-pub fn path(state: &AppState, org: OrganizationId, uid: BookingUid) -> String {
-    format!("/_b/{}", token(state, org, uid))
+/// The e-mails' self-service links ([`SelfServiceLinks`]): the attendee (the invitee who
+/// booked) gets `<public base>/_b/<token>` of the booking; guests and hosts get none (the link
+/// can cancel and move the booking).
+pub struct EmailLinks {
+    links: InviteeLinks,
+    base: String,
 }
 
-/// The booking a token names, when its tag is right.
-pub fn open(state: &AppState, token: &str) -> Option<(OrganizationId, BookingUid)> {
-    if token.len() != 64 {
-        return None;
+impl EmailLinks {
+    /// Links under `public_base_url` (no trailing slash needed).
+    pub fn new(links: InviteeLinks, public_base_url: &str) -> Self {
+        Self {
+            links,
+            base: public_base_url.trim_end_matches('/').to_owned(),
+        }
     }
-    let raw = URL_SAFE_NO_PAD.decode(token).ok()?;
-    if raw.len() != 32 + TAG_LEN {
-        return None;
+}
+
+#[async_trait::async_trait]
+impl SelfServiceLinks for EmailLinks {
+    async fn manage_url(
+        &self,
+        booking: &Booking,
+        recipient: &Recipient,
+    ) -> Result<Option<String>, StoreError> {
+        if recipient.role != RecipientRole::Attendee {
+            return Ok(None);
+        }
+        let path = self
+            .links
+            .path_for(booking.organization_id, booking.uid)
+            .await?;
+        Ok(Some(format!("{}{path}", self.base)))
     }
-    let org = OrganizationId(Uuid::from_slice(&raw[..16]).ok()?);
-    let uid = BookingUid(Uuid::from_slice(&raw[16..32]).ok()?);
-    auth::oauth::constant_time_eq(&tag(state, org, uid), &raw[32..]).then_some((org, uid))
 }

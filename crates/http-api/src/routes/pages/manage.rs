@@ -39,7 +39,7 @@ async fn open(
     state: &AppState,
     token: &str,
 ) -> Result<(OrganizationId, BookingUid, InviteeBooking), Response> {
-    let Some((org, uid)) = link::open(state, token) else {
+    let Some((org, uid)) = link::open(state, token).await? else {
         return Err(link_not_found(state));
     };
     match state.services.pages.invitee_booking(org, uid).await {
@@ -282,8 +282,10 @@ pub(super) async fn cancel(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some((org, uid)) = link::open(&state, &token) else {
-        return link_not_found(&state);
+    let (org, uid) = match link::open(&state, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return link_not_found(&state),
+        Err(r) => return r,
     };
     let f = parse_form(&body);
     let guard = match begin(&state, &headers, org, "cancel", &token, &f).await {
@@ -409,7 +411,11 @@ pub(super) async fn reschedule_form(
     let taken = q.contains_key("taken").then_some(
         "Sorry, that time was booked by someone else a moment ago. Please choose another time.",
     );
-    let notice = notice.as_deref().or(taken);
+    let moving = format!(
+        "You are moving your booking of {}. Pick a new time.",
+        pages::booking::when_label(b.booking.start, b.booking.end, &zone)
+    );
+    let notice = notice.as_deref().or(taken).or(Some(moving.as_str()));
     let view = pages::booking::EventTypeView {
         page: &et_page,
         month: &month_slots,
@@ -434,17 +440,19 @@ pub(super) async fn reschedule(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let Some((org, uid)) = link::open(&state, &token) else {
-        return link_not_found(&state);
+    let (org, uid) = match link::open(&state, &token).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return link_not_found(&state),
+        Err(r) => return r,
     };
     let f = parse_form(&body);
     let guard = match begin(&state, &headers, org, "reschedule", &token, &f).await {
         Ok(Ok(g)) => g,
         Ok(Err(new_uid)) => {
-            return see_other(
-                &state,
-                &format!("{}?moved=1", link::path(&state, org, new_uid)),
-            );
+            return match link::path(&state, org, new_uid).await {
+                Ok(p) => see_other(&state, &format!("{p}?moved=1")),
+                Err(r) => r,
+            };
         }
         Err(r) => return r,
     };
@@ -473,10 +481,10 @@ pub(super) async fn reschedule(
         )
         .await
     {
-        Ok(done) => see_other(
-            &state,
-            &format!("{}?moved=1", link::path(&state, org, done.booking.uid)),
-        ),
+        Ok(done) => match link::path(&state, org, done.booking.uid).await {
+            Ok(p) => see_other(&state, &format!("{p}?moved=1")),
+            Err(r) => r,
+        },
         Err(InviteeChangeError::SlotTaken) => {
             guard.release().await;
             see_other(

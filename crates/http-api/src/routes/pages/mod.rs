@@ -8,8 +8,8 @@
 //!
 //! Route precedence: axum prefers static segments, so `/v1/*`, `/.well-known/*`, `/openapi.*`,
 //! `/metrics`, `/healthz` and `/readyz` keep their handlers. A path whose first segment cannot be
-//! a username (usernames start with a letter or digit and use `a-z 0-9 - _`) or is `v1` gets
-//! the API's JSON 404, exactly as before the pages existed; a valid username that names nobody
+//! a username (usernames start with a letter or digit and use `a-z 0-9 - _`) or is reserved
+//! (`domain::organization::RESERVED_USERNAMES`: `v1`, `metrics`, …) gets the API's JSON 404, exactly as before the pages existed; a valid username that names nobody
 //! gets the HTML 404 page.
 //!
 //! Every page response carries the headers of [`security`]; every page request counts against
@@ -54,7 +54,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
 
 /// True when `segment` may name a host page (else the path belongs to the API's 404).
 pub fn is_page_user(segment: &str) -> bool {
-    segment != "v1" && domain::organization::Username::parse(segment).is_ok()
+    use domain::organization::Username;
+    !Username::is_reserved(segment) && Username::parse(segment).is_ok()
 }
 
 /// The API's 404 envelope for paths that are not pages.
@@ -81,5 +82,39 @@ async fn asset(Path(name): Path<String>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::is_page_user;
+    use domain::organization::Username;
+
+    /// Every top-level path segment the server routes itself is a reserved username, so no
+    /// user can be given a name whose host page is shadowed.
+    #[test]
+    fn every_top_level_route_is_reserved() {
+        let doc = crate::openapi::document();
+        let mut segments: Vec<String> = doc
+            .paths
+            .paths
+            .keys()
+            .filter_map(|p| {
+                p.trim_start_matches('/')
+                    .split('/')
+                    .next()
+                    .map(str::to_owned)
+            })
+            .collect();
+        segments.extend(["_b", "_assets", ".well-known"].map(str::to_owned));
+        segments.sort();
+        segments.dedup();
+        assert!(segments.iter().any(|s| s == "metrics"), "{segments:?}");
+        for s in &segments {
+            assert!(Username::is_reserved(s), "/{s} is routed but not reserved");
+            assert!(!is_page_user(s), "{s}");
+        }
+        assert!(is_page_user("alice"));
     }
 }
