@@ -9,13 +9,18 @@
 //! 1. `TraceLayer` (method, path and status; never headers, so never `Authorization`);
 //! 2. one middleware ([`middleware`]) that does, outermost first:
 //!    1. request id (every response carries `X-Request-Id` equal to the body's `request_id`);
-//!    2. metrics (`http_requests_total` counter and `http_request_duration_seconds` histogram,
+//!    2. a method that is not one of the nine standard ones is answered at once, `405
+//!       method_not_allowed`, counted under `method="other"`, `route="unmatched"` (no route
+//!       bookkeeping, no authentication, no rate-limit work);
+//!    3. metrics (`http_requests_total` counter and `http_request_duration_seconds` histogram,
 //!       labelled by method, *matched* route — `unmatched` for the fallback — and status; the
-//!       handles are registered once per label set and kept in [`MetricHandles`]);
-//!    3. [`crate::auth_layer::guard`]: bearer auth and rate limits for `/v1/*`, so the
+//!       handles are registered once per label set and kept in [`MetricHandles`]). Every
+//!       label comes from a closed set (standard methods, route templates, statuses the server
+//!       writes), so clients cannot add series;
+//!    4. [`crate::auth_layer::guard`]: bearer auth and rate limits for `/v1/*`, so the
 //!       rate-limit headers reach every `/v1/*` response, including 404, 405, 413 and timeouts;
-//!    4. request timeout → 503 `service_unavailable`;
-//!    5. 405 rewriting;
+//!    5. request timeout → 503 `service_unavailable`;
+//!    6. 405 rewriting;
 //! 3. `DefaultBodyLimit` (`ApiJson` maps the overflow to 413 `payload_too_large`).
 //!
 //! One middleware instead of a layer per step: every layer costs a boxed service clone, a
@@ -108,6 +113,17 @@ async fn middleware(State(stack): State<Arc<Stack>>, mut req: Request, next: Nex
     let started = Instant::now();
     let id = RequestId::new();
     let method = req.method().clone();
+    if method_label(&method) == OTHER_METHOD {
+        let mut resp = id.scope(async { unknown_method().into_response() }).await;
+        stack.metrics.record(
+            &method,
+            None,
+            resp.status(),
+            started.elapsed().as_secs_f64(),
+        );
+        set_request_id_header(&mut resp, &id);
+        return resp;
+    }
     let route = req.extensions().get::<MatchedPath>().cloned();
     if req.uri().path().starts_with("/openapi.") {
         // Only the document handlers extract it.
@@ -246,6 +262,34 @@ fn method_not_allowed(resp: Response) -> Response {
     err.into_response()
 }
 
+/// The `method` label of every method outside the nine standard ones.
+pub const OTHER_METHOD: &str = "other";
+
+/// The `method` label: a standard method's name, else [`OTHER_METHOD`].
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => OTHER_METHOD,
+    }
+}
+
+/// `405 method_not_allowed` for a method the server does not know at all.
+fn unknown_method() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This method is not supported; use GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS",
+    )
+}
+
 /// The `http_requests_total` counter and `http_request_duration_seconds` histogram of each
 /// (method, route, status) seen so far, registered with the recorder on first use: route
 /// label → (method, status, counter, histogram). Looking a label set up here allocates nothing;
@@ -256,7 +300,7 @@ pub struct MetricHandles {
 }
 
 struct MetricEntry {
-    method: Method,
+    method: &'static str,
     status: StatusCode,
     requests: metrics::Counter,
     duration: metrics::Histogram,
@@ -272,6 +316,7 @@ impl MetricHandles {
         seconds: f64,
     ) {
         let route = matched.map_or("unmatched", MatchedPath::as_str);
+        let method = method_label(method);
         let find = |entries: &[MetricEntry]| {
             entries
                 .iter()
@@ -299,12 +344,12 @@ impl MetricHandles {
             Some(i) => i,
             None => {
                 let labels = [
-                    ("method", method.as_str().to_owned()),
+                    ("method", method.to_owned()),
                     ("route", route.to_owned()),
                     ("status", status.as_u16().to_string()),
                 ];
                 entries.push(MetricEntry {
-                    method: method.clone(),
+                    method,
                     status,
                     requests: metrics::counter!("http_requests_total", &labels),
                     duration: metrics::histogram!("http_request_duration_seconds", &labels),

@@ -99,6 +99,22 @@ pub struct HttpConfig {
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub trusted_proxies: Vec<IpAddr>,
+    /// Seconds a request head may take to arrive, from the accept or the previous response.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a connection may stay silent with no request in flight before it is closed.
+    pub keep_alive_idle_secs: u64,
+    /// Header fields per request; more is `431`.
+    pub max_headers: usize,
+    /// Bytes of a request head (request line and headers); more is `431`.
+    pub max_header_bytes: usize,
+    /// Open connections (lowered to stay below the file descriptor limit).
+    pub max_connections: usize,
+    /// Requests handled at once; more are answered `503` with `Retry-After`.
+    pub max_in_flight_requests: usize,
+    /// Seconds `/readyz` answers 503 while the server keeps serving, after SIGTERM.
+    pub shutdown_grace_secs: u64,
+    /// Seconds in-flight requests may take to finish after the grace period.
+    pub drain_timeout_secs: u64,
 }
 
 /// `[rate_limit]`.
@@ -233,6 +249,54 @@ impl HttpConfig {
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
     }
+
+    /// The connection limits, with the connection cap lowered below the descriptor limit
+    /// `nofile` (see [`crate::http_server::raise_nofile_limit`]).
+    pub fn conn_limits(&self, nofile: Option<u64>) -> crate::http_server::ConnLimits {
+        crate::http_server::ConnLimits {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+            keep_alive_idle: Duration::from_secs(self.keep_alive_idle_secs),
+            max_headers: self.max_headers,
+            max_header_bytes: self.max_header_bytes,
+            max_connections: crate::http_server::effective_max_connections(
+                self.max_connections,
+                nofile,
+            ),
+            max_in_flight_requests: self.max_in_flight_requests,
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_secs),
+            drain_timeout: Duration::from_secs(self.drain_timeout_secs),
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        for (key, value) in [
+            (
+                "http.header_read_timeout_secs",
+                self.header_read_timeout_secs,
+            ),
+            ("http.keep_alive_idle_secs", self.keep_alive_idle_secs),
+            ("http.max_headers", self.max_headers as u64),
+            ("http.max_connections", self.max_connections as u64),
+            (
+                "http.max_in_flight_requests",
+                self.max_in_flight_requests as u64,
+            ),
+        ] {
+            if value == 0 {
+                bail!("{key}: must be at least 1");
+            }
+        }
+        if self.keep_alive_idle_secs > self.header_read_timeout_secs {
+            bail!(
+                "http.keep_alive_idle_secs: must not exceed http.header_read_timeout_secs ({}): the header-read timer also times the wait for a keep-alive connection's next request",
+                self.header_read_timeout_secs
+            );
+        }
+        if self.max_header_bytes < 1024 {
+            bail!("http.max_header_bytes: must be at least 1024");
+        }
+        Ok(())
+    }
 }
 
 /// The configuration sources in order: defaults, then the file (`path`, else
@@ -275,6 +339,7 @@ impl Config {
         let backend = self.database.backend()?;
         self.notifications.validate()?;
         self.http.listen_addr()?;
+        self.http.validate()?;
         if let Some(url) = &self.http.public_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {

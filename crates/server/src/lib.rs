@@ -16,6 +16,7 @@ pub mod admin;
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod http_server;
 pub mod notify_config;
 pub mod notify_worker;
 pub mod pepper;

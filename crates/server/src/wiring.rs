@@ -13,8 +13,7 @@ use http_api::state::{AppStateInner, Services};
 use http_api::{ApiConfig, AppState};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -286,45 +285,38 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
 }
 
 /// How long in-flight requests may take to finish after the shutdown signal before the server
-/// stops waiting for them.
+/// stops waiting for them (with [`serve`]; `serve_with` takes it from `[http]`).
 pub const DRAIN_GRACE: Duration = Duration::from_secs(30);
 
-/// Serves `state` on `listener` until `shutdown` completes, then marks the state as draining
-/// (`/readyz` → 503), stops accepting connections and lets in-flight requests finish (at most
-/// [`DRAIN_GRACE`] plus the request timeout).
+/// [`serve_with`] under the default connection limits, no grace period and a drain of
+/// [`DRAIN_GRACE`] plus the request timeout.
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let limits = crate::http_server::ConnLimits {
+        drain_timeout: DRAIN_GRACE + state.config.request_timeout,
+        ..crate::http_server::ConnLimits::default()
+    };
+    serve_with(state, listener, limits, shutdown).await
+}
+
+/// Serves `state` on `listener` through [`crate::http_server`] until `shutdown` completes,
+/// then marks the state as draining (`/readyz` → 503), keeps serving for the grace period,
+/// stops accepting connections and lets in-flight requests finish (at most the drain timeout).
+pub async fn serve_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    limits: crate::http_server::ConnLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let draining = state.draining.clone();
     let reservations = state.reservations.clone();
-    let grace = DRAIN_GRACE + state.config.request_timeout;
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let app = http_api::app(state);
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        draining.store(true, Ordering::SeqCst);
-        tracing::info!("shutdown signal received; draining in-flight requests");
-        let _ = signalled_tx.send(());
-    })
-    .into_future();
-    let deadline = async move {
-        if signalled_rx.await.is_ok() {
-            tokio::time::sleep(grace).await;
-        } else {
-            // The server ended without a signal; never fire.
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        result = server => result.context("HTTP server failed")?,
-        () = deadline => tracing::warn!(?grace, "drain deadline passed; closing remaining connections"),
-    }
+    crate::http_server::serve(app, listener, limits, draining, shutdown)
+        .await
+        .context("HTTP server failed")?;
     // Requests cut off by the deadline released their idempotency keys on spawned tasks; let
     // those finish (bounded) so a client's retry on another instance is not refused.
     if tokio::time::timeout(Duration::from_secs(2), reservations.settled())

@@ -132,6 +132,10 @@ impl Storage for PgStore {
             .map_err(unknown)?;
         Ok(())
     }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
 }
 
 /// Any database error as an opaque store error.

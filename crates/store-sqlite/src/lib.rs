@@ -341,4 +341,8 @@ impl Storage for SqliteStore {
             .map_err(db_err("ping"))?;
         Ok(())
     }
+
+    async fn close(&self) {
+        self.inner.pool.close().await;
+    }
 }

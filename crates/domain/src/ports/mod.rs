@@ -108,4 +108,7 @@ pub trait Storage:
     fn backend(&self) -> &'static str;
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Closes the store's connections (at shutdown, after the last request); later calls
+    /// fail. The default does nothing (stores without connections).
+    async fn close(&self) {}
 }

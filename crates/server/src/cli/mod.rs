@@ -135,6 +135,16 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
 }
 
 async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
+    let nofile = crate::http_server::raise_nofile_limit();
+    let limits = config.http.conn_limits(nofile);
+    if limits.max_connections < config.http.max_connections {
+        tracing::warn!(
+            configured = config.http.max_connections,
+            in_force = limits.max_connections,
+            open_file_limit = ?nofile,
+            "http.max_connections lowered to stay below the open file limit"
+        );
+    }
     let (ctx, opened) = context(config).await?;
     let listen = config.http.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -191,15 +201,28 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
 
     tracing::info!(address = %bound, base_url = %base, backend = opened.storage.backend(), "listening");
     print_out(&format!("listening on http://{bound}\n"))?;
-    let served = wiring::serve(state, listener, wiring::shutdown_signal()).await;
+    let served = wiring::serve_with(state, listener, limits, wiring::shutdown_signal()).await;
     if let Some(w) = worker {
         w.stop(WORKER_GRACE).await;
     }
     if let Some(n) = notifier {
         n.stop(WORKER_GRACE).await;
     }
+    // Idle connections close at once; a connection held for good (the Postgres LISTEN of the
+    // webhook wake-up) is dropped at exit instead of being waited for.
+    if tokio::time::timeout(POOL_CLOSE_WAIT, opened.storage.close())
+        .await
+        .is_ok()
+    {
+        tracing::info!("database connections closed");
+    } else {
+        tracing::info!("database pool closed; connections still held are dropped at exit");
+    }
     served
 }
+
+/// How long shutdown waits for the database pool to close its connections.
+const POOL_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long the worker may finish attempts in flight after shutdown (one attempt's timeout).
 const WORKER_GRACE: std::time::Duration = std::time::Duration::from_secs(11);

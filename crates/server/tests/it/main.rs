@@ -14,6 +14,7 @@
 mod admin;
 mod cli;
 mod config;
+mod connections;
 mod notify_process;
 mod postgres;
 mod retention;

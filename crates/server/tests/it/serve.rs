@@ -143,3 +143,86 @@ async fn library_serve_drains_on_the_shutdown_signal() {
         .unwrap();
     assert!(draining.load(Ordering::SeqCst), "draining was set");
 }
+
+/// Issue 17 item 9: after SIGTERM `/readyz` answers 503 while the server keeps accepting and
+/// serving for `shutdown_grace_secs`; then it stops accepting, lets the request in flight
+/// finish, closes its pools and exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_keeps_serving_for_the_grace_period_then_drains() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let dir = TempDir::new();
+    let server = Server::start_with(
+        &dir,
+        &dir.sqlite_url(),
+        &[],
+        &[("SLOTBOOK__HTTP__SHUTDOWN_GRACE_SECS", "4")],
+    );
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    // Fresh connections only: each request below proves the listener still accepts.
+    let http = crate::support::unpooled_client();
+    wait_healthy(&http, &server.base).await;
+
+    // A request in flight across the whole shutdown: its body is still arriving.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(
+        b"POST /v1/oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 30\r\n\r\ngrant_type=",
+    )
+    .await
+    .unwrap();
+
+    server.signal_term();
+    let deadline = std::time::Instant::now() + BOUND;
+    loop {
+        let r = http
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 503 {
+            let body: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "service_unavailable", "{body}");
+            break;
+        }
+        assert_eq!(r.status(), 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "/readyz never turned 503"
+        );
+        tokio::task::yield_now().await;
+    }
+    // Still serving during the grace period, on a new connection.
+    let r = http
+        .get(format!("{}/healthz", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "served during the grace period");
+
+    // After the grace period the listener closes (connections are refused)...
+    let deadline = std::time::Instant::now() + BOUND;
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener never closed"
+        );
+        tokio::task::yield_now().await;
+    }
+    // ...while the request in flight still gets its answer.
+    slow.write_all(b"nonsense&x=yyyyyyyy").await.unwrap();
+    let mut got = Vec::new();
+    tokio::time::timeout(BOUND, slow.read_to_end(&mut got))
+        .await
+        .expect("the in-flight request was answered in time")
+        .unwrap();
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.starts_with("HTTP/1.1 4"), "{got}");
+    assert!(
+        got.to_ascii_lowercase().contains("connection: close"),
+        "the drained connection closes after its answer: {got}"
+    );
+    assert_eq!(
+        server.wait().code(),
+        Some(0),
+        "a clean exit after the drain"
+    );
+}

@@ -135,6 +135,15 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
 
+/// A client that opens a fresh connection for every request (no idle pool).
+pub fn unpooled_client() -> reqwest::Client {
+    webhooks::install_crypto_provider();
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
 /// A running `slotbook serve` process; killed if the test ends early.
 pub struct Server {
     child: Option<std::process::Child>,
@@ -163,6 +172,8 @@ impl Server {
         cmd.env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0")
             .env("SLOTBOOK__LOG__LEVEL", "warn")
             .env("SLOTBOOK__DATABASE__URL", database_url)
+            // No readiness grace after SIGTERM unless a test asks for one.
+            .env("SLOTBOOK__HTTP__SHUTDOWN_GRACE_SECS", "0")
             .envs(env.iter().copied())
             .arg("serve")
             .args(args)
@@ -221,6 +232,20 @@ impl Server {
             .unwrap();
         assert!(status.success());
         self.wait_exit("SIGTERM")
+    }
+
+    /// Sends SIGTERM without waiting (see [`Server::wait`]).
+    pub fn signal_term(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (bounded) for the process to exit by itself (after [`Server::signal_term`]).
+    pub fn wait(self) -> std::process::ExitStatus {
+        self.wait_exit("its shutdown")
     }
 
     /// Sends SIGKILL (no drain, nothing flushed) and waits (bounded) for the process to die.

@@ -1,0 +1,454 @@
+//! The HTTP listener: the application served through hyper's HTTP/1.1 connection with a timer,
+//! under the limits of `[http]` ([`ConnLimits`]):
+//!
+//! - *header-read timeout* (hyper's timer): a request head must be complete within
+//!   `header_read_timeout_secs` of the wait for it starting — the connection's accept, or the
+//!   end of the previous response on a keep-alive connection. A slowloris socket is closed then.
+//! - *keep-alive idle timeout*: a connection that has no request in flight and has sent no byte
+//!   for `keep_alive_idle_secs` since its accept or its last response is closed (it cannot be
+//!   longer than the header-read timeout, which times the same wait).
+//! - *header limits*: more than `max_headers` header fields or a head over `max_header_bytes`
+//!   is answered `431 Request Header Fields Too Large` by hyper and the connection closed.
+//! - *connection cap*: at most `max_connections` open connections, kept below the file
+//!   descriptor limit ([`raise_nofile_limit`] raises the soft limit to the hard one at start).
+//!   A connection accepted at the cap evicts the oldest connection without a request in flight
+//!   (a silent or slow socket), so clients that send requests keep being served while idle
+//!   sockets pile up.
+//! - *load shedding*: at most `max_in_flight_requests` requests are handled at once; the next
+//!   one is answered `503 service_unavailable` with `Retry-After` without touching the
+//!   application.
+//! - *drain*: on the shutdown signal the state is marked draining (`/readyz` answers 503)
+//!   while connections keep being accepted and served for `shutdown_grace_secs` (so a load
+//!   balancer sees the 503 and stops sending); then the listener closes, every connection is
+//!   shut down gracefully (in-flight requests finish, idle connections close) and the server
+//!   waits for them at most `drain_timeout`.
+//!
+//! HTTP/2 is not offered on the plain listener (prior-knowledge h2c is rare; it returns with
+//! TLS and ALPN).
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::IntoResponse as _;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tower::ServiceExt as _;
+
+/// The connection limits (`[http]`).
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    pub header_read_timeout: Duration,
+    pub keep_alive_idle: Duration,
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    pub max_connections: usize,
+    pub max_in_flight_requests: usize,
+    /// How long `/readyz` answers 503 while the server keeps serving, after the signal.
+    pub shutdown_grace: Duration,
+    /// How long in-flight requests may take to finish after the grace period.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ConnLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            keep_alive_idle: Duration::from_secs(5),
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+            max_connections: 4096,
+            max_in_flight_requests: 1024,
+            shutdown_grace: Duration::ZERO,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the soft limit now in force
+/// (`None` when it is unlimited or cannot be read).
+#[cfg(unix)]
+pub fn raise_nofile_limit() -> Option<u64> {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        let raised = rustix::process::Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => {
+                tracing::info!(from = ?limit.current, to = ?limit.maximum, "raised the open file limit");
+            }
+            Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+        }
+    }
+    getrlimit(Resource::Nofile).current
+}
+
+#[cfg(not(unix))]
+pub fn raise_nofile_limit() -> Option<u64> {
+    None
+}
+
+/// File descriptors kept for everything but client connections (database pools, files,
+/// outgoing webhook and SMTP connections).
+pub const RESERVED_FDS: u64 = 256;
+
+/// The connection cap in force: the configured one, lowered to stay [`RESERVED_FDS`] below
+/// the soft descriptor limit `nofile`.
+pub fn effective_max_connections(configured: usize, nofile: Option<u64>) -> usize {
+    match nofile {
+        Some(n) => {
+            let room = usize::try_from(n.saturating_sub(RESERVED_FDS)).unwrap_or(usize::MAX);
+            configured.min(room.max(1))
+        }
+        None => configured,
+    }
+}
+
+/// One open connection's bookkeeping.
+struct Conn {
+    /// The key in [`Shared::conns`] (accept order).
+    id: u64,
+    /// Requests of this connection being handled.
+    in_flight: AtomicUsize,
+    /// Bytes read from the socket so far.
+    read: Arc<AtomicU64>,
+    /// Asked to close (evicted at the cap): closes if no request is in flight.
+    evict: Notify,
+    /// Already chosen for eviction (it leaves the map when its task ends).
+    evicted: AtomicBool,
+}
+
+/// Shared by the accept loop and every connection.
+struct Shared {
+    conns: Mutex<BTreeMap<u64, Arc<Conn>>>,
+    in_flight: AtomicUsize,
+    /// Connections chosen for eviction that have not closed yet.
+    evicting: AtomicUsize,
+    limits: ConnLimits,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Arc<Conn>>> {
+        match self.conns.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Asks the oldest connection without a request in flight to close; false if none.
+    fn evict_one(&self) -> bool {
+        let conns = self.lock();
+        for c in conns.values() {
+            if c.in_flight.load(Ordering::SeqCst) == 0 && !c.evicted.swap(true, Ordering::SeqCst) {
+                self.evicting.fetch_add(1, Ordering::SeqCst);
+                c.evict.notify_one();
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Open connections not already chosen for eviction.
+    fn open(&self) -> usize {
+        self.lock()
+            .len()
+            .saturating_sub(self.evicting.load(Ordering::SeqCst))
+    }
+}
+
+/// A socket that counts the bytes read from it.
+struct Counted {
+    inner: TcpStream,
+    read: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let r = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len().saturating_sub(before);
+        if n > 0 {
+            self.read.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// Counts a request in flight (globally and on its connection) until dropped; the drop marks
+/// the connection active (its idle time starts again).
+struct InFlight {
+    shared: Arc<Shared>,
+    conn: Arc<Conn>,
+    done: Arc<watch::Sender<(u64, Instant)>>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+        self.conn.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let read = self.conn.read.load(Ordering::Relaxed);
+        self.done.send_replace((read, Instant::now()));
+    }
+}
+
+/// `503 service_unavailable` with `Retry-After: 1`: the server is at its request limit.
+fn overloaded() -> axum::response::Response {
+    http_api::ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+        "The server is at capacity; retry shortly",
+    )
+    .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    .into_response()
+}
+
+/// Serves `app` on `listener` until `shutdown` completes; then `draining` is set and the drain
+/// described in the module documentation runs.
+pub async fn serve(
+    app: Router,
+    listener: TcpListener,
+    limits: ConnLimits,
+    draining: Arc<AtomicBool>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let shared = Arc::new(Shared {
+        conns: Mutex::new(BTreeMap::new()),
+        in_flight: AtomicUsize::new(0),
+        evicting: AtomicUsize::new(0),
+        limits: limits.clone(),
+    });
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_headers(limits.max_headers)
+        .max_header_size(limits.max_header_bytes)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    let http = Arc::new(http);
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut next_id = 0u64;
+
+    let grace = limits.shutdown_grace;
+    let stop_accepting = async move {
+        shutdown.await;
+        draining.store(true, Ordering::SeqCst);
+        tracing::info!(
+            ?grace,
+            "shutdown signal received; /readyz answers 503, still serving for the grace period"
+        );
+        tokio::time::sleep(grace).await;
+    };
+    tokio::pin!(stop_accepting);
+    loop {
+        tokio::select! {
+            () = &mut stop_accepting => break,
+            Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    next_id += 1;
+                    let open = shared.open();
+                    if open >= shared.limits.max_connections && !shared.evict_one() {
+                        // Every connection has a request in flight: refuse this one.
+                        metrics::counter!("slotbook_http_connections_refused_total").increment(1);
+                        drop(stream);
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    // Registered before the task runs, so the next accept already counts it.
+                    let conn = Arc::new(Conn {
+                        id: next_id,
+                        in_flight: AtomicUsize::new(0),
+                        read: Arc::new(AtomicU64::new(0)),
+                        evict: Notify::new(),
+                        evicted: AtomicBool::new(false),
+                    });
+                    shared.lock().insert(next_id, conn.clone());
+                    tasks.spawn(connection(
+                        conn,
+                        stream,
+                        peer,
+                        app.clone(),
+                        http.clone(),
+                        shared.clone(),
+                        closing_rx.clone(),
+                    ));
+                }
+                Err(e) => {
+                    // EMFILE / ENFILE and the like: make room and back off briefly rather
+                    // than spin on the error.
+                    tracing::warn!(error = %e, "accept failed");
+                    shared.evict_one();
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    tracing::info!(
+        connections = tasks.len(),
+        "no longer accepting; draining in-flight requests"
+    );
+    let _ = closing_tx.send(true);
+    let drained = tokio::time::timeout(limits.drain_timeout, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            remaining = tasks.len(),
+            timeout = ?limits.drain_timeout,
+            "drain timeout passed; closing the remaining connections"
+        );
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+    Ok(())
+}
+
+/// One connection: hyper's HTTP/1.1 over the counted socket, closed when idle past the
+/// keep-alive timeout, when evicted without a request in flight, or gracefully at shutdown.
+async fn connection(
+    conn: Arc<Conn>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    app: Router,
+    http: Arc<hyper::server::conn::http1::Builder>,
+    shared: Arc<Shared>,
+    mut closing: watch::Receiver<bool>,
+) {
+    let read = conn.read.clone();
+    metrics::gauge!("slotbook_http_connections_open").increment(1.0);
+    let (done_tx, mut done_rx) = watch::channel((0u64, Instant::now()));
+    let done_tx = Arc::new(done_tx);
+    let service = {
+        let (shared, conn) = (shared.clone(), conn.clone());
+        hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            let (shared, conn, done, app) =
+                (shared.clone(), conn.clone(), done_tx.clone(), app.clone());
+            async move {
+                let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                conn.in_flight.fetch_add(1, Ordering::SeqCst);
+                let guard = InFlight {
+                    shared: shared.clone(),
+                    conn,
+                    done,
+                };
+                if now > shared.limits.max_in_flight_requests {
+                    metrics::counter!("slotbook_http_requests_shed_total").increment(1);
+                    drop(guard);
+                    return Ok::<_, std::convert::Infallible>(overloaded());
+                }
+                req.extensions_mut().insert(ConnectInfo(peer));
+                let resp = app.oneshot(req.map(axum::body::Body::new)).await;
+                drop(guard);
+                resp
+            }
+        })
+    };
+    let io = TokioIo::new(Counted {
+        inner: stream,
+        read: read.clone(),
+    });
+    let served = http.serve_connection(io, service);
+    tokio::pin!(served);
+    let idle = shared.limits.keep_alive_idle;
+    let mut shutting_down = *closing.borrow();
+    if shutting_down {
+        served.as_mut().graceful_shutdown();
+    }
+    // Off while a request head is being read (the header-read timer owns it) or a request is
+    // in flight; on again after each response.
+    let mut idle_armed = true;
+    loop {
+        let (read_at_done, done_at) = *done_rx.borrow();
+        tokio::select! {
+            r = served.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, %peer, "connection ended with an error");
+                }
+                break;
+            }
+            _ = closing.changed(), if !shutting_down => {
+                shutting_down = true;
+                served.as_mut().graceful_shutdown();
+            }
+            () = conn.evict.notified() => {
+                if conn.in_flight.load(Ordering::SeqCst) == 0 {
+                    metrics::counter!("slotbook_http_connections_evicted_total").increment(1);
+                    break;
+                }
+                // A request started meanwhile: it stays, and may be chosen again.
+                if conn.evicted.swap(false, Ordering::SeqCst) {
+                    shared.evicting.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+            changed = done_rx.changed() => {
+                if changed.is_err() {
+                    break;
+                }
+                idle_armed = true;
+            }
+            () = tokio::time::sleep_until(done_at + idle), if idle_armed => {
+                let silent = read.load(Ordering::Relaxed) == read_at_done;
+                if silent && conn.in_flight.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                idle_armed = false;
+            }
+        }
+    }
+    shared.lock().remove(&conn.id);
+    if conn.evicted.load(Ordering::SeqCst) {
+        shared.evicting.fetch_sub(1, Ordering::SeqCst);
+    }
+    metrics::gauge!("slotbook_http_connections_open").decrement(1.0);
+}
