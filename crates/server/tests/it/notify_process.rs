@@ -17,17 +17,12 @@
 //! Every wait is on an observable event (the sink's arrivals and refusals, `listening on`, a
 //! process exit) with a bound.
 
-use crate::support::{BOUND, Server, TempDir, client, run, slotbook};
-use domain::access::ACTIVE_AND_RESERVED_SCOPES;
+use crate::support::{BOUND, Seeded, Server, TempDir, client, run, seed_host, slotbook};
 use domain::notification::NotificationState;
 use domain::notification_service::NotificationLog;
 use jiff::{SignedDuration, Timestamp};
-use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
-use server::admin::{self, AdminContext, Expiry, NewEventType, NewSchedule, NewToken, NewUser};
-use server::wiring::{SystemClock, UuidV7};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 use testkit::{MailSink, ReceivedMail, SinkMode};
 
@@ -37,72 +32,8 @@ const PEPPER: &str = "notify-process-test-pepper-0123456789abcdef";
 const LEASE_SECS: u64 = 30;
 const SMTP_TIMEOUT_SECS: u64 = 10;
 
-struct Seeded {
-    org: domain::OrganizationId,
-    token: String,
-    event_type: String,
-}
-
-/// A 24/7 Europe/Berlin host `host@example.com`, a 5-minute event type and an all-scope token.
 async fn seed(database_url: &str) -> Seeded {
-    let opened = server::wiring::open_store(database_url).await.unwrap();
-    let ctx = AdminContext {
-        store: opened.storage,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7),
-        pepper: auth::Pepper::new(PEPPER.as_bytes().to_vec()),
-    };
-    let org = admin::create_org(&ctx, "Notification processes")
-        .await
-        .unwrap();
-    let user = admin::create_user(
-        &ctx,
-        NewUser {
-            org: org.id,
-            email: "host@example.com".into(),
-            username: "host".into(),
-            role: domain::organization::Role::Owner,
-            first_name: None,
-            last_name: None,
-            timezone: Some("Europe/Berlin".into()),
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
-    admin::create_schedule(
-        &ctx,
-        NewSchedule {
-            org: org.id,
-            user: user.id,
-            name: "Always".into(),
-            timezone: "Europe/Berlin".into(),
-            rules: admin::parse_rule("mon-sun 00:00-24:00").unwrap(),
-            overrides: Vec::new(),
-        },
-    )
-    .await
-    .unwrap();
-    let mut quick = NewEventType::individual(org.id, user.id, "quick", "Quick", 5);
-    quick.future_limit_days = 0;
-    let et = admin::create_event_type(&ctx, quick).await.unwrap();
-    let (_, secret) = admin::create_token(
-        &ctx,
-        NewToken {
-            org: org.id,
-            user: user.id,
-            name: "notify process test".into(),
-            scopes: ACTIVE_AND_RESERVED_SCOPES.join(" "),
-            expiry: Expiry::Days(42),
-        },
-    )
-    .await
-    .unwrap();
-    Seeded {
-        org: org.id,
-        token: secret.expose_secret().to_owned(),
-        event_type: et.id.to_string(),
-    }
+    seed_host(database_url, PEPPER, "Notification processes").await
 }
 
 /// Environment for a server mailing through `sink` (reminders off, webhooks off).

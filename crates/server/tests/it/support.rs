@@ -263,3 +263,75 @@ impl Drop for Server {
         }
     }
 }
+
+/// What the process tests book with: an organization, an all-scope token and the id of its
+/// 5-minute event type.
+pub struct Seeded {
+    pub org: domain::OrganizationId,
+    pub token: String,
+    pub event_type: String,
+}
+
+/// A 24/7 Europe/Berlin host `host@example.com` with a 5-minute event type (no horizon) and an
+/// all-scope token, written through `server::admin` before any server starts.
+pub async fn seed_host(database_url: &str, pepper: &str, org_name: &str) -> Seeded {
+    use domain::access::ACTIVE_AND_RESERVED_SCOPES;
+    use secrecy::ExposeSecret as _;
+    use server::admin::{self, Expiry, NewEventType, NewSchedule, NewToken, NewUser};
+    let opened = wiring::open_store(database_url).await.unwrap();
+    let ctx = AdminContext {
+        store: opened.storage,
+        clock: Arc::new(SystemClock),
+        ids: Arc::new(UuidV7),
+        pepper: auth::Pepper::new(pepper.as_bytes().to_vec()),
+    };
+    let org = admin::create_org(&ctx, org_name).await.unwrap();
+    let user = admin::create_user(
+        &ctx,
+        NewUser {
+            org: org.id,
+            email: "host@example.com".into(),
+            username: "host".into(),
+            role: domain::organization::Role::Owner,
+            first_name: None,
+            last_name: None,
+            timezone: Some("Europe/Berlin".into()),
+            password: None,
+        },
+    )
+    .await
+    .unwrap();
+    admin::create_schedule(
+        &ctx,
+        NewSchedule {
+            org: org.id,
+            user: user.id,
+            name: "Always".into(),
+            timezone: "Europe/Berlin".into(),
+            rules: admin::parse_rule("mon-sun 00:00-24:00").unwrap(),
+            overrides: Vec::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let mut quick = NewEventType::individual(org.id, user.id, "quick", "Quick", 5);
+    quick.future_limit_days = 0;
+    let et = admin::create_event_type(&ctx, quick).await.unwrap();
+    let (_, secret) = admin::create_token(
+        &ctx,
+        NewToken {
+            org: org.id,
+            user: user.id,
+            name: "process test".into(),
+            scopes: ACTIVE_AND_RESERVED_SCOPES.join(" "),
+            expiry: Expiry::Days(42),
+        },
+    )
+    .await
+    .unwrap();
+    Seeded {
+        org: org.id,
+        token: secret.expose_secret().to_owned(),
+        event_type: et.id.to_string(),
+    }
+}

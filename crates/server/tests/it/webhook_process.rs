@@ -12,13 +12,9 @@
 //! Every wait is on an observable event (the receiver's arrivals, `listening on`, a process
 //! exit, the deliveries API) with a bound.
 
-use crate::support::{BOUND, Server, TempDir, client};
-use domain::access::ACTIVE_AND_RESERVED_SCOPES;
+use crate::support::{BOUND, Seeded, Server, TempDir, client, seed_host};
 use jiff::{SignedDuration, Timestamp};
-use secrecy::ExposeSecret as _;
 use serde_json::{Value, json};
-use server::admin::{self, AdminContext, Expiry, NewEventType, NewSchedule, NewToken, NewUser};
-use server::wiring::{SystemClock, UuidV7};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,70 +24,8 @@ const PEPPER: &str = "webhook-process-test-pepper-0123456789abcdef";
 /// The shortest lease the server accepts; an attempt cut off by SIGKILL is made again after it.
 const LEASE_SECS: &str = "15";
 
-/// What the tests book with.
-struct Seeded {
-    token: String,
-    event_type: String,
-}
-
-/// A 24/7 Europe/Berlin host with a 5-minute event type (no horizon) and an all-scope token,
-/// written through `server::admin` before any server starts.
 async fn seed(database_url: &str) -> Seeded {
-    let opened = server::wiring::open_store(database_url).await.unwrap();
-    let ctx = AdminContext {
-        store: opened.storage,
-        clock: Arc::new(SystemClock),
-        ids: Arc::new(UuidV7),
-        pepper: auth::Pepper::new(PEPPER.as_bytes().to_vec()),
-    };
-    let org = admin::create_org(&ctx, "Webhook processes").await.unwrap();
-    let user = admin::create_user(
-        &ctx,
-        NewUser {
-            org: org.id,
-            email: "host@example.com".into(),
-            username: "host".into(),
-            role: domain::organization::Role::Owner,
-            first_name: None,
-            last_name: None,
-            timezone: Some("Europe/Berlin".into()),
-            password: None,
-        },
-    )
-    .await
-    .unwrap();
-    admin::create_schedule(
-        &ctx,
-        NewSchedule {
-            org: org.id,
-            user: user.id,
-            name: "Always".into(),
-            timezone: "Europe/Berlin".into(),
-            rules: admin::parse_rule("mon-sun 00:00-24:00").unwrap(),
-            overrides: Vec::new(),
-        },
-    )
-    .await
-    .unwrap();
-    let mut quick = NewEventType::individual(org.id, user.id, "quick", "Quick", 5);
-    quick.future_limit_days = 0;
-    let et = admin::create_event_type(&ctx, quick).await.unwrap();
-    let (_, secret) = admin::create_token(
-        &ctx,
-        NewToken {
-            org: org.id,
-            user: user.id,
-            name: "process test".into(),
-            scopes: ACTIVE_AND_RESERVED_SCOPES.join(" "),
-            expiry: Expiry::Days(42),
-        },
-    )
-    .await
-    .unwrap();
-    Seeded {
-        token: secret.expose_secret().to_owned(),
-        event_type: et.id.to_string(),
-    }
+    seed_host(database_url, PEPPER, "Webhook processes").await
 }
 
 /// Environment for a server that may deliver to the loopback receiver.
