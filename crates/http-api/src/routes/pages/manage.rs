@@ -35,13 +35,18 @@ fn link_not_found(state: &AppState) -> Response {
     )
 }
 
+/// The booking a link names, or the "not found" page.
+async fn resolve(state: &AppState, token: &str) -> Result<(OrganizationId, BookingUid), Response> {
+    link::open(state, token)
+        .await?
+        .ok_or_else(|| link_not_found(state))
+}
+
 async fn open(
     state: &AppState,
     token: &str,
 ) -> Result<(OrganizationId, BookingUid, InviteeBooking), Response> {
-    let Some((org, uid)) = link::open(state, token).await? else {
-        return Err(link_not_found(state));
-    };
+    let (org, uid) = resolve(state, token).await?;
     match state.services.pages.invitee_booking(org, uid).await {
         Ok(b) => Ok((org, uid, b)),
         Err(PageError::NotFound) => Err(link_not_found(state)),
@@ -282,9 +287,8 @@ pub(super) async fn cancel(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (org, uid) = match link::open(&state, &token).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return link_not_found(&state),
+    let (org, uid) = match resolve(&state, &token).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let f = parse_form(&body);
@@ -440,9 +444,8 @@ pub(super) async fn reschedule(
     Path(token): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (org, uid) = match link::open(&state, &token).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return link_not_found(&state),
+    let (org, uid) = match resolve(&state, &token).await {
+        Ok(found) => found,
         Err(r) => return r,
     };
     let f = parse_form(&body);
