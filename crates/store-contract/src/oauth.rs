@@ -45,6 +45,17 @@ fn code(w: &World, t: &Tenant, client_id: &str) -> AuthorizationCode {
     }
 }
 
+/// A world with tenant "acme" and a stored confidential client "app".
+async fn with_app(store: Arc<dyn Storage>) -> (World, Tenant) {
+    let w = World::new(store);
+    let t = w.create_tenant("acme").await;
+    w.store
+        .create_client(&client(&w, "app", ClientKind::Confidential))
+        .await
+        .unwrap();
+    (w, t)
+}
+
 fn token(w: &World, c: &AuthorizationCode, kind: TokenKind) -> OAuthToken {
     let id = w.id();
     OAuthToken {
@@ -138,12 +149,7 @@ pub async fn users_by_email_cross_tenants_case_insensitively(store: Arc<dyn Stor
 /// A code round-trips and redeems once; every later use is `Replayed`; under concurrency
 /// exactly one caller gets `First`.
 pub async fn codes_are_single_use(store: Arc<dyn Storage>) {
-    let w = World::new(store);
-    let t = w.create_tenant("acme").await;
-    w.store
-        .create_client(&client(&w, "app", ClientKind::Confidential))
-        .await
-        .unwrap();
+    let (w, t) = with_app(store).await;
     let c = code(&w, &t, "app");
     w.store.create_code(&c).await.unwrap();
     assert_eq!(
@@ -189,12 +195,7 @@ pub async fn codes_are_single_use(store: Arc<dyn Storage>) {
 /// Revoking a family revokes every token in it, and tokens inserted into it later; other
 /// families are untouched. Revoking one token revokes only that one, once.
 pub async fn family_revocation_covers_every_token(store: Arc<dyn Storage>) {
-    let w = World::new(store);
-    let t = w.create_tenant("acme").await;
-    w.store
-        .create_client(&client(&w, "app", ClientKind::Confidential))
-        .await
-        .unwrap();
+    let (w, t) = with_app(store).await;
     let c = code(&w, &t, "app");
     let other = code(&w, &t, "app");
     w.store.create_code(&c).await.unwrap();
@@ -240,12 +241,7 @@ pub async fn family_revocation_covers_every_token(store: Arc<dyn Storage>) {
 /// A refresh token rotates once: one winner among concurrent callers, successors inserted only
 /// for it; a revoked refresh token never rotates.
 pub async fn refresh_rotation_has_one_winner(store: Arc<dyn Storage>) {
-    let w = World::new(store);
-    let t = w.create_tenant("acme").await;
-    w.store
-        .create_client(&client(&w, "app", ClientKind::Confidential))
-        .await
-        .unwrap();
+    let (w, t) = with_app(store).await;
     let c = code(&w, &t, "app");
     w.store.create_code(&c).await.unwrap();
     let rt = token(&w, &c, TokenKind::Refresh);
