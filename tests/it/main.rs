@@ -10,6 +10,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+mod booking_answers;
 mod booking_changes;
 mod booking_list;
 mod booking_questions;
@@ -18,6 +19,7 @@ mod conventions;
 mod dst;
 mod errors;
 mod event_types;
+mod hostile_input;
 mod idempotency;
 mod locking;
 mod me;
@@ -31,6 +33,7 @@ mod oauth_registration;
 mod oauth_scopes;
 mod ops;
 mod pages;
+mod pending;
 mod ping;
 mod rate_limits;
 mod schedules;

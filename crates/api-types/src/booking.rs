@@ -26,10 +26,12 @@ pub struct BookingAttendee {
     pub timezone: Option<String>,
 }
 
-/// One guest (`name` is always null: guests are given as bare addresses).
+/// One guest. Guests are given as bare addresses, so `name` is omitted (42min's schema types
+/// it as a string; `null` would break strict clients).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct BookingGuest {
     pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
@@ -284,10 +286,7 @@ pub(crate) mod tests {
             v["host"],
             json!({"user_id": Uuid::from_u128(7), "username": "ada", "email": "ada@example.com"})
         );
-        assert_eq!(
-            v["guests"],
-            json!([{"email": "eve@example.com", "name": null}])
-        );
+        assert_eq!(v["guests"], json!([{"email": "eve@example.com"}]));
         assert_eq!(v["location"]["type"], "google_meet");
         assert_eq!(v["metadata"], json!({"crm": "1"}));
         assert_eq!(v["responses"], json!({"company": "ACME"}));

@@ -79,10 +79,13 @@ pub fn opt_ts(t: Option<Timestamp>) -> Option<String> {
 }
 
 /// Parses an RFC 3339 date-time with `Z` or a numeric offset.
+/// Instants outside the years 0001–9999 are refused
+/// ([`domain::validate::check_instant_range`]).
 pub fn parse_instant(s: &str) -> Result<Timestamp, String> {
-    s.parse::<Timestamp>().map_err(|_| {
+    let t = s.parse::<Timestamp>().map_err(|_| {
         format!("'{s}' is not an ISO 8601 date-time; use e.g. 2026-05-20T10:00:00Z or an offset")
-    })
+    })?;
+    domain::validate::check_instant_range(t).map_err(|m| format!("'{s}' {m}"))
 }
 
 pub use domain::availability::DateOrInstant;

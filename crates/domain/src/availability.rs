@@ -480,13 +480,18 @@ impl DateOrInstant {
         if s.len() == 10
             && let Ok(d) = s.parse::<Date>()
         {
-            return Ok(Self::Date(d));
+            return crate::validate::check_date_range(d)
+                .map(Self::Date)
+                .map_err(|m| format!("'{s}' {m}"));
         }
-        s.parse::<Timestamp>().map(Self::Instant).map_err(|_| {
+        let t = s.parse::<Timestamp>().map_err(|_| {
             format!(
                 "'{s}' is neither an ISO 8601 date-time (2026-05-20T10:00:00Z) nor a date (2026-05-20)"
             )
-        })
+        })?;
+        crate::validate::check_instant_range(t)
+            .map(Self::Instant)
+            .map_err(|m| format!("'{s}' {m}"))
     }
 
     /// The instant this bound denotes: a date means local midnight in `zone` (`None` when that

@@ -110,6 +110,36 @@ pub struct Metadata(pub BTreeMap<String, MetadataValue>);
 pub const METADATA_MAX_KEYS: usize = 50;
 pub const METADATA_MAX_KEY_CHARS: usize = 40;
 pub const METADATA_MAX_STRING_CHARS: usize = 500;
+/// A non-string value (number, bool, array, object) is at most this long as JSON text…
+pub const METADATA_MAX_JSON_CHARS: usize = 1000;
+/// …and nests arrays/objects at most this deep (`{"a":{"b":1}}` as a value is depth 2).
+pub const METADATA_MAX_DEPTH: usize = 5;
+
+/// The deepest array/object nesting of JSON text (strings skipped).
+fn json_depth(raw: &str) -> usize {
+    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
+    for c in raw.chars() {
+        if in_str {
+            match (esc, c) {
+                (true, _) => esc = false,
+                (false, '\\') => esc = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '[' | '{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
 
 impl Metadata {
     /// Checks the limits: ≤ 50 keys, keys ≤ 40 characters, string values ≤ 500 characters.
@@ -133,6 +163,17 @@ impl Metadata {
                 errors.push(
                     format!("metadata.{k}"),
                     format!("string values must be at most {METADATA_MAX_STRING_CHARS} characters"),
+                );
+            }
+            if let MetadataValue::Json(RawJson(raw)) = v
+                && (raw.chars().count() > METADATA_MAX_JSON_CHARS
+                    || json_depth(raw) > METADATA_MAX_DEPTH)
+            {
+                errors.push(
+                    format!("metadata.{k}"),
+                    format!(
+                        "non-string values must be at most {METADATA_MAX_JSON_CHARS} characters of JSON nested at most {METADATA_MAX_DEPTH} deep"
+                    ),
                 );
             }
         }
@@ -223,8 +264,6 @@ pub const MAX_GUESTS: usize = 10;
 /// Why cancelling failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CancelRuleError {
-    #[error("this booking was rescheduled; cancel the booking that replaced it")]
-    AlreadyRescheduled,
     #[error("this event type does not allow cancellation")]
     CancelNotAllowed,
 }
@@ -255,8 +294,10 @@ impl Booking {
         Interval::new(s, e)
     }
 
-    /// Cancels in place. Returns `false` (and changes nothing) when already canceled: cancelling
-    /// is idempotent at the domain level.
+    /// Cancels in place. Returns `false` (and changes nothing) when already canceled, or when
+    /// the booking was since rescheduled (its replacement holds the time; the caller gets this
+    /// one's current state, as the contract answers an already-canceled one): cancelling is
+    /// idempotent at the domain level.
     pub fn cancel(
         &mut self,
         reason: Option<String>,
@@ -264,8 +305,7 @@ impl Booking {
         now: Timestamp,
     ) -> Result<bool, CancelRuleError> {
         match self.status {
-            BookingStatus::Canceled => Ok(false),
-            BookingStatus::Rescheduled => Err(CancelRuleError::AlreadyRescheduled),
+            BookingStatus::Canceled | BookingStatus::Rescheduled => Ok(false),
             BookingStatus::Confirmed | BookingStatus::Pending => {
                 if !allow_cancel {
                     return Err(CancelRuleError::CancelNotAllowed);
@@ -409,14 +449,28 @@ mod tests {
     }
 
     #[test]
-    fn rescheduled_bookings_cannot_be_cancelled_or_moved_again() {
+    fn nested_metadata_is_capped() {
+        let value = |raw: &str| {
+            Metadata([("k".to_string(), MetadataValue::Json(RawJson(raw.into())))].into())
+        };
+        let ok = |m: Metadata| {
+            let mut e = FieldErrors::default();
+            m.check_limits(&mut e);
+            e.is_empty()
+        };
+        assert!(ok(value(r#"{"a":[1,{"b":"]]]]]]]"}]}"#)));
+        assert!(!ok(value(&format!("{}1{}", "[".repeat(6), "]".repeat(6)))));
+        assert!(!ok(value(&format!("[{}]", vec!["1"; 600].join(",")))));
+    }
+
+    #[test]
+    fn rescheduled_bookings_are_left_as_they_are_and_cannot_be_moved_again() {
         let now: Timestamp = "2026-05-01T00:00:00Z".parse().unwrap();
         let mut b = sample(now);
         b.mark_rescheduled(None, now);
-        assert!(matches!(
-            b.cancel(None, true, now),
-            Err(CancelRuleError::AlreadyRescheduled)
-        ));
+        let before = b.clone();
+        assert!(!b.cancel(None, true, now).unwrap());
+        assert_eq!(b, before);
         assert!(matches!(
             b.check_reschedulable(true, now),
             Err(RescheduleRuleError::AlreadyRescheduled)

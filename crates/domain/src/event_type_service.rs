@@ -465,6 +465,14 @@ impl EventTypeService {
         e: &mut FieldErrors,
     ) -> Result<Vec<Host>, StoreError> {
         let mut hosts = Vec::new();
+        // The count is checked before any lookup: a request naming 10,000 hosts costs nothing.
+        if requests.len() > crate::event_type::MAX_HOSTS {
+            e.push(
+                "hosts",
+                format!("must list 1 to {} hosts", crate::event_type::MAX_HOSTS),
+            );
+            return Ok(hosts);
+        }
         for (i, h) in requests.iter().enumerate() {
             if self.directory.get_user(org, h.user_id).await?.is_none() {
                 e.push(

@@ -40,6 +40,13 @@ pub enum CursorValue {
     Text(String),
 }
 
+/// What a sort's cursor carries: an instant (epoch milliseconds) or a text key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CursorKind {
+    Instant,
+    Text,
+}
+
 /// Position after which the next page starts: the last row's sort key and id (the tiebreak),
 /// bound to the sort it was made for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +64,27 @@ impl Cursor {
             CursorValue::Text(t) => format!("{}|t|{}|{}", self.sort, self.id, t),
         };
         URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// Decodes a cursor made for `sort`, whose key is of `kind`; a forged cursor (another
+    /// sort, another kind of key, an instant outside the years 0001–9999) is an error a client
+    /// can act on, never a value the stores cannot bind.
+    pub fn decode_as(s: &str, sort: &str, kind: CursorKind) -> Result<Self, String> {
+        let c = Self::decode(s, sort)?;
+        let ok = match (&c.value, kind) {
+            (CursorValue::Int(ms), CursorKind::Instant) => {
+                (crate::validate::MIN_INSTANT_MS..=crate::validate::MAX_INSTANT_MS).contains(ms)
+            }
+            (CursorValue::Text(_), CursorKind::Text) => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(
+                "cursor is not valid; pass meta.next_cursor from the previous page unchanged"
+                    .into(),
+            );
+        }
+        Ok(c)
     }
 
     /// Decodes a cursor made for `sort`; anything else is an error a client can act on.
@@ -163,6 +191,14 @@ mod tests {
             id: Uuid::nil(),
         };
         assert_eq!(Cursor::decode(&t.encode(), "title_asc").unwrap(), t);
+        assert!(Cursor::decode_as(&t.encode(), "title_asc", CursorKind::Text).is_ok());
+        assert!(Cursor::decode_as(&t.encode(), "title_asc", CursorKind::Instant).is_err());
+        assert!(Cursor::decode_as(&s, "start_at_desc", CursorKind::Instant).is_ok());
+        let forged = Cursor {
+            value: CursorValue::Int(i64::MIN),
+            ..c
+        };
+        assert!(Cursor::decode_as(&forged.encode(), "start_at_desc", CursorKind::Instant).is_err());
     }
 
     #[test]

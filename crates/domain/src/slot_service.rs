@@ -126,12 +126,21 @@ impl SlotService {
     pub async fn list(&self, org: OrganizationId, q: &SlotQuery) -> Result<SlotListing, SlotError> {
         let et = self.event_type(org, &q.event_type).await?;
         let zone = self.query_zone(q.timezone.as_deref(), &et).await?;
-        let start = bound("start", &q.start, &zone)?;
-        let end = bound("end", &q.end, &zone)?;
-        let w = window(start, end)?;
+        let start = parse_bound("start", &q.start)?;
+        let end = parse_bound("end", &q.end)?;
+        let asked = match (&start, &end) {
+            (DateOrInstant::Date(a), DateOrInstant::Date(b)) => {
+                local_window(*a, *b)?;
+                let (s, e) = (at("start", &start, &zone)?, at("end", &end, &zone)?);
+                Interval::new(s, e).ok_or_else(|| invalid("end", "end must be after start"))?
+            }
+            _ => window(at("start", &start, &zone)?, at("end", &end, &zone)?)?,
+        };
+        let (w, clipped) = within_budget(&et, asked);
         let now = self.clock.now();
         let inputs = self.load(&et, w, now).await?;
-        let slots = slots::list_slots(&inputs, w);
+        let mut slots = slots::list_slots(&inputs, w);
+        slots.truncated |= clipped;
         Ok(SlotListing {
             event_type: et,
             zone,
@@ -150,10 +159,22 @@ impl SlotService {
         let et = self.event_type(org, &q.event_type).await?;
         let zone = self.query_zone(q.timezone.as_deref(), &et).await?;
         let start = bound("start", &q.start, &zone)?;
-        if let Some(end) = &q.end
-            && bound("end", end, &zone)? <= start
-        {
-            return Err(invalid("end", "end must be after start"));
+        if let Some(end) = &q.end {
+            let end = bound("end", end, &zone)?;
+            if end <= start {
+                return Err(invalid("end", "end must be after start"));
+            }
+            // A booking lasts exactly the event type's duration: another `end` asks about a
+            // slot that cannot exist, so it is refused rather than silently ignored.
+            if end.duration_since(start) != et.duration() {
+                return Err(invalid(
+                    "end",
+                    format!(
+                        "end must be start + the event type's duration ({} minutes), or omitted",
+                        et.duration_minutes
+                    ),
+                ));
+            }
         }
         let now = self.clock.now();
         let one =
@@ -203,12 +224,64 @@ impl SlotService {
     }
 }
 
+/// At most this many (candidate start × host) evaluations per listing: a wider request (a
+/// 1-minute grid over 31 days for 50 hosts is 2.2 million) is clipped before any data is
+/// loaded and answered with `truncated: true`, so the client narrows the range.
+pub const CANDIDATE_BUDGET: i64 = 200_000;
+
+/// `window` clipped to [`CANDIDATE_BUDGET`], and whether it was clipped.
+fn within_budget(et: &EventType, window: Interval) -> (Interval, bool) {
+    let hosts = i64::try_from(et.hosts.len().max(1)).unwrap_or(i64::MAX);
+    let step_ms = et.slot_interval().as_millis().max(1) as i64;
+    let max_ms = (CANDIDATE_BUDGET / hosts).saturating_mul(step_ms);
+    let len_ms = window.end().duration_since(window.start()).as_millis() as i64;
+    if len_ms <= max_ms {
+        return (window, false);
+    }
+    let end = window
+        .start()
+        .checked_add(jiff::SignedDuration::from_millis(max_ms))
+        .ok()
+        .and_then(|e| Interval::new(window.start(), e));
+    match end {
+        Some(w) => (w, true),
+        None => (window, false),
+    }
+}
+
+/// A bound as written: RFC 3339 date-time or plain date.
+fn parse_bound(name: &'static str, v: &str) -> Result<DateOrInstant, SlotError> {
+    DateOrInstant::parse(v).map_err(|m| invalid(name, m))
+}
+
+/// The instant of a bound: a plain date is local midnight in `zone`.
+fn at(name: &'static str, b: &DateOrInstant, zone: &Zone) -> Result<Timestamp, SlotError> {
+    b.at_start_of_day(zone)
+        .ok_or_else(|| invalid(name, format!("{name} is out of range")))
+}
+
 /// A bound: RFC 3339 date-time, or a plain date at local midnight in `zone`.
 fn bound(name: &'static str, v: &str, zone: &Zone) -> Result<Timestamp, SlotError> {
-    DateOrInstant::parse(v)
-        .map_err(|m| invalid(name, m))?
-        .at_start_of_day(zone)
-        .ok_or_else(|| invalid(name, format!("{name} is out of range")))
+    at(name, &parse_bound(name, v)?, zone)
+}
+
+/// Two plain dates: end after start, at most 31 local calendar days apart (§6.4.7 — a month
+/// across a DST change is allowed although it is 31 days ± 1 hour long).
+fn local_window(start: jiff::civil::Date, end: jiff::civil::Date) -> Result<(), SlotError> {
+    if end <= start {
+        return Err(invalid("end", "end must be after start"));
+    }
+    let days = start
+        .until((jiff::Unit::Day, end))
+        .map(|s| s.get_days())
+        .unwrap_or(i32::MAX);
+    if days > 31 {
+        return Err(invalid(
+            "end",
+            "end must be at most 31 days after start; narrow the range",
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the `[start, end)` window: end after start, at most 31 days.
@@ -245,6 +318,20 @@ mod tests {
         assert_eq!(param(e), "end");
         let e = window(t("2026-05-01T00:00:00Z"), t("2026-05-01T00:00:00Z")).unwrap_err();
         assert_eq!(param(e), "end");
+    }
+
+    #[test]
+    fn plain_date_windows_count_local_days() {
+        let d = |s: &str| s.parse::<jiff::civil::Date>().unwrap();
+        assert!(local_window(d("2026-10-15"), d("2026-11-15")).is_ok());
+        assert_eq!(
+            param(local_window(d("2026-10-15"), d("2026-11-16")).unwrap_err()),
+            "end"
+        );
+        assert_eq!(
+            param(local_window(d("2026-10-15"), d("2026-10-15")).unwrap_err()),
+            "end"
+        );
     }
 
     #[test]

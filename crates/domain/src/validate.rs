@@ -190,9 +190,55 @@ pub fn parse_time_zone(name: &str) -> Result<jiff::tz::TimeZone, String> {
         .map_err(|_| format!("unknown time zone '{name}'; use an IANA name such as Europe/Berlin"))
 }
 
+/// The first instant the API accepts: 0001-01-01T00:00:00Z (epoch milliseconds).
+pub const MIN_INSTANT_MS: i64 = -62_135_596_800_000;
+/// The last instant the API accepts: 9999-12-31T23:59:59.999Z (epoch milliseconds).
+pub const MAX_INSTANT_MS: i64 = 253_402_300_799_999;
+
+/// Instants outside the years 0001–9999 (UTC) are refused everywhere a client gives one: no
+/// store can hold them the same way (Postgres `timestamptz` starts at 4713 BC, SQLite text
+/// sorts `-0001` wrongly), and no calendar means them.
+pub fn check_instant_range(t: jiff::Timestamp) -> Result<jiff::Timestamp, String> {
+    let ms = t.as_millisecond();
+    if (MIN_INSTANT_MS..=MAX_INSTANT_MS).contains(&ms) {
+        Ok(t)
+    } else {
+        Err("must lie between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z".into())
+    }
+}
+
+/// Civil dates outside the years 0001–9999 are refused (see [`check_instant_range`]).
+pub fn check_date_range(d: jiff::civil::Date) -> Result<jiff::civil::Date, String> {
+    if (1..=9999).contains(&d.year()) {
+        Ok(d)
+    } else {
+        Err("must be a date between 0001-01-01 and 9999-12-31".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instant_range_is_years_0001_to_9999() {
+        for ok in [
+            "0001-01-01T00:00:00Z",
+            "9999-12-30T21:59:59.999Z",
+            "2026-05-01T00:00:00Z",
+        ] {
+            assert!(check_instant_range(ok.parse().unwrap()).is_ok(), "{ok}");
+        }
+        for bad in [
+            "0000-12-31T23:59:59.999Z",
+            "-000001-01-01T00:00:00Z",
+            "0001-01-01T00:30:00+01:00",
+        ] {
+            assert!(check_instant_range(bad.parse().unwrap()).is_err(), "{bad}");
+        }
+        assert!(check_date_range("0000-01-01".parse().unwrap()).is_err());
+        assert!(check_date_range("0001-01-01".parse().unwrap()).is_ok());
+    }
 
     #[test]
     fn emails() {

@@ -12,7 +12,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, Path, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use domain::pagination::{Cursor, Limit, Page, PageRequest};
+use domain::pagination::{Cursor, CursorKind, Limit, Page, PageRequest};
 use serde::Serialize;
 use std::str::FromStr;
 use uuid::Uuid;
@@ -26,6 +26,8 @@ macro_rules! known_fields {
 known_fields!(
     api_types::booking_request::CreateBookingRequest,
     api_types::booking_request::CancelRequest,
+    api_types::booking_request::ConfirmRequest,
+    api_types::booking_request::DeclineRequest,
     api_types::booking_request::RescheduleRequest,
     api_types::booking_request::PatchBookingRequest,
     api_types::event_type_request::CreateEventTypeRequest,
@@ -96,9 +98,13 @@ pub fn with_etag(mut resp: Response, version: i64) -> Response {
     resp
 }
 
-/// `limit` (integer ≥ 1, clamped to 100) and `cursor` (made for `sort`), as 400
-/// `invalid_query_param` when bad.
-pub fn page_request(q: &QueryParams, sort: &str) -> Result<PageRequest, ApiError> {
+/// `limit` (integer ≥ 1, clamped to 100) and `cursor` (made for `sort`, keyed by `kind`), as
+/// 400 `invalid_query_param` when bad.
+pub fn page_request(
+    q: &QueryParams,
+    sort: &str,
+    kind: CursorKind,
+) -> Result<PageRequest, ApiError> {
     let limit = match q.get("limit") {
         None => Limit::default(),
         Some(v) => v
@@ -110,7 +116,9 @@ pub fn page_request(q: &QueryParams, sort: &str) -> Result<PageRequest, ApiError
     };
     let after = match q.get("cursor") {
         None | Some("") => None,
-        Some(c) => Some(Cursor::decode(c, sort).map_err(|m| ApiError::query_param("cursor", m))?),
+        Some(c) => {
+            Some(Cursor::decode_as(c, sort, kind).map_err(|m| ApiError::query_param("cursor", m))?)
+        }
     };
     Ok(PageRequest { limit, after })
 }
@@ -238,16 +246,27 @@ mod tests {
     #[test]
     fn page_params() {
         let q = QueryParams::parse("limit=500");
-        assert_eq!(page_request(&q, "s").unwrap().limit.get(), 100);
+        assert_eq!(
+            page_request(&q, "s", CursorKind::Instant)
+                .unwrap()
+                .limit
+                .get(),
+            100
+        );
         for bad in ["limit=0", "limit=abc", "limit=-1", "limit=1.5"] {
-            let e = page_request(&QueryParams::parse(bad), "s").unwrap_err();
+            let e = page_request(&QueryParams::parse(bad), "s", CursorKind::Instant).unwrap_err();
             assert_eq!(
                 (e.code, e.details["param"].as_str()),
                 ("invalid_query_param", Some("limit")),
                 "{bad}"
             );
         }
-        let e = page_request(&QueryParams::parse("cursor=%21%21"), "s").unwrap_err();
+        let e = page_request(
+            &QueryParams::parse("cursor=%21%21"),
+            "s",
+            CursorKind::Instant,
+        )
+        .unwrap_err();
         assert_eq!(e.details["param"], "cursor");
     }
 

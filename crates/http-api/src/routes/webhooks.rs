@@ -326,7 +326,7 @@ pub async fn list_deliveries(
 ) -> Result<Response, ApiError> {
     let p = require(&auth, READ)?;
     let id = id_of(path)?;
-    let page = page_request(&q, DELIVERIES_SORT)?;
+    let page = page_request(&q, DELIVERIES_SORT, domain::pagination::CursorKind::Instant)?;
     let result = state
         .webhooks
         .deliveries(p, id, &page)

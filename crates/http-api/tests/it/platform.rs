@@ -428,9 +428,17 @@ async fn timeouts_and_body_limits_are_envelopes() {
     let small = Request::builder()
         .method("POST")
         .uri("/echo")
+        .header("content-type", "application/json")
         .body(Body::from("{\"x\":\"a\"}"))
         .unwrap();
     assert_eq!(send(&app, small).await.status, StatusCode::OK);
+    let untyped = Request::builder()
+        .method("POST")
+        .uri("/echo")
+        .body(Body::from("{\"x\":\"a\"}"))
+        .unwrap();
+    let r = send(&app, untyped).await;
+    r.assert_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request");
 }
 
 #[tokio::test]

@@ -53,7 +53,7 @@ pub fn booking_query(q: &QueryParams) -> Result<BookingQuery, ApiError> {
         "one of start_at_desc, start_at_asc, created_at_desc, created_at_asc, updated_at_asc, updated_at_desc",
     )?
     .unwrap_or_default();
-    let page = page_request(q, sort.as_str())?;
+    let page = page_request(q, sort.as_str(), domain::pagination::CursorKind::Instant)?;
     let mut host_user_ids = Vec::new();
     let many = q.all("host_user_ids");
     if many.is_empty() {

@@ -35,7 +35,7 @@ use serde_json::{Value, json};
 
 /// Renders a booking the way every write answers: the envelope, the status and `ETag`.
 #[derive(Clone, Copy)]
-struct Render {
+pub(super) struct Render {
     status: StatusCode,
 }
 
@@ -43,7 +43,7 @@ impl Render {
     const CREATED: Self = Self {
         status: StatusCode::CREATED,
     };
-    const OK: Self = Self {
+    pub(super) const OK: Self = Self {
         status: StatusCode::OK,
     };
 
@@ -58,7 +58,7 @@ impl Render {
     }
 
     /// Runs `write` with this renderer as the idempotent replay record for `guard`'s key.
-    async fn write<E>(
+    pub(super) async fn write<E>(
         self,
         guard: &IdemGuard,
         write: impl AsyncFnOnce(Option<Idempotent<'_>>) -> Result<HostedBooking, E>,
@@ -79,7 +79,7 @@ impl Render {
 /// Runs a write under the request's `Idempotency-Key`: a replay returns the stored response;
 /// otherwise `run` executes under the reservation, and a failed attempt releases it for retries
 /// (a cancelled one releases it when the guard drops).
-async fn idempotent(
+pub(super) async fn idempotent(
     state: &AppState,
     p: &Principal,
     headers: &HeaderMap,
@@ -105,7 +105,7 @@ fn slot_unavailable(reason: UnavailableReason) -> ApiError {
         .with_details(json!({ "reason": reason.as_str() }))
 }
 
-fn lock_timeout() -> ApiError {
+pub(super) fn lock_timeout() -> ApiError {
     ApiError::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "slot_lock_timeout",
@@ -211,7 +211,7 @@ async fn create(
     responses(
         (status = 200, description = "The updated booking", body = Data<BookingDto>,
             headers(("ETag" = String, description = "The new version"))),
-        (status = 400, description = "invalid_if_match, missing_idempotency_key", body = ErrorBody),
+        (status = 400, description = "invalid_if_match, missing_idempotency_key, invalid_request (no body)", body = ErrorBody),
         (status = 401, description = "invalid_token", body = ErrorBody),
         (status = 403, description = "insufficient_scope", body = ErrorBody),
         (status = 404, description = "booking_not_found", body = ErrorBody),
@@ -233,6 +233,12 @@ pub async fn update_booking(
     let p = auth.authorize(Operation::UpdateBooking)?;
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
     let expected = if_match(&headers)?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "invalid_request",
+            "PATCH needs a JSON body with at least one of metadata, responses, attendee_name",
+        ));
+    }
     if let Ok(raw) = serde_json::from_slice::<Value>(&bytes) {
         let immutable = immutable_fields_in(&raw);
         if !immutable.is_empty() {
@@ -274,7 +280,8 @@ async fn update(
         .await
 }
 
-/// Cancels a booking (idempotent: an already canceled booking is returned as it is).
+/// Cancels a booking (idempotent: an already canceled booking, and one that was since
+/// rescheduled, is returned as it is).
 #[utoipa::path(
     post,
     path = "/v1/bookings/{uid}/cancel",
@@ -291,7 +298,7 @@ async fn update(
         (status = 401, description = "invalid_token", body = ErrorBody),
         (status = 403, description = "insufficient_scope, forbidden (event type disallows cancelling)", body = ErrorBody),
         (status = 404, description = "booking_not_found", body = ErrorBody),
-        (status = 409, description = "conflict (booking was rescheduled)", body = ErrorBody),
+        (status = 409, description = "conflict (the booking changed concurrently)", body = ErrorBody),
         (status = 422, description = "validation_error", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody),
         (status = 503, description = "slot_lock_timeout", body = ErrorBody),
@@ -409,10 +416,6 @@ impl From<CancelBookingError> for ApiError {
     fn from(e: CancelBookingError) -> Self {
         match e {
             CancelBookingError::NotFound => not_found(),
-            CancelBookingError::Rule(CancelRuleError::AlreadyRescheduled) => ApiError::conflict(
-                "conflict",
-                "This booking was rescheduled; cancel the booking that replaced it",
-            ),
             CancelBookingError::Rule(CancelRuleError::CancelNotAllowed) => ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",

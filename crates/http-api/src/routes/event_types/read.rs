@@ -60,7 +60,15 @@ pub async fn list_event_types(
         slug: q.get("slug").map(str::to_owned),
         active: bool_param(&q, "active")?,
         sort,
-        page: page_request(&q, sort.as_str())?,
+        page: page_request(
+            &q,
+            sort.as_str(),
+            if sort == EventTypeSort::TitleAsc {
+                domain::pagination::CursorKind::Text
+            } else {
+                domain::pagination::CursorKind::Instant
+            },
+        )?,
     };
     let listed = state
         .services
