@@ -164,6 +164,26 @@ impl WireFields for CancelRequest {
     const FIELDS: &'static [&'static str] = &["reason"];
 }
 
+/// `POST /v1/bookings/{uid}/confirm` (body optional; no fields).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {}
+
+impl WireFields for ConfirmRequest {
+    const FIELDS: &'static [&'static str] = &[];
+}
+
+/// `POST /v1/bookings/{uid}/decline` (body optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct DeclineRequest {
+    /// ≤ 1024 characters; shown to the attendee as the cancellation reason.
+    pub reason: Option<String>,
+}
+
+impl WireFields for DeclineRequest {
+    const FIELDS: &'static [&'static str] = &["reason"];
+}
+
 /// `POST /v1/bookings/{uid}/reschedule`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct RescheduleRequest {

@@ -17,12 +17,14 @@ use crate::slots::{self, SlotInputs, UnavailableReason};
 use jiff::Timestamp;
 use std::sync::Arc;
 
+mod decision;
 mod errors;
 
 pub use crate::booking_input::{
     AttendeeDraft, BookingDraft, BookingPatch, Cancellation, InputCode, InvalidInput, NewBooking,
     PatchDraft, Reschedule, RescheduleDraft,
 };
+pub use decision::{DecideBookingError, HostDecision};
 use errors::WriteError;
 pub use errors::{
     CancelBookingError, CreateBookingError, GetBookingError, ListBookingsError,

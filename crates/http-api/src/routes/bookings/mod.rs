@@ -1,5 +1,5 @@
 //! Bookings (§3.7–§3.12): list and read ([`read`]), create, PATCH, cancel and reschedule
-//! ([`write`]). Every write takes an `Idempotency-Key` and commits its response in the booking
+//! ([`write`]), and the host's confirm/decline of a pending booking ([`decision`]). Every write takes an `Idempotency-Key` and commits its response in the booking
 //! transaction; `PATCH` also takes `If-Match`. Other organizations' bookings are 404.
 
 #![allow(
@@ -7,6 +7,7 @@
     reason = "ApiError is the crate's one error type, returned by value like an axum rejection; shrinking it belongs in error.rs"
 )]
 
+pub mod decision;
 pub mod read;
 pub mod write;
 
@@ -21,6 +22,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(read::get_booking, write::update_booking))
         .routes(routes!(write::cancel_booking))
         .routes(routes!(write::reschedule_booking))
+        .routes(routes!(decision::confirm_booking))
+        .routes(routes!(decision::decline_booking))
 }
 
 /// `booking_not_found`, also for any non-UUID uid.
