@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use domain::validate::FieldErrors;
 use serde_json::{Value, json};
 
+/// `Retry-After` of a 503 caused by an unavailable store, in seconds.
+pub const RETRY_AFTER_SECS: &str = "1";
+
 /// An error response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -44,15 +47,37 @@ impl ApiError {
         self
     }
 
-    /// 500 with a generic message; the cause is logged.
+    /// 500 with a generic message; the cause is logged. A cause whose chain says the store is
+    /// unavailable (pool timeout, lost connection, lock or queue full) is
+    /// [`ApiError::unavailable`] instead: overload is a 503, never a 500.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        let e = e.into();
+        if domain::ports::unavailable_kind(&e).is_some() {
+            let mut err = Self::unavailable();
+            err.source = Some(e);
+            return err;
+        }
         let mut err = Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
             "Something went wrong on our side; retry later",
         );
-        err.source = Some(e.into());
+        err.source = Some(e);
         err
+    }
+
+    /// 503 `service_unavailable` with `Retry-After`: the store cannot serve the request now
+    /// (§2.6). The cause is logged, never sent.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable (the database is busy or unreachable); retry after the Retry-After delay",
+        )
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        )
     }
 
     /// 400 `invalid_query_param` naming the parameter.
@@ -108,6 +133,7 @@ impl ApiError {
 
 impl From<domain::ports::StoreError> for ApiError {
     fn from(e: domain::ports::StoreError) -> Self {
+        let domain::ports::StoreError::Unknown(e) = e;
         Self::internal(e)
     }
 }
@@ -115,7 +141,12 @@ impl From<domain::ports::StoreError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let request_id = crate::envelope::current_request_id();
-        if self.status.is_server_error() {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Expected under overload or an outage: one line each, without alarm.
+            if let Some(e) = &self.source {
+                tracing::warn!(request_id = %request_id, code = self.code, error = %format!("{e:#}"), "request refused: store unavailable");
+            }
+        } else if self.status.is_server_error() {
             match &self.source {
                 Some(e) => {
                     tracing::error!(request_id = %request_id, code = self.code, error = ?e, "request failed")

@@ -19,7 +19,8 @@
 //!       writes), so clients cannot add series;
 //!    4. [`crate::auth_layer::guard`]: bearer auth and rate limits for `/v1/*`, so the
 //!       rate-limit headers reach every `/v1/*` response, including 404, 405, 413 and timeouts;
-//!    5. request timeout → 503 `service_unavailable`;
+//!    5. request timeout → 503 `service_unavailable` with `Retry-After` (one deadline that also
+//!       bounds step 4, whose authentication and shared counters touch the database);
 //!    6. 405 rewriting;
 //! 3. `DefaultBodyLimit` (`ApiJson` maps the overflow to 413 `payload_too_large`).
 //!
@@ -130,13 +131,23 @@ async fn middleware(State(stack): State<Arc<Stack>>, mut req: Request, next: Nex
         req.extensions_mut().insert(stack.docs.clone());
     }
     let state = &stack.state;
+    // One deadline for the guard (authentication, rate limits: database work too) and the
+    // handler. The handler's own timeout fires first when the guard was quick, so the guard
+    // still adds its rate-limit headers; the outer one bounds a guard stuck on the store.
+    let deadline = tokio::time::Instant::now() + state.config.request_timeout;
+    let guarded = auth_layer::guard(state, req, |req| async move {
+        match tokio::time::timeout_at(deadline, next.run(req)).await {
+            Ok(resp) => method_not_allowed(resp),
+            Err(_) => timed_out(),
+        }
+    });
     let mut resp = id
-        .scope(auth_layer::guard(state, req, |req| async move {
-            match tokio::time::timeout(state.config.request_timeout, next.run(req)).await {
-                Ok(resp) => method_not_allowed(resp),
-                Err(_) => unavailable("The request took too long; retry later").into_response(),
+        .scope(async {
+            match tokio::time::timeout_at(deadline, guarded).await {
+                Ok(resp) => resp,
+                Err(_) => timed_out(),
             }
-        }))
+        })
         .await;
     stack.metrics.record(
         &method,
@@ -155,6 +166,11 @@ async fn healthz() -> Json<Status> {
     Json(Status { status: "ok" })
 }
 
+/// How long `/readyz` waits for the store's answer: a database gone away turns readiness
+/// off within this bound (under the pool acquire timeout, so a lost database is reported
+/// before requests start failing on it).
+pub const READINESS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Readiness: the store answers and the server is not draining.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
     responses(
@@ -165,13 +181,14 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::Relaxed) {
         return unavailable("The server is shutting down").into_response();
     }
-    match state.store.ping().await {
-        Ok(()) => Json(Status { status: "ok" }).into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Json(Status { status: "ok" }).into_response(),
+        Ok(Err(e)) => {
             let mut err = unavailable("The database is unreachable");
             err.source = Some(e.into());
             err.into_response()
         }
+        Err(_) => unavailable("The database did not answer in time").into_response(),
     }
 }
 
@@ -224,6 +241,16 @@ fn document(text: &str, content_type: &'static str) -> Response {
         ],
         text.to_owned(),
     )
+        .into_response()
+}
+
+/// The request timeout's answer: 503 `service_unavailable` with `Retry-After`.
+fn timed_out() -> Response {
+    unavailable("The request took too long; retry later")
+        .with_header(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+        )
         .into_response()
 }
 

@@ -87,6 +87,22 @@ pub struct WebhooksConfig {
 pub struct DatabaseConfig {
     /// `sqlite://…` or `postgres://…`; secret because it may carry a password.
     pub url: SecretString,
+    /// Milliseconds a request waits for a pooled connection before it is answered `503`.
+    pub acquire_timeout_ms: u64,
+    /// Postgres pool size.
+    pub max_connections: u32,
+    /// SQLite `synchronous` for file databases: `full` (the default) or `normal`.
+    pub sqlite_synchronous: SqliteSynchronous,
+    /// Writers that may wait for the SQLite write turn at once; more are answered `503`.
+    pub sqlite_writer_queue: usize,
+}
+
+/// `database.sqlite_synchronous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SqliteSynchronous {
+    Full,
+    Normal,
 }
 
 /// `[http]`.
@@ -189,6 +205,32 @@ impl Backend {
 pub const MIN_PEPPER_LEN: usize = 32;
 
 impl DatabaseConfig {
+    /// The store settings of [`crate::wiring::open_store_with`].
+    pub fn store_settings(&self) -> crate::wiring::StoreSettings {
+        crate::wiring::StoreSettings {
+            acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
+            max_connections: self.max_connections,
+            sqlite_synchronous: match self.sqlite_synchronous {
+                SqliteSynchronous::Full => store_sqlite::Synchronous::Full,
+                SqliteSynchronous::Normal => store_sqlite::Synchronous::Normal,
+            },
+            sqlite_writer_queue: self.sqlite_writer_queue,
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.acquire_timeout_ms < 100 {
+            bail!("database.acquire_timeout_ms: must be at least 100");
+        }
+        if self.max_connections == 0 {
+            bail!("database.max_connections: must be at least 1");
+        }
+        if self.sqlite_writer_queue == 0 {
+            bail!("database.sqlite_writer_queue: must be at least 1");
+        }
+        Ok(())
+    }
+
     /// The backend the URL selects (validated at load time).
     pub fn backend(&self) -> anyhow::Result<Backend> {
         Backend::from_url(self.url.expose_secret())
@@ -337,6 +379,7 @@ impl Config {
     /// Start-up checks beyond types.
     pub fn validate(&self) -> anyhow::Result<()> {
         let backend = self.database.backend()?;
+        self.database.validate()?;
         self.notifications.validate()?;
         self.http.listen_addr()?;
         self.http.validate()?;

@@ -39,11 +39,48 @@ pub async fn start_listening(opened: &Opened) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Opens and migrates the store `url` selects: `sqlite:…` or `postgres://…`.
+/// How [`open_store_with`] opens a store (`[database]`).
+#[derive(Debug, Clone, Copy)]
+pub struct StoreSettings {
+    pub acquire_timeout: Duration,
+    pub max_connections: u32,
+    pub sqlite_synchronous: store_sqlite::Synchronous,
+    pub sqlite_writer_queue: usize,
+}
+
+impl Default for StoreSettings {
+    /// The built-in defaults (`defaults.toml`).
+    fn default() -> Self {
+        let sqlite = store_sqlite::SqliteSettings::default();
+        Self {
+            acquire_timeout: sqlite.acquire_timeout,
+            max_connections: store_postgres::PgSettings::default().max_connections,
+            sqlite_synchronous: sqlite.synchronous,
+            sqlite_writer_queue: sqlite.writer_queue,
+        }
+    }
+}
+
+/// Opens and migrates the store `url` selects: `sqlite:…` or `postgres://…`, with the
+/// default [`StoreSettings`].
 pub async fn open_store(url: &str) -> anyhow::Result<Opened> {
+    open_store_with(url, &StoreSettings::default()).await
+}
+
+/// [`open_store`] with explicit settings.
+pub async fn open_store_with(url: &str, settings: &StoreSettings) -> anyhow::Result<Opened> {
     match Backend::from_url(url)? {
         Backend::Sqlite => {
-            let store = store_sqlite::SqliteStore::connect(url).await?;
+            let store = store_sqlite::SqliteStore::connect_with(
+                url,
+                &store_sqlite::SqliteSettings {
+                    acquire_timeout: settings.acquire_timeout,
+                    synchronous: settings.sqlite_synchronous,
+                    writer_queue: settings.sqlite_writer_queue,
+                    ..store_sqlite::SqliteSettings::default()
+                },
+            )
+            .await?;
             store.migrate().await?;
             Ok(Opened {
                 wake: store.commit_signal(),
@@ -53,9 +90,15 @@ pub async fn open_store(url: &str) -> anyhow::Result<Opened> {
             })
         }
         Backend::Postgres => {
-            let store = store_postgres::PgStore::connect(url)
-                .await
-                .context("connecting to Postgres (database.url)")?;
+            let store = store_postgres::PgStore::connect_settings(
+                url,
+                &store_postgres::PgSettings {
+                    max_connections: settings.max_connections,
+                    acquire_timeout: settings.acquire_timeout,
+                },
+            )
+            .await
+            .context("connecting to Postgres (database.url)")?;
             store.migrate().await?;
             let store = Arc::new(store);
             Ok(Opened {

@@ -195,7 +195,7 @@ pub(crate) fn write_error(e: sqlx::Error) -> BookingWriteError {
             BookingWriteError::SlotUnavailable
         }
         Some((code, _)) if code == "55P03" => BookingWriteError::LockTimeout,
-        _ => BookingWriteError::Unknown(e.into()),
+        _ => BookingWriteError::Unknown(crate::classify(e)),
     }
 }
 

@@ -246,7 +246,7 @@ impl BookingStore for PgStore {
             .pool()
             .begin()
             .await
-            .map_err(|e| BookingWriteError::Unknown(e.into()))?;
+            .map_err(|e| BookingWriteError::Unknown(crate::classify(e)))?;
         lock_event_type(&mut tx, org, event_type, self.lock_timeout).await?;
         Ok(Box::new(PgBookingTx { org, tx }))
     }

@@ -68,7 +68,7 @@ impl DirectoryStore for PgStore {
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some(field) => CreateError::Duplicate { field },
-            None => CreateError::Unknown(e.into()),
+            None => CreateError::Unknown(crate::classify(e)),
         })?;
         Ok(())
     }
@@ -117,7 +117,7 @@ impl DirectoryStore for PgStore {
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some(field) => CreateError::Duplicate { field },
-            None => CreateError::Unknown(e.into()),
+            None => CreateError::Unknown(crate::classify(e)),
         })?;
         Ok(())
     }

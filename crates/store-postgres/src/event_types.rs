@@ -170,7 +170,7 @@ impl EventTypeStore for PgStore {
             .await
             .map_err(|err| match duplicate_field(&err) {
                 Some(field) => CreateError::Duplicate { field },
-                None => CreateError::Unknown(err.into()),
+                None => CreateError::Unknown(crate::classify(err)),
             })?;
         Ok(())
     }
@@ -282,7 +282,7 @@ impl EventTypeStore for PgStore {
             .pool()
             .begin()
             .await
-            .map_err(|x| UpdateError::Unknown(x.into()))?;
+            .map_err(|x| UpdateError::Unknown(crate::classify(x)))?;
         let mut b = QueryBuilder::<Postgres>::new(format!(
             "UPDATE event_types SET ({VALUE_COLUMNS}) = ROW("
         ));
@@ -299,7 +299,7 @@ impl EventTypeStore for PgStore {
                 .await
                 .map_err(|err| match duplicate_field(&err) {
                     Some(field) => UpdateError::Duplicate { field },
-                    None => UpdateError::Unknown(err.into()),
+                    None => UpdateError::Unknown(crate::classify(err)),
                 })?;
         if done.rows_affected() != 1 {
             let exists: bool = sqlx::query_scalar(
@@ -309,7 +309,7 @@ impl EventTypeStore for PgStore {
             .bind(e.id.0)
             .fetch_one(&mut *tx)
             .await
-            .map_err(|x| UpdateError::Unknown(x.into()))?;
+            .map_err(|x| UpdateError::Unknown(crate::classify(x)))?;
             return Err(if exists {
                 UpdateError::VersionConflict
             } else {
@@ -321,7 +321,7 @@ impl EventTypeStore for PgStore {
         }
         tx.commit()
             .await
-            .map_err(|x| UpdateError::Unknown(x.into()))?;
+            .map_err(|x| UpdateError::Unknown(crate::classify(x)))?;
         Ok(())
     }
 
@@ -331,12 +331,22 @@ impl EventTypeStore for PgStore {
         id: EventTypeId,
         outbox: &[OutboxMessage],
     ) -> Result<(), DeleteError> {
-        let unk = |x: sqlx::Error| DeleteError::Unknown(x.into());
+        let unk = |x: sqlx::Error| DeleteError::Unknown(crate::classify(x));
         let mut tx = self.pool().begin().await.map_err(unk)?;
         // Serialise with booking writers of this event type (they hold the same lock).
         crate::bookings::lock_event_type(&mut tx, org, id, self.lock_timeout)
             .await
-            .map_err(|e| DeleteError::Unknown(anyhow!("{e}")))?;
+            .map_err(|e| {
+                DeleteError::Unknown(match e {
+                    domain::ports::BookingWriteError::LockTimeout => {
+                        anyhow::Error::new(domain::ports::StoreUnavailable::bare(
+                            domain::ports::UnavailableKind::LockTimeout,
+                        ))
+                    }
+                    domain::ports::BookingWriteError::Unknown(e) => e,
+                    other => anyhow!("{other}"),
+                })
+            })?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM event_types WHERE organization_id = $1 AND id = $2)",
         )

@@ -36,7 +36,7 @@ mod webhooks;
 pub use bookings::is_no_overlap_violation;
 
 use async_trait::async_trait;
-use domain::ports::{Storage, StoreError};
+use domain::ports::{Storage, StoreError, StoreUnavailable, UnavailableKind};
 use jiff::Timestamp;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
@@ -46,6 +46,26 @@ use std::time::Duration;
 
 /// How long a booking write waits for the per-event-type slot lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a caller waits for a pooled connection by default. With the database gone,
+/// every request fails after this long as unavailable (503) instead of hanging.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Pool settings of [`PgStore::connect_settings`].
+#[derive(Debug, Clone, Copy)]
+pub struct PgSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+        }
+    }
+}
 
 /// The PostgreSQL store: a connection pool plus a few knobs. Cheap to clone.
 #[derive(Clone)]
@@ -63,9 +83,18 @@ impl PgStore {
 
     /// Connects with a pool of at most `max_connections` connections.
     pub async fn connect_with(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        let settings = PgSettings {
+            max_connections,
+            ..PgSettings::default()
+        };
+        Self::connect_settings(url, &settings).await
+    }
+
+    /// Connects with explicit pool settings.
+    pub async fn connect_settings(url: &str, settings: &PgSettings) -> anyhow::Result<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
             .connect(url)
             .await?;
         Ok(Self::from_pool(pool))
@@ -138,9 +167,47 @@ impl Storage for PgStore {
     }
 }
 
-/// Any database error as an opaque store error.
+/// Any database error as an opaque store error (marked unavailable when it is, see
+/// [`classify`]).
 pub(crate) fn unknown(e: impl Into<anyhow::Error>) -> StoreError {
-    StoreError::Unknown(e.into())
+    StoreError::Unknown(classify(e))
+}
+
+/// An error as an `anyhow::Error`, marked [`StoreUnavailable`] when the driver error at its
+/// root means the database cannot serve now: no pooled connection within the acquire timeout,
+/// a refused, reset or closed connection (I/O, TLS, SQLSTATE class 08), a server shutting down
+/// or starting up (57P01–57P03), too many connections (53300), or a lock or statement
+/// timeout (55P03, 57014).
+pub(crate) fn classify(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    let e = e.into();
+    let kind = e.downcast_ref::<sqlx::Error>().and_then(unavailable_kind);
+    match kind {
+        Some(kind) if domain::ports::unavailable_kind(&e).is_none() => {
+            anyhow::Error::new(StoreUnavailable::new(kind, e))
+        }
+        _ => e,
+    }
+}
+
+/// The [`UnavailableKind`] a driver error reports, if any.
+pub fn unavailable_kind(e: &sqlx::Error) -> Option<UnavailableKind> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some(UnavailableKind::PoolTimeout),
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            Some(UnavailableKind::ConnectionLost)
+        }
+        sqlx::Error::Database(_) => {
+            let (code, _) = db_error(e)?;
+            match code.as_str() {
+                c if c.starts_with("08") => Some(UnavailableKind::ConnectionLost),
+                "57P01" | "57P02" | "57P03" => Some(UnavailableKind::ConnectionLost),
+                "53300" => Some(UnavailableKind::PoolTimeout),
+                "55P03" | "57014" => Some(UnavailableKind::LockTimeout),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// An instant as bound to the database: truncated to whole milliseconds.

@@ -156,7 +156,7 @@ impl OAuthStore for PgStore {
         .await
         .map_err(|e| match crate::db_error(&e) {
             Some((code, _)) if code == "23505" => CreateError::Duplicate { field: "client_id" },
-            _ => CreateError::Unknown(anyhow::Error::new(e).context("inserting client")),
+            _ => CreateError::Unknown(crate::classify(e).context("inserting client")),
         })?;
         Ok(())
     }

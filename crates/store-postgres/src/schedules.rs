@@ -85,7 +85,7 @@ impl ScheduleStore for PgStore {
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some(field) => CreateError::Duplicate { field },
-            None => CreateError::Unknown(e.into()),
+            None => CreateError::Unknown(crate::classify(e)),
         })?;
         Ok(())
     }
@@ -143,7 +143,7 @@ impl ScheduleStore for PgStore {
             .pool()
             .begin()
             .await
-            .map_err(|e| UpdateError::Unknown(e.into()))?;
+            .map_err(|e| UpdateError::Unknown(crate::classify(e)))?;
         let done = sqlx::query(
             "UPDATE schedules SET user_id = $3, name = $4, time_zone = $5, rules = $6, \
              overrides = $7, version = $8, updated_at = $9 \
@@ -163,7 +163,7 @@ impl ScheduleStore for PgStore {
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some(field) => UpdateError::Duplicate { field },
-            None => UpdateError::Unknown(e.into()),
+            None => UpdateError::Unknown(crate::classify(e)),
         })?;
         if done.rows_affected() != 1 {
             let exists: Option<i64> = sqlx::query_scalar(
@@ -173,7 +173,7 @@ impl ScheduleStore for PgStore {
             .bind(s.id.0)
             .fetch_optional(&mut *tx)
             .await
-            .map_err(|e| UpdateError::Unknown(e.into()))?;
+            .map_err(|e| UpdateError::Unknown(crate::classify(e)))?;
             return Err(match exists {
                 Some(_) => UpdateError::VersionConflict,
                 None => UpdateError::NotFound,
@@ -184,7 +184,7 @@ impl ScheduleStore for PgStore {
         }
         tx.commit()
             .await
-            .map_err(|e| UpdateError::Unknown(e.into()))?;
+            .map_err(|e| UpdateError::Unknown(crate::classify(e)))?;
         Ok(())
     }
 
@@ -208,7 +208,7 @@ impl ScheduleStore for PgStore {
         .bind(id.0)
         .fetch_optional(self.pool())
         .await
-        .map_err(|e| DeleteError::Unknown(e.into()))?;
+        .map_err(|e| DeleteError::Unknown(crate::classify(e)))?;
         match row {
             Some((false, true)) => Ok(()),
             Some((true, _)) => {
@@ -219,7 +219,7 @@ impl ScheduleStore for PgStore {
                 .bind(id.0)
                 .fetch_one(self.pool())
                 .await
-                .map_err(|e| DeleteError::Unknown(e.into()))?;
+                .map_err(|e| DeleteError::Unknown(crate::classify(e)))?;
                 if exists {
                     Err(DeleteError::InUse(
                         "an event type uses this schedule for a host".into(),

@@ -58,7 +58,7 @@ impl TokenStore for PgStore {
         pat: &PersonalAccessToken,
         now: Timestamp,
     ) -> Result<(), CreatePatError> {
-        let unk = |e: sqlx::Error| CreatePatError::Unknown(e.into());
+        let unk = |e: sqlx::Error| CreatePatError::Unknown(crate::classify(e));
         let mut tx = self.pool().begin().await.map_err(unk)?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
             .bind(TOKEN_LOCK_CLASS)
@@ -99,7 +99,7 @@ impl TokenStore for PgStore {
         .await
         .map_err(|e| match duplicate_field(&e) {
             Some("name") => CreatePatError::NameTaken,
-            _ => CreatePatError::Unknown(e.into()),
+            _ => CreatePatError::Unknown(crate::classify(e)),
         })?;
         tx.commit().await.map_err(unk)?;
         Ok(())

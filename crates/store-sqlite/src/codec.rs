@@ -46,7 +46,7 @@ where
     T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
 {
     row.try_get(name)
-        .map_err(|e| StoreError::Unknown(anyhow::Error::new(e).context(format!("column {name}"))))
+        .map_err(|e| StoreError::Unknown(crate::classify(e).context(format!("column {name}"))))
 }
 
 pub(crate) fn uuid_col(row: &SqliteRow, name: &str) -> Result<Uuid> {

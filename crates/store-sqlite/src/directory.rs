@@ -50,7 +50,7 @@ pub(crate) fn user_of(row: &SqliteRow) -> Result<User> {
 fn create_err(e: sqlx::Error, needles: &[(&str, &'static str)]) -> CreateError {
     match duplicate_field(&e, needles) {
         Some(field) => CreateError::Duplicate { field },
-        None => CreateError::Unknown(anyhow::Error::new(e).context("insert")),
+        None => CreateError::Unknown(crate::classify(e).context("insert")),
     }
 }
 

@@ -177,7 +177,10 @@ const SLUG: &[(&str, &str)] = &[("event_types.slug", "slug")];
 impl EventTypeStore for SqliteStore {
     async fn create_event_type(&self, et: &EventType) -> std::result::Result<(), CreateError> {
         let enc = encode(et)?;
-        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
+        let mut w = self
+            .begin_write()
+            .await
+            .map_err(crate::WriteBeginError::into_anyhow)?;
         let insert = sqlx::query(
             "INSERT INTO event_types (organization_id, id, owner_user_id, slug, title, description, \
              duration_minutes, slot_interval_minutes, active, scheduling_type, hosts, color, \
@@ -195,12 +198,12 @@ impl EventTypeStore for SqliteStore {
             .await
             .map_err(|e| match duplicate_field(&e, SLUG) {
                 Some(field) => CreateError::Duplicate { field },
-                None => CreateError::Unknown(anyhow::Error::new(e).context("inserting event type")),
+                None => CreateError::Unknown(crate::classify(e).context("inserting event type")),
             })?;
         write_hosts(&mut w.tx, et).await?;
         w.commit()
             .await
-            .map_err(|e| CreateError::Unknown(anyhow::Error::new(e).context("commit")))?;
+            .map_err(|e| CreateError::Unknown(crate::classify(e).context("commit")))?;
         Ok(())
     }
 
@@ -297,7 +300,10 @@ impl EventTypeStore for SqliteStore {
         outbox: &[OutboxMessage],
     ) -> std::result::Result<(), UpdateError> {
         let enc = encode(et)?;
-        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
+        let mut w = self
+            .begin_write()
+            .await
+            .map_err(crate::WriteBeginError::into_anyhow)?;
         let update = sqlx::query(
             "UPDATE event_types SET owner_user_id = ?, slug = ?, title = ?, description = ?, \
              duration_minutes = ?, slot_interval_minutes = ?, active = ?, scheduling_type = ?, \
@@ -316,7 +322,7 @@ impl EventTypeStore for SqliteStore {
             .await
             .map_err(|e| match duplicate_field(&e, SLUG) {
                 Some(field) => UpdateError::Duplicate { field },
-                None => UpdateError::Unknown(anyhow::Error::new(e).context("updating event type")),
+                None => UpdateError::Unknown(crate::classify(e).context("updating event type")),
             })?;
         if done.rows_affected() == 0 {
             let exists: Option<i64> = sqlx::query_scalar(
@@ -348,12 +354,12 @@ impl EventTypeStore for SqliteStore {
         outbox: &[OutboxMessage],
     ) -> std::result::Result<(), DeleteError> {
         let fail = |what: &'static str| {
-            move |e: sqlx::Error| DeleteError::Unknown(anyhow::Error::new(e).context(what))
+            move |e: sqlx::Error| DeleteError::Unknown(crate::classify(e).context(what))
         };
         let mut w = self
             .begin_write()
             .await
-            .map_err(|e| DeleteError::Unknown(e.into()))?;
+            .map_err(|e| DeleteError::Unknown(e.into_anyhow()))?;
         let held: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM bookings WHERE organization_id = ? AND event_type_id = ? \
              AND status IN ('confirmed', 'pending') LIMIT 1",

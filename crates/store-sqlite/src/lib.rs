@@ -19,6 +19,7 @@ mod bookings;
 mod codec;
 mod directory;
 mod event_types;
+mod files;
 mod idempotency;
 mod invitee_links;
 mod notifications;
@@ -32,7 +33,7 @@ mod webhooks;
 
 use anyhow::Context as _;
 use async_trait::async_trait;
-use domain::ports::{Storage, StoreError};
+use domain::ports::{Storage, StoreError, StoreUnavailable, UnavailableKind};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -42,6 +43,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+pub use files::shared_files;
 pub use tx::SqliteBookingTx;
 
 /// How long a writer waits for the database write lock (in-process queue, then SQLite's busy
@@ -50,6 +52,47 @@ pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Connections in the pool. SQLite has one writer at a time; the rest serve reads.
 const MAX_CONNECTIONS: u32 = 8;
+
+/// How long a caller waits for a pooled connection by default before the store reports
+/// itself unavailable.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Writers that may wait for this process's write turn at once by default; one more is
+/// refused at once as unavailable (`QueueFull`) instead of queueing without bound.
+pub const WRITER_QUEUE: usize = 128;
+
+/// SQLite's `synchronous` for a file database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync at every commit: an acknowledged write survives a power loss (the default).
+    Full,
+    /// fsync at checkpoints only: a power loss may lose the last commits (never corrupts).
+    Normal,
+}
+
+/// How [`SqliteStore::connect_with`] opens the database.
+#[derive(Debug, Clone, Copy)]
+pub struct SqliteSettings {
+    /// Write-lock wait (in-process turn, then SQLite's busy handler).
+    pub lock_timeout: Duration,
+    /// Pooled-connection wait.
+    pub acquire_timeout: Duration,
+    /// Durability of a file database (a throwaway `sqlite::memory:` one always runs `OFF`).
+    pub synchronous: Synchronous,
+    /// Bound of the in-process writer queue.
+    pub writer_queue: usize,
+}
+
+impl Default for SqliteSettings {
+    fn default() -> Self {
+        Self {
+            lock_timeout: LOCK_TIMEOUT,
+            acquire_timeout: ACQUIRE_TIMEOUT,
+            synchronous: Synchronous::Full,
+            writer_queue: WRITER_QUEUE,
+        }
+    }
+}
 
 /// The SQLite store. Cheap to clone: clones share one pool.
 #[derive(Clone)]
@@ -62,6 +105,9 @@ struct Inner {
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
     lock_timeout: Duration,
+    /// Writers waiting for (or holding) the turn, and the bound of that number.
+    writers: std::sync::atomic::AtomicUsize,
+    writer_queue: usize,
     /// Notified after every committed write transaction: wakes the webhook worker at once.
     commit_signal: Arc<tokio::sync::Notify>,
     /// Set for `sqlite::memory:`: the scratch directory removed when the store is dropped.
@@ -103,6 +149,20 @@ impl SqliteStore {
         url: &str,
         lock_timeout: Duration,
     ) -> anyhow::Result<Self> {
+        let settings = SqliteSettings {
+            lock_timeout,
+            ..SqliteSettings::default()
+        };
+        Self::connect_with(url, &settings).await
+    }
+
+    /// As [`SqliteStore::connect`], with explicit settings.
+    ///
+    /// A file database that does not exist yet is created with mode 0600 (its `-wal` and
+    /// `-shm` files take the same mode from SQLite); existing files readable by others are
+    /// reported with a warning.
+    pub async fn connect_with(url: &str, settings: &SqliteSettings) -> anyhow::Result<Self> {
+        let lock_timeout = settings.lock_timeout;
         let (options, scratch, synchronous) = if is_memory_url(url) {
             let dir = std::env::temp_dir().join(format!("slotbook-mem-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir)
@@ -113,8 +173,16 @@ impl SqliteStore {
         } else {
             let options = SqliteConnectOptions::from_str(url)
                 .with_context(|| format!("parsing database url {url}"))?;
-            (options, None, SqliteSynchronous::Normal)
+            files::create_private(options.get_filename())?;
+            let synchronous = match settings.synchronous {
+                Synchronous::Full => SqliteSynchronous::Full,
+                Synchronous::Normal => SqliteSynchronous::Normal,
+            };
+            (options, None, synchronous)
         };
+        let db_file = scratch
+            .is_none()
+            .then(|| options.get_filename().to_path_buf());
         let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -128,15 +196,20 @@ impl SqliteStore {
             // A local file cannot drop a connection: pinging before every acquire would only
             // add a round trip to the connection's worker thread.
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(settings.acquire_timeout)
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
+        if let Some(db) = &db_file {
+            files::warn_if_shared(db);
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
                 write_lock: Arc::new(Mutex::new(())),
                 lock_timeout,
+                writers: std::sync::atomic::AtomicUsize::new(0),
+                writer_queue: settings.writer_queue.max(1),
                 commit_signal: Arc::new(tokio::sync::Notify::new()),
                 _scratch: scratch,
             }),
@@ -185,19 +258,32 @@ impl SqliteStore {
         self.inner.commit_signal.clone()
     }
 
-    /// Waits for this process's turn to write, at most the lock timeout.
-    async fn write_turn(&self) -> Result<OwnedMutexGuard<()>, LockTimedOut> {
-        tokio::time::timeout(
+    /// Diagnostic: writers of this process holding or waiting for the write turn.
+    pub fn writers(&self) -> usize {
+        self.inner
+            .writers
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Waits for this process's turn to write, at most the lock timeout; refused at once when
+    /// the writer queue is full.
+    async fn write_turn(&self) -> Result<WriteTurn, TurnRefused> {
+        let queued = Queued::join(&self.inner).ok_or(TurnRefused::QueueFull)?;
+        let guard = tokio::time::timeout(
             self.inner.lock_timeout,
             self.inner.write_lock.clone().lock_owned(),
         )
         .await
-        .map_err(|_| LockTimedOut)
+        .map_err(|_| TurnRefused::Timeout)?;
+        Ok(WriteTurn {
+            _guard: guard,
+            _queued: queued,
+        })
     }
 
     /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction.
     async fn begin_write(&self) -> Result<WriteTx, WriteBeginError> {
-        let guard = self.write_turn().await.map_err(|_| WriteBeginError::Lock)?;
+        let guard = self.write_turn().await.map_err(WriteBeginError::from)?;
         let tx = self
             .inner
             .pool
@@ -207,7 +293,7 @@ impl SqliteStore {
                 if is_lock_error(&e) {
                     WriteBeginError::Lock
                 } else {
-                    WriteBeginError::Other(anyhow::Error::new(e).context("BEGIN IMMEDIATE"))
+                    WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
                 }
             })?;
         Ok(WriteTx {
@@ -222,11 +308,35 @@ impl SqliteStore {
         &self,
         query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
     ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
-        let _turn = self
-            .write_turn()
-            .await
-            .map_err(|_| sqlx::Error::Protocol("timed out waiting for the write lock".into()))?;
+        let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
         query.execute(&self.inner.pool).await
+    }
+}
+
+/// Holds this process's write turn and its place in the writer count.
+struct WriteTurn {
+    _guard: OwnedMutexGuard<()>,
+    _queued: Queued,
+}
+
+/// One writer counted against the queue bound until dropped.
+struct Queued(Arc<Inner>);
+
+impl Queued {
+    fn join(inner: &Arc<Inner>) -> Option<Self> {
+        use std::sync::atomic::Ordering;
+        let before = inner.writers.fetch_add(1, Ordering::AcqRel);
+        let queued = Queued(inner.clone());
+        // The turn holder counts too: `writer_queue` writers may wait behind it.
+        (before <= inner.writer_queue).then_some(queued)
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0
+            .writers
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
@@ -235,7 +345,7 @@ impl SqliteStore {
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     signal: Arc<tokio::sync::Notify>,
-    _turn: OwnedMutexGuard<()>,
+    _turn: WriteTurn,
 }
 
 impl WriteTx {
@@ -247,20 +357,93 @@ impl WriteTx {
     }
 }
 
-#[derive(Debug)]
-struct LockTimedOut;
+/// Why a writer did not get its turn.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+pub(crate) enum TurnRefused {
+    #[error("timed out waiting for the database write lock")]
+    Timeout,
+    #[error("too many writers are waiting for the database write lock")]
+    QueueFull,
+}
+
+impl TurnRefused {
+    fn kind(self) -> UnavailableKind {
+        match self {
+            TurnRefused::Timeout => UnavailableKind::LockTimeout,
+            TurnRefused::QueueFull => UnavailableKind::QueueFull,
+        }
+    }
+
+    /// As a driver error (for statements that report `sqlx::Error`); [`classify`] recognises
+    /// it again.
+    fn into_sqlx(self) -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, self))
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum WriteBeginError {
+    /// No write turn or no SQLite write lock in time (booking writes answer `LockTimeout`).
     #[error("timed out waiting for the database write lock")]
     Lock,
+    /// Anything else, a full writer queue included (its chain holds [`StoreUnavailable`]).
     #[error(transparent)]
     Other(anyhow::Error),
 }
 
+impl From<TurnRefused> for WriteBeginError {
+    fn from(e: TurnRefused) -> Self {
+        match e {
+            TurnRefused::Timeout => WriteBeginError::Lock,
+            TurnRefused::QueueFull => {
+                WriteBeginError::Other(anyhow::Error::new(StoreUnavailable::new(e.kind(), e)))
+            }
+        }
+    }
+}
+
+impl WriteBeginError {
+    /// As an `anyhow::Error` whose chain says the store is unavailable when it is.
+    pub(crate) fn into_anyhow(self) -> anyhow::Error {
+        match self {
+            WriteBeginError::Lock => {
+                anyhow::Error::new(StoreUnavailable::bare(UnavailableKind::LockTimeout))
+                    .context("taking the database write lock")
+            }
+            WriteBeginError::Other(e) => e,
+        }
+    }
+}
+
 impl From<WriteBeginError> for StoreError {
     fn from(e: WriteBeginError) -> Self {
-        StoreError::Unknown(e.into())
+        StoreError::Unknown(e.into_anyhow())
+    }
+}
+
+/// A driver error as an `anyhow::Error`, marked [`StoreUnavailable`] when it means the store
+/// cannot serve now (no connection in time, the connection's worker gone, SQLite busy or
+/// locked past the busy timeout, no write turn).
+pub(crate) fn classify(e: sqlx::Error) -> anyhow::Error {
+    match unavailable_kind(&e) {
+        Some(kind) => anyhow::Error::new(StoreUnavailable::new(kind, e)),
+        None => anyhow::Error::new(e),
+    }
+}
+
+fn unavailable_kind(e: &sqlx::Error) -> Option<UnavailableKind> {
+    match e {
+        sqlx::Error::PoolTimedOut => Some(UnavailableKind::PoolTimeout),
+        sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
+            Some(UnavailableKind::ConnectionLost)
+        }
+        sqlx::Error::Io(io) => Some(
+            io.get_ref()
+                .and_then(|i| i.downcast_ref::<TurnRefused>())
+                .map_or(UnavailableKind::ConnectionLost, |r| r.kind()),
+        ),
+        sqlx::Error::Database(_) if is_lock_error(e) => Some(UnavailableKind::LockTimeout),
+        _ => None,
     }
 }
 
@@ -325,7 +508,7 @@ pub(crate) fn push_keyset(
 
 /// Wraps a driver error with what we were doing.
 pub(crate) fn db_err(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
-    move |e| StoreError::Unknown(anyhow::Error::new(e).context(what))
+    move |e| StoreError::Unknown(classify(e).context(what))
 }
 
 #[async_trait]

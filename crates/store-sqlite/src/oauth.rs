@@ -127,7 +127,7 @@ impl OAuthStore for SqliteStore {
         self.write_one(q).await.map_err(|e| {
             match duplicate_field(&e, &[("client_id", "client_id")]) {
                 Some(field) => CreateError::Duplicate { field },
-                None => CreateError::Unknown(anyhow::Error::new(e).context("inserting client")),
+                None => CreateError::Unknown(crate::classify(e).context("inserting client")),
             }
         })?;
         Ok(())

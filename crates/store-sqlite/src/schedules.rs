@@ -81,7 +81,7 @@ impl ScheduleStore for SqliteStore {
         .await
         .map_err(|e| match duplicate_field(&e, &[]) {
             Some(field) => CreateError::Duplicate { field },
-            None => CreateError::Unknown(anyhow::Error::new(e).context("inserting schedule")),
+            None => CreateError::Unknown(crate::classify(e).context("inserting schedule")),
         })?;
         Ok(())
     }
@@ -136,7 +136,10 @@ impl ScheduleStore for SqliteStore {
     ) -> std::result::Result<(), UpdateError> {
         let rules = rules_to_json(&s.rules)?;
         let overrides = overrides_to_json(&s.overrides)?;
-        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
+        let mut w = self
+            .begin_write()
+            .await
+            .map_err(crate::WriteBeginError::into_anyhow)?;
         let done = sqlx::query(
             "UPDATE schedules SET user_id = ?, name = ?, zone = ?, rules = ?, overrides = ?, \
              version = ?, updated_at = ? WHERE organization_id = ? AND id = ? AND version = ?",
@@ -183,7 +186,7 @@ impl ScheduleStore for SqliteStore {
         let mut w = self
             .begin_write()
             .await
-            .map_err(|e| DeleteError::Unknown(e.into()))?;
+            .map_err(|e| DeleteError::Unknown(e.into_anyhow()))?;
         let used: Option<i64> = sqlx::query_scalar(
             "SELECT 1 FROM event_type_hosts WHERE organization_id = ? AND schedule_id = ? LIMIT 1",
         )
@@ -191,9 +194,7 @@ impl ScheduleStore for SqliteStore {
         .bind(id.as_uuid())
         .fetch_optional(&mut *w.tx)
         .await
-        .map_err(|e| {
-            DeleteError::Unknown(anyhow::Error::new(e).context("checking schedule use"))
-        })?;
+        .map_err(|e| DeleteError::Unknown(crate::classify(e).context("checking schedule use")))?;
         if used.is_some() {
             return Err(DeleteError::InUse(
                 "an event type uses this schedule for a host".into(),
@@ -204,15 +205,13 @@ impl ScheduleStore for SqliteStore {
             .bind(id.as_uuid())
             .execute(&mut *w.tx)
             .await
-            .map_err(|e| {
-                DeleteError::Unknown(anyhow::Error::new(e).context("deleting schedule"))
-            })?;
+            .map_err(|e| DeleteError::Unknown(crate::classify(e).context("deleting schedule")))?;
         if done.rows_affected() == 0 {
             return Err(DeleteError::NotFound);
         }
         w.commit()
             .await
-            .map_err(|e| DeleteError::Unknown(anyhow::Error::new(e).context("commit")))?;
+            .map_err(|e| DeleteError::Unknown(crate::classify(e).context("commit")))?;
         Ok(())
     }
 }

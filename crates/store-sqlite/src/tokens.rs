@@ -36,7 +36,7 @@ fn pat_of(row: &SqliteRow) -> Result<PersonalAccessToken> {
 }
 
 fn unknown(what: &'static str) -> impl FnOnce(sqlx::Error) -> CreatePatError {
-    move |e| CreatePatError::Unknown(anyhow::Error::new(e).context(what))
+    move |e| CreatePatError::Unknown(crate::classify(e).context(what))
 }
 
 #[async_trait]
@@ -46,7 +46,10 @@ impl TokenStore for SqliteStore {
         pat: &PersonalAccessToken,
         now: Timestamp,
     ) -> std::result::Result<(), CreatePatError> {
-        let mut w = self.begin_write().await.map_err(anyhow::Error::from)?;
+        let mut w = self
+            .begin_write()
+            .await
+            .map_err(crate::WriteBeginError::into_anyhow)?;
         let active: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM personal_access_tokens WHERE organization_id = ? \
              AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
@@ -80,7 +83,7 @@ impl TokenStore for SqliteStore {
         .await
         .map_err(|e| match duplicate_field(&e, &[("name_key", "name")]) {
             Some("name") => CreatePatError::NameTaken,
-            _ => CreatePatError::Unknown(anyhow::Error::new(e).context("inserting token")),
+            _ => CreatePatError::Unknown(crate::classify(e).context("inserting token")),
         })?;
         w.commit().await.map_err(unknown("committing token"))?;
         Ok(())

@@ -21,6 +21,7 @@ mod app;
 pub mod browser;
 mod client;
 mod clock;
+pub mod proxy;
 mod receiver;
 mod seed;
 mod smtp;
@@ -36,6 +37,7 @@ pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
 pub use http_api::ApiConfig;
 pub use http_api::auth_cache::AUTH_CACHE_TTL;
+pub use proxy::TcpProxy;
 pub use receiver::{Received, Receiver};
 pub use smtp::{MailSink, ReceivedMail, SinkMode};
 

@@ -19,6 +19,7 @@ mod outbox;
 mod rate_limit;
 mod schedules;
 mod tokens;
+mod unavailable;
 
 pub use bookings::*;
 pub use clock::*;
@@ -29,10 +30,13 @@ pub use outbox::*;
 pub use rate_limit::*;
 pub use schedules::*;
 pub use tokens::*;
+pub use unavailable::*;
 
 use async_trait::async_trait;
 
-/// A storage failure the caller cannot act on (connection lost, bug): a 5xx.
+/// A storage failure the caller cannot act on: a 5xx. When the chain holds an
+/// [`StoreUnavailable`] (see [`StoreError::unavailable_kind`]) it is transient: a 503 with
+/// `Retry-After`, otherwise (a bug, corrupt data) a 500.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]

@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open(config: &Config) -> anyhow::Result<Opened> {
     let url = config.database.url.expose_secret();
     tracing::info!(database = %config.database.redacted_url(), "opening database");
-    wiring::open_store(url)
+    wiring::open_store_with(url, &config.database.store_settings())
         .await
         .with_context(|| format!("opening {}", config.database.redacted_url()))
 }

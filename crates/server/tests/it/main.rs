@@ -16,6 +16,7 @@ mod cli;
 mod config;
 mod connections;
 mod notify_process;
+mod outage;
 mod postgres;
 mod retention;
 mod serve;

@@ -147,6 +147,22 @@ pub fn not_found(state: &AppState, headers: &HeaderMap) -> Response {
 
 /// A logged 500 page (the cause goes to the log, never to the page).
 pub fn server_error(state: &AppState, e: &anyhow::Error) -> Response {
+    if domain::ports::unavailable_kind(e).is_some() {
+        tracing::warn!(error = %format!("{e:#}"), "booking page refused: store unavailable");
+        let mut resp = page(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::booking::not_found(
+                "Busy right now",
+                "The server is busy. Please try again in a moment.",
+            ),
+        );
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(crate::error::RETRY_AFTER_SECS),
+        );
+        return resp;
+    }
     tracing::error!(error = ?e, "booking page failed");
     page(
         state,
