@@ -1,5 +1,6 @@
 //! Where the token-hash pepper comes from: `security.pepper`, or on SQLite a `slotbook.pepper`
-//! file next to the database, generated once (32 random bytes, hex-encoded, mode 0600).
+//! file next to the database, generated once (32 random bytes, hex-encoded, mode 0600, written
+//! atomically), never beside a database that already holds tokens keyed by another pepper.
 //!
 //! The pepper's key bytes are the UTF-8 bytes of the configured string or of the file's content,
 //! so the file's content can later be moved into `SLOTBOOK__SECURITY__PEPPER` unchanged.
@@ -16,7 +17,9 @@ use std::path::{Path, PathBuf};
 pub const PEPPER_FILE: &str = "slotbook.pepper";
 
 /// The pepper for this configuration, generating and persisting one on SQLite if needed.
-pub fn resolve(config: &Config) -> anyhow::Result<Pepper> {
+/// `db_holds_secrets`: the database already holds tokens or secrets keyed by a pepper; then a
+/// missing pepper file is an error, never a reason to generate a new one.
+pub fn resolve(config: &Config, db_holds_secrets: bool) -> anyhow::Result<Pepper> {
     if let Some(p) = &config.security.pepper {
         return Ok(Pepper::new(p.expose_secret().as_bytes().to_vec()));
     }
@@ -26,7 +29,13 @@ pub fn resolve(config: &Config) -> anyhow::Result<Pepper> {
             "security.pepper is required with Postgres: set SLOTBOOK__SECURITY__PEPPER to at least {MIN_PEPPER_LEN} random characters"
         ),
         Backend::Sqlite => match sqlite_file(url) {
-            Some(db) => load_or_create(&pepper_path_for(&db)),
+            Some(db) => {
+                let path = pepper_path_for(&db);
+                if db_holds_secrets && !path.exists() {
+                    bail!(missing_pepper_message(&db, &path));
+                }
+                load_or_create(&path)
+            }
             None => {
                 tracing::warn!(
                     "in-memory SQLite database and no security.pepper: using a throwaway pepper; tokens die with the process"
@@ -57,10 +66,24 @@ pub fn pepper_path_for(db: &Path) -> PathBuf {
     }
 }
 
+/// Why the server refuses to start beside a database with tokens and no pepper file.
+fn missing_pepper_message(db: &Path, pepper: &Path) -> String {
+    format!(
+        "the database {} already holds tokens or secrets made with a pepper, but the pepper file {} is missing. \
+         Restore {} from your backup (it was created next to the database), or set SLOTBOOK__SECURITY__PEPPER to the old pepper. \
+         The server does not generate a new pepper here: every existing token, OAuth client, webhook secret and invitee link would stop working. \
+         To start over deliberately, move the database away as well.",
+        db.display(),
+        pepper.display(),
+        PEPPER_FILE
+    )
+}
+
 /// Reads the pepper file, or creates it with a fresh random pepper.
 pub fn load_or_create(path: &Path) -> anyhow::Result<Pepper> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
+            warn_if_shared(path);
             let text = text.trim();
             if text.chars().count() < MIN_PEPPER_LEN {
                 bail!(
@@ -72,7 +95,10 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<Pepper> {
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let pepper = random_hex()?;
-            write_private(path, &pepper)?;
+            if !write_atomically(path, &pepper)? {
+                // Another process created it first: use theirs.
+                return load_or_create(path);
+            }
             tracing::info!(
                 path = %path.display(),
                 "generated a new token pepper and stored it (mode 0600); back it up with the database"
@@ -93,8 +119,40 @@ fn random_hex() -> anyhow::Result<String> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Creates `path` (refusing to overwrite) readable by the owner only.
-fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+/// Logs a warning when the pepper file is readable or writable by the group or others.
+fn warn_if_shared(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{mode:04o}"),
+                    "the pepper file is readable by other users; run `chmod 600` on it"
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Writes `content` to `path` all or nothing, readable by the owner only: a temporary file
+/// in the same directory (mode 0600) is written and fsynced, hard-linked to `path` (which
+/// never overwrites: `false` when `path` appeared meanwhile) and removed, and the directory
+/// is fsynced so the new name survives a crash. A crash leaves either no pepper file or the
+/// whole one, never a partial pepper.
+fn write_atomically(path: &Path, content: &str) -> anyhow::Result<bool> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let tmp = dir.join(format!(
+        ".{PEPPER_FILE}.tmp-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -102,13 +160,26 @@ fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
         use std::os::unix::fs::OpenOptionsExt as _;
         options.mode(0o600);
     }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating pepper file {}", path.display()))?;
-    file.write_all(content.as_bytes())
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing pepper file {}", path.display()))
+    let written = options
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(content.as_bytes())?;
+            file.write_all(b"\n")?;
+            file.sync_all()
+        })
+        .with_context(|| format!("writing pepper file {}", tmp.display()));
+    let linked = written.and_then(|()| match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e).with_context(|| format!("creating pepper file {}", path.display())),
+    });
+    let _ = std::fs::remove_file(&tmp);
+    let linked = linked?;
+    #[cfg(unix)]
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("syncing directory {}", dir.display()))?;
+    Ok(linked)
 }
 
 #[cfg(test)]
@@ -158,6 +229,26 @@ mod tests {
         }
         std::fs::write(&path, "short").unwrap();
         assert!(load_or_create(&path).is_err());
+        // Nothing but the pepper file is left in the directory (the temporary file is gone).
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from(PEPPER_FILE)]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_atomic_write_never_replaces_an_existing_pepper() {
+        let dir = std::env::temp_dir().join(format!("slotbook-pepper-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(PEPPER_FILE);
+        assert!(write_atomically(&path, &"a".repeat(64)).unwrap());
+        assert!(!write_atomically(&path, &"b".repeat(64)).unwrap());
+        assert_eq!(
+            load_or_create(&path).unwrap().expose(),
+            "a".repeat(64).as_bytes()
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -26,6 +26,18 @@ pub struct Opened {
     /// once [`start_listening`] runs, for every `NOTIFY slotbook_webhooks`.
     pub wake: Arc<tokio::sync::Notify>,
     pg: Option<Arc<store_postgres::PgStore>>,
+    sqlite: Option<store_sqlite::SqliteStore>,
+}
+
+impl Opened {
+    /// Whether a SQLite database already holds tokens or secrets keyed by a pepper (`false`
+    /// on Postgres, whose pepper is always configured).
+    pub async fn holds_peppered_secrets(&self) -> anyhow::Result<bool> {
+        match &self.sqlite {
+            Some(s) => s.holds_peppered_secrets().await,
+            None => Ok(false),
+        }
+    }
 }
 
 /// Starts the Postgres `LISTEN` that wakes [`Opened::wake`] (no-op on SQLite, whose wake-up
@@ -84,9 +96,10 @@ pub async fn open_store_with(url: &str, settings: &StoreSettings) -> anyhow::Res
             store.migrate().await?;
             Ok(Opened {
                 wake: store.commit_signal(),
-                storage: Arc::new(store),
+                storage: Arc::new(store.clone()),
                 shared_counter: None,
                 pg: None,
+                sqlite: Some(store),
             })
         }
         Backend::Postgres => {
@@ -106,6 +119,7 @@ pub async fn open_store_with(url: &str, settings: &StoreSettings) -> anyhow::Res
                 shared_counter: Some(store.clone()),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 pg: Some(store),
+                sqlite: None,
             })
         }
     }

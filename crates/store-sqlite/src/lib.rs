@@ -252,6 +252,23 @@ impl SqliteStore {
         Ok(n)
     }
 
+    /// Whether the database holds anything keyed by the pepper: personal access tokens, OAuth
+    /// clients or tokens, webhook subscriptions (sealed secrets) or invitee links. A new pepper
+    /// would make all of them unusable.
+    pub async fn holds_peppered_secrets(&self) -> anyhow::Result<bool> {
+        let held: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM personal_access_tokens)
+                 OR EXISTS (SELECT 1 FROM oauth_clients)
+                 OR EXISTS (SELECT 1 FROM oauth_tokens)
+                 OR EXISTS (SELECT 1 FROM webhooks)
+                 OR EXISTS (SELECT 1 FROM invitee_links)",
+        )
+        .fetch_one(&self.inner.pool)
+        .await
+        .context("looking for tokens in the database")?;
+        Ok(held)
+    }
+
     /// Notified after every committed write transaction (outbox messages and deliveries are
     /// only ever written in one): the in-process wake-up of the webhook worker.
     pub fn commit_signal(&self) -> Arc<tokio::sync::Notify> {

@@ -104,8 +104,9 @@ async fn open(config: &Config) -> anyhow::Result<Opened> {
 
 /// Opens the store and resolves the pepper: everything the administrative commands need.
 pub async fn context(config: &Config) -> anyhow::Result<(AdminContext, Opened)> {
-    let pepper = pepper::resolve(config)?;
     let opened = open(config).await?;
+    let holds_secrets = opened.holds_peppered_secrets().await?;
+    let pepper = pepper::resolve(config, holds_secrets)?;
     let ctx = AdminContext {
         store: opened.storage.clone(),
         clock: Arc::new(SystemClock),

@@ -76,6 +76,56 @@ fn demo_with_zero_configuration_prints_a_token_once_per_run() {
 }
 
 #[test]
+fn a_lost_pepper_is_never_replaced_beside_a_database_with_tokens() {
+    let dir = TempDir::new();
+    let mut cmd = slotbook(&dir);
+    cmd.arg("demo");
+    let out = run(cmd, None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pepper = dir.path().join("slotbook.pepper");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        for name in ["slotbook.db", "slotbook.pepper"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+    }
+    std::fs::remove_file(&pepper).unwrap();
+    for args in [&["demo"][..], &["serve"][..]] {
+        let mut cmd = slotbook(&dir);
+        cmd.env("SLOTBOOK__HTTP__LISTEN", "127.0.0.1:0").args(args);
+        let out = run(cmd, None);
+        assert!(!out.status.success(), "{args:?} started without its pepper");
+        let err = stderr(&out);
+        assert!(
+            err.contains("pepper file") && err.contains("Restore slotbook.pepper from your backup"),
+            "{err}"
+        );
+        assert!(!pepper.exists(), "{args:?} generated a new pepper");
+    }
+    // A wider pepper file is used but reported.
+    let mut cmd = slotbook(&dir);
+    cmd.arg("demo");
+    std::fs::write(&pepper, "x".repeat(64)).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&pepper, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let out = run(cmd, None);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("the pepper file is readable by other users"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
 fn admin_commands_end_to_end() {
     let dir = TempDir::new();
     let db = dir.sqlite_url();
