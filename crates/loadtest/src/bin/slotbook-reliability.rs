@@ -15,7 +15,6 @@
 //! `--fast` keeps the CI-cheap rows (corpus, 5 race rounds per store, `slotbook-faults --fast`).
 //! Exits non-zero when any row fails. Only loopback addresses are contacted.
 
-
 #![allow(
     clippy::disallowed_methods,
     reason = "the scorecard runs against real servers on the wall clock"
