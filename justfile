@@ -36,6 +36,14 @@ bench-webhooks:
     cargo build --release -p server -p loadtest --bins
     ${CARGO_TARGET_DIR:-target}/release/slotbook-bench-webhooks
 
+# The reliability scorecard (issue 17): hostile-input corpus, concurrency, resource bounds,
+# schemathesis against the served OpenAPI and the slotbook-faults rows, on SQLite and Postgres
+# (127.0.0.1:5432), printed as one table. Bounded; 127.0.0.1 only. `just reliability --fast`
+# keeps the CI-cheap rows.
+reliability *ARGS:
+    cargo build --release -p server -p loadtest --bins
+    ${CARGO_TARGET_DIR:-target}/release/slotbook-reliability {{ARGS}}
+
 # What CI runs.
 ci:
     bash .ci/run

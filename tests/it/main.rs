@@ -38,6 +38,7 @@ mod ping;
 mod rate_limits;
 mod schedules;
 mod scopes;
+mod scorecard;
 mod slots;
 mod tenancy;
 mod webhooks;

@@ -51,6 +51,7 @@ pub struct AttendeeInput {
 
 /// `POST /v1/bookings`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateBookingRequest {
     /// The event type, or give `username` + `event_slug`.
     pub event_type_id: Option<Uuid>,
@@ -155,6 +156,7 @@ fn instant(e: &mut FieldErrors, field: &str, s: &str) -> Option<Timestamp> {
 
 /// `POST /v1/bookings/{uid}/cancel` (body optional).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CancelRequest {
     /// ≤ 1024 characters; shown to the attendee.
     pub reason: Option<String>,
@@ -175,6 +177,7 @@ impl WireFields for ConfirmRequest {
 
 /// `POST /v1/bookings/{uid}/decline` (body optional).
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     /// ≤ 1024 characters; shown to the attendee as the cancellation reason.
     pub reason: Option<String>,
@@ -186,6 +189,7 @@ impl WireFields for DeclineRequest {
 
 /// `POST /v1/bookings/{uid}/reschedule`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RescheduleRequest {
     /// Required: the new start.
     #[schema(format = DateTime)]
@@ -218,6 +222,7 @@ impl RescheduleRequest {
 
 /// `PATCH /v1/bookings/{uid}`: only these three fields are writable.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PatchBookingRequest {
     /// Shallow-merged into the stored metadata (keys cannot be removed).
     #[schema(value_type = Option<Object>)]

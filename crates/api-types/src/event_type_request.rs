@@ -37,6 +37,7 @@ pub struct QuestionInput {
 
 /// `POST /v1/event-types`. Required: `slug`, `title`, `duration_minutes`, `hosts`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateEventTypeRequest {
     pub slug: Option<String>,
     pub title: Option<String>,
@@ -167,6 +168,7 @@ impl CreateEventTypeRequest {
 /// `PATCH /v1/event-types/{id}`: any subset of the writable fields; nullable ones accept
 /// `null` to clear.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PatchEventTypeRequest {
     pub slug: Option<String>,
     pub title: Option<String>,

@@ -126,6 +126,7 @@ fn overrides(overrides: &[ScheduleOverride]) -> Vec<dom::OverrideRequest> {
 
 /// `POST /v1/schedules`.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateScheduleRequest {
     /// Defaults to the caller; must be a user of the organization.
     pub user_id: Option<Uuid>,
@@ -158,6 +159,7 @@ impl CreateScheduleRequest {
 
 /// `PATCH /v1/schedules/{id}`: any subset; `rules` and `overrides` replace the stored lists.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PatchScheduleRequest {
     pub name: Option<String>,
     pub timezone: Option<String>,

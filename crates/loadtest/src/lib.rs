@@ -10,7 +10,10 @@
 //! every benchmark binary shares: entry point, temporary directory, sibling binaries, the
 //! `slotbook serve` child), [`seed`] (the benchmark organization), [`load`] (the load
 //! generator), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
-//! bench-webhooks`) reuses all of them.
+//! bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
+//! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
+//! hostile-input corpus, also run by the black-box tests on both stores) and [`race`] (the
+//! concurrency rows).
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -20,6 +23,9 @@
 
 pub mod children;
 pub mod harness;
+pub mod hostile;
 pub mod load;
+pub mod race;
+pub mod raw;
 pub mod report;
 pub mod seed;
