@@ -6,8 +6,10 @@
 //!
 //! Pure functions over sorted interval lists; no I/O, no clock (`now` is an input). Internally
 //! everything is integer milliseconds: `host` sweeps one host's grid against its merged busy
-//! blocks with a moving index, `periods` places starts in local days, ISO weeks and months
-//! whose boundaries are computed once. Nothing is allocated or converted between time zones per
+//! blocks with a moving index, `days` expands a schedule's local dates into millisecond
+//! intervals (a zone lookup only near an offset transition), `periods` places starts in local
+//! days, ISO weeks and months whose boundaries are computed once. `reference` (tests only) is
+//! the former engine that `tests_reference` compares this one with. Nothing is allocated or converted between time zones per
 //! candidate start.
 //!
 //! Zones: each host's grid comes from its own schedule's zone; the future limit and booking
