@@ -6,14 +6,17 @@
 //!
 //! Pure functions over sorted interval lists; no I/O, no clock (`now` is an input). Internally
 //! everything is integer milliseconds: `host` sweeps one host's grid against its merged busy
-//! blocks with a moving index, `periods` places starts in local days, ISO weeks and months
-//! whose boundaries are computed once. Nothing is allocated or converted between time zones per
+//! blocks with a moving index, `days` expands a schedule's local dates into millisecond
+//! intervals (a zone lookup only near an offset transition), `periods` places starts in local
+//! days, ISO weeks and months whose boundaries are computed once. `reference` (tests only) is
+//! the former engine that `tests_reference` compares this one with. Nothing is allocated or converted between time zones per
 //! candidate start.
 //!
 //! Zones: each host's grid comes from its own schedule's zone; the future limit and booking
 //! limits (and round-robin months) are counted in the first host's schedule zone. An
 //! individual or group event type uses its first host only.
 
+mod days;
 mod host;
 mod periods;
 
@@ -290,36 +293,51 @@ fn compute(inputs: &SlotInputs, window: Interval, max: usize) -> SlotList {
     };
     let mut scratch = Scratch::default();
     if round_robin {
-        let mut per_host: Vec<(i64, usize)> = Vec::new();
+        // Each host's free starts once, then a k-way merge over the hosts' sorted runs: at
+        // each distinct start the hosts free there, in host order (no sort of all entries).
         let mut free = Vec::new();
-        for (i, host) in inputs.hosts.iter().enumerate() {
-            free.clear();
+        let mut ends = Vec::with_capacity(inputs.hosts.len());
+        for host in &inputs.hosts {
             host::free_starts(host, &params, &mut scratch, &mut free);
-            per_host.extend(free.iter().map(|f| (f.start, i)));
+            ends.push(free.len());
         }
-        // Concatenated sorted runs: the stable sort merges them.
-        per_host.sort();
-        let mut i = 0;
-        while i < per_host.len() {
-            let start = per_host[i].0;
-            let j = i + per_host[i..].partition_point(|&(s, _)| s == start);
+        let mut cursors: Vec<usize> = std::iter::once(0)
+            .chain(ends.iter().copied())
+            .take(ends.len())
+            .collect();
+        let mut at_start: Vec<usize> = Vec::with_capacity(ends.len());
+        loop {
+            let next = cursors
+                .iter()
+                .zip(&ends)
+                .filter(|&(&c, &e)| c < e)
+                .map(|(&c, _)| free[c].start)
+                .min();
+            let Some(start) = next else { break };
+            at_start.clear();
+            for (h, (c, &e)) in cursors.iter_mut().zip(&ends).enumerate() {
+                if *c < e && free[*c].start == start {
+                    at_start.push(h);
+                    *c += 1;
+                }
+            }
             let allowed = periods.as_ref().is_none_or(|p| !p.limit_reached(start));
             if allowed {
                 let chosen = periods
                     .as_ref()
-                    .and_then(|p| p.fairest(start, per_host[i..j].iter().map(|&(_, h)| h)));
+                    .and_then(|p| p.fairest(start, at_start.iter().copied()));
                 let host = chosen.and_then(|h| inputs.hosts.get(h)).map(|h| h.user_id);
                 if !out.push(start, host, None) {
                     break;
                 }
             }
-            i = j;
         }
     } else if let Some(host) = inputs.hosts.first() {
         let capacity = et.capacity();
         let group = et.scheduling_type == SchedulingType::Group;
         let mut free = Vec::new();
         host::free_starts(host, &params, &mut scratch, &mut free);
+        out.list.slots.reserve(free.len().min(max));
         for f in free {
             if f.taken >= capacity {
                 continue;
@@ -366,6 +384,10 @@ impl Output {
 mod fixtures;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod reference;
+#[cfg(test)]
+mod tests_reference;
 #[cfg(test)]
 mod tests_rules;
 #[cfg(test)]

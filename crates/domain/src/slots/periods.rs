@@ -134,16 +134,23 @@ impl Periods {
         };
         p.hosts = round_robin.map_or(0, <[HostInput]>::len);
         p.host_months = vec![0; p.months.counts.len() * p.hosts];
+        let mut last: Option<(UserId, usize)> = None;
         for b in counted {
             let t = floor_ms(b.start);
             p.days.add(t);
             p.weeks.add(t);
             let Some(m) = p.months.add(t) else { continue };
-            if let Ok(k) = hosts.binary_search_by(|(id, _)| id.cmp(&b.host_user_id)) {
-                let h = hosts[k].1;
-                if let Some(c) = p.host_months.get_mut(m * p.hosts + h) {
-                    *c += 1;
-                }
+            // Bookings usually come grouped by host: try the previous booking's host first.
+            let h = match last {
+                Some((id, h)) if id == b.host_user_id => Some(h),
+                _ => hosts
+                    .binary_search_by(|(id, _)| id.cmp(&b.host_user_id))
+                    .ok()
+                    .map(|k| hosts[k].1),
+            };
+            last = h.map(|h| (b.host_user_id, h));
+            if let Some(c) = h.and_then(|h| p.host_months.get_mut(m * p.hosts + h)) {
+                *c += 1;
             }
         }
         p

@@ -73,7 +73,7 @@ enum Kind {
 }
 
 prop_compose! {
-    fn inputs_and_window()(
+    pub(super) fn inputs_and_window()(
         base in 0..BASES.len(),
         kind in prop_oneof![Just(Kind::Individual), Just(Kind::Group), Just(Kind::RoundRobin)],
         schedules in prop::collection::vec(schedule(), 1..4),
