@@ -132,10 +132,8 @@ impl BookingTx for PgBookingTx {
             )));
         }
         booking_rows::insert_new_booking(&mut this.tx, &w).await?;
-        this.tx
-            .commit()
-            .await
-            .map_err(|e| BookingWriteError::Unknown(e.into()))
+        this.tx.commit().await.map_err(unknown)?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

@@ -10,7 +10,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use domain::ports::{BookingStore, BookingTx, NewBookingWrite, OutboxMessage};
+use domain::ports::{BookingStore, NewBookingWrite, OutboxMessage};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -65,7 +65,7 @@ async fn book_one(f: &Fixture) {
     tx.commit().await.unwrap();
 }
 
-/// The same booking through [`BookingTx::commit_new_booking`] (what `BookingService` uses):
+/// The same booking through `BookingTx::commit_new_booking` (what `BookingService` uses):
 /// begin → one batch for booking + outbox → commit.
 async fn book_one_unit(f: &Fixture) {
     let n = f.next_slot.fetch_add(1, Ordering::Relaxed);
