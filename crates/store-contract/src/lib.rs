@@ -27,6 +27,7 @@ pub mod faults;
 pub mod fixtures;
 pub mod idempotency;
 pub mod invitee_links;
+pub mod new_booking;
 pub mod notifications;
 pub mod oauth;
 pub mod outbox;
@@ -189,6 +190,11 @@ macro_rules! __contract_behaviours {
                 booking_tx_commits_all_or_nothing,
                 failed_create_leaves_nothing_behind,
                 reschedule_is_atomic,
+            }
+            new_booking {
+                new_booking_unit_writes_booking_outbox_and_replay,
+                new_booking_unit_refuses_overlap_and_writes_nothing,
+                new_booking_unit_failure_leaves_nothing,
             }
             tenancy {
                 other_tenants_rows_are_invisible,

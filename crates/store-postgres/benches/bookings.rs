@@ -115,6 +115,29 @@ async fn book_one(f: &Fixture, slot: i64) {
     tx.commit().await.unwrap();
 }
 
+/// The same booking through [`BookingTx::commit_new_booking`] (what `BookingService` uses):
+/// begin → one statement for booking + outbox → commit.
+async fn book_one_unit(f: &Fixture, slot: i64) {
+    let start = Timestamp::from_second(1_800_000_000 + slot * 1800).unwrap();
+    let b = booking(f, start);
+    let message = OutboxMessage {
+        id: OutboxId(Uuid::now_v7()),
+        organization_id: f.org,
+        event: "booking.created".into(),
+        payload: format!(r#"{{"uid":"{}"}}"#, b.uid),
+        created_at: start,
+    };
+    let tx = f.store.begin(f.org, f.event_type).await.unwrap();
+    tx.commit_new_booking(NewBookingWrite {
+        booking: &b,
+        shares_seats: false,
+        message: &message,
+        replay: None,
+    })
+    .await
+    .unwrap();
+}
+
 async fn plain_insert(f: &Fixture, n: i64) {
     sqlx::query("INSERT INTO bench_plain (id, n) VALUES ($1, $2)")
         .bind(Uuid::now_v7())
@@ -142,6 +165,18 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    g.bench_function("port_commit_new_booking", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let (f, slot) = (f.clone(), slot.clone());
+            async move {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    book_one_unit(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+                }
+                started.elapsed()
+            }
+        })
+    });
     g.bench_function("baseline_plain_insert_autocommit", |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let (f, slot) = (f.clone(), slot.clone());
@@ -158,22 +193,29 @@ fn bench(c: &mut Criterion) {
     let overlaps = rt.block_on(f.store.count_overlapping_bookings()).unwrap();
     assert_eq!(overlaps, 0, "the benchmark must never double-book");
     // Direct figures for the report (criterion's own are above).
-    let (port, base) = rt.block_on(async {
+    let (steps, unit, base) = rt.block_on(async {
         let n = 2000;
         let t = Instant::now();
         for _ in 0..n {
             book_one(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
         }
-        let port = n as f64 / t.elapsed().as_secs_f64();
+        let steps = n as f64 / t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for _ in 0..n {
+            book_one_unit(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
+        }
+        let unit = n as f64 / t.elapsed().as_secs_f64();
         let t = Instant::now();
         for _ in 0..n {
             plain_insert(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
         }
-        (port, n as f64 / t.elapsed().as_secs_f64())
+        (steps, unit, n as f64 / t.elapsed().as_secs_f64())
     });
     println!(
-        "summary: port {port:.0} bookings/s, baseline {base:.0} inserts/s, ratio {:.2}",
-        port / base
+        "summary: step-by-step {steps:.0} bookings/s (ratio {:.2}), commit_new_booking \
+         {unit:.0} bookings/s (ratio {:.2}), baseline {base:.0} inserts/s",
+        steps / base,
+        unit / base
     );
 }
 

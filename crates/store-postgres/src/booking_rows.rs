@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use domain::booking::{Booking, BookingStatus, CalendarSyncStatus, Utm};
 use domain::ids::{BookingUid, EventTypeId, OrganizationId, UserId};
 use domain::interval::Interval;
-use domain::ports::{BookingWriteError, StoreError};
+use domain::ports::{BookingWriteError, NewBookingWrite, StoreError};
 use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::postgres::PgRow;
@@ -215,6 +215,56 @@ pub(crate) async fn insert_booking(
     b.push(", ");
     push_values(&mut b, bk)?;
     b.push(")");
+    b.build().execute(conn).await.map_err(write_error)?;
+    Ok(())
+}
+
+/// [`domain::ports::BookingTx::commit_new_booking`]'s writes as one statement: the booking
+/// insert (the exclusion constraint refuses an overlap and fails the whole statement), its outbox
+/// message and, when given, the replay record of its idempotency key.
+pub(crate) async fn insert_new_booking(
+    conn: &mut PgConnection,
+    w: &NewBookingWrite<'_>,
+) -> Result<(), BookingWriteError> {
+    let bk = w.booking;
+    let mut b = QueryBuilder::<Postgres>::new(format!(
+        "WITH new_booking AS (INSERT INTO bookings (organization_id, uid, slot_key, \
+         {VALUE_COLUMNS}) VALUES ("
+    ));
+    b.push_bind(bk.organization_id.0);
+    b.push(", ");
+    b.push_bind(bk.uid.0);
+    b.push(", ");
+    b.push_bind(slot_key(bk, w.shares_seats));
+    b.push(", ");
+    push_values(&mut b, bk)?;
+    let m = w.message;
+    b.push(
+        ")), new_message AS (INSERT INTO outbox (organization_id, id, event, payload, created_at) \
+         VALUES (",
+    );
+    b.push_bind(m.organization_id.0);
+    b.push(", ");
+    b.push_bind(m.id.0);
+    b.push(", ");
+    b.push_bind(m.event.clone());
+    b.push(", ");
+    b.push_bind(m.payload.clone());
+    b.push(", ");
+    b.push_bind(ts(m.created_at));
+    b.push("))");
+    if let Some((key, record)) = w.replay {
+        b.push(", replay AS (UPDATE idempotency_keys SET response_body = ");
+        b.push_bind(record.0.clone());
+        b.push(" WHERE organization_id = ");
+        b.push_bind(key.organization_id.0);
+        b.push(" AND owner = ");
+        b.push_bind(key.owner.clone());
+        b.push(" AND key = ");
+        b.push_bind(key.key.clone());
+        b.push(")");
+    }
+    b.push(" SELECT 1");
     b.build().execute(conn).await.map_err(write_error)?;
     Ok(())
 }

@@ -16,7 +16,7 @@ use domain::ids::{BookingUid, EventTypeId, OrganizationId};
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
     BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, IdempotencyKey,
-    OutboxMessage, ReplayRecord, StoreError,
+    NewBookingWrite, OutboxMessage, ReplayRecord, StoreError,
 };
 use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
@@ -115,6 +115,25 @@ impl BookingTx for PgBookingTx {
         record: &ReplayRecord,
     ) -> Result<(), StoreError> {
         crate::idempotency::complete_on(&mut self.tx, key, record).await
+    }
+
+    async fn commit_new_booking(
+        self: Box<Self>,
+        w: NewBookingWrite<'_>,
+    ) -> Result<(), BookingWriteError> {
+        let mut this = *self;
+        let org = this.org;
+        if w.booking.organization_id != org
+            || w.message.organization_id != org
+            || w.replay.is_some_and(|(k, _)| k.organization_id != org)
+        {
+            return Err(BookingWriteError::Unknown(anyhow::anyhow!(
+                "new booking write touches another organization"
+            )));
+        }
+        booking_rows::insert_new_booking(&mut this.tx, &w).await?;
+        this.tx.commit().await.map_err(unknown)?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

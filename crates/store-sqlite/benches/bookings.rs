@@ -10,7 +10,7 @@
 mod support;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use domain::ports::{BookingStore, OutboxMessage};
+use domain::ports::{BookingStore, NewBookingWrite, OutboxMessage};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -65,6 +65,35 @@ async fn book_one(f: &Fixture) {
     tx.commit().await.unwrap();
 }
 
+/// The same booking through `BookingTx::commit_new_booking` (what `BookingService` uses):
+/// begin → one batch for booking + outbox → commit.
+async fn book_one_unit(f: &Fixture) {
+    let n = f.next_slot.fetch_add(1, Ordering::Relaxed);
+    let base: Timestamp = "2030-01-01T00:00:00Z".parse().unwrap();
+    let start = base.checked_add(SignedDuration::from_mins(30 * n)).unwrap();
+    let b = booking(&f.world.event_type, start);
+    let message = OutboxMessage {
+        id: uuid::Uuid::now_v7().into(),
+        organization_id: f.world.org.id,
+        event: "booking.created".into(),
+        payload: "{\"uid\":\"x\"}".into(),
+        created_at: start,
+    };
+    let tx = f
+        .store
+        .begin(f.world.org.id, f.world.event_type.id)
+        .await
+        .unwrap();
+    tx.commit_new_booking(NewBookingWrite {
+        booking: &b,
+        shares_seats: false,
+        message: &message,
+        replay: None,
+    })
+    .await
+    .unwrap();
+}
+
 async fn baseline_one(f: &Fixture) {
     let n = f.next_row.fetch_add(1, Ordering::Relaxed);
     sqlx::query("INSERT INTO bench_baseline (id, payload) VALUES (?, ?)")
@@ -98,6 +127,12 @@ fn bench(c: &mut Criterion) {
             async move { timed(iters, &f, |f| async move { book_one(&f).await }).await }
         })
     });
+    g.bench_function("booking_commit_new_booking", |b| {
+        b.to_async(&rt).iter_custom(|iters| {
+            let f = f.clone();
+            async move { timed(iters, &f, |f| async move { book_one_unit(&f).await }).await }
+        })
+    });
     g.bench_function("baseline_autocommit_insert", |b| {
         b.to_async(&rt).iter_custom(|iters| {
             let f = f.clone();
@@ -108,16 +143,19 @@ fn bench(c: &mut Criterion) {
 
     // A direct side-by-side on the same (now larger) database, interleaved in rounds so both
     // see the same file size and cache state.
-    let (port, base) = rt.block_on(async {
+    let (port, unit, base) = rt.block_on(async {
         let mut port = Duration::ZERO;
+        let mut unit = Duration::ZERO;
         let mut base = Duration::ZERO;
         for _ in 0..5 {
             port += timed(1000, &f, |f| async move { book_one(&f).await }).await;
+            unit += timed(1000, &f, |f| async move { book_one_unit(&f).await }).await;
             base += timed(1000, &f, |f| async move { baseline_one(&f).await }).await;
         }
-        (port, base)
+        (port, unit, base)
     });
     let port_rate = 5000.0 / port.as_secs_f64();
+    let unit_rate = 5000.0 / unit.as_secs_f64();
     let base_rate = 5000.0 / base.as_secs_f64();
     let bookings: i64 = rt.block_on(async {
         sqlx::query_scalar("SELECT COUNT(*) FROM bookings")
@@ -127,8 +165,10 @@ fn bench(c: &mut Criterion) {
     });
     println!(
         "side-by-side (5 x 1000 each, {bookings} bookings in the table at the end): \
-         port {port_rate:.0} bookings/s, baseline {base_rate:.0} inserts/s, ratio {:.2}",
-        port_rate / base_rate
+         step-by-step {port_rate:.0} bookings/s (ratio {:.2}), commit_new_booking \
+         {unit_rate:.0} bookings/s (ratio {:.2}), baseline {base_rate:.0} inserts/s",
+        port_rate / base_rate,
+        unit_rate / base_rate
     );
 }
 

@@ -15,7 +15,7 @@ use jiff::Timestamp;
 use sqlx::SqliteConnection;
 
 const IN_PROGRESS: &str = "in_progress";
-const DONE: &str = "done";
+pub(crate) const DONE: &str = "done";
 
 /// Stores the replay record of `key` on `conn` (a booking transaction or an autocommit write),
 /// in `response_body` (`response_status` and `response_headers` stay unused).

@@ -20,13 +20,15 @@ use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
+    BookingTx, BookingWriteError, IdempotencyKey, NewBookingWrite, OutboxMessage, ReplayRecord,
+    StoreError,
 };
 use domain::slots::{InputRanges, SlotInputs};
+use futures::TryStreamExt;
 use jiff::Timestamp;
-use sqlx::Sqlite;
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
+use sqlx::{Executor, Sqlite};
 use std::sync::LazyLock;
 
 /// A booking write in progress (see the module documentation).
@@ -163,6 +165,20 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The batch of [`BookingTx::commit_new_booking`]: the guarded booking insert, its outbox
+/// message and (second form) the replay record, run in one trip to the connection's thread.
+/// Outbox binds: org, id, event, payload, created_at; replay binds: state, body, org, owner, key.
+static NEW_BOOKING_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let outbox = "INSERT INTO outbox (organization_id, id, event, payload, created_at) \
+                  VALUES (?, ?, ?, ?, ?)";
+    let replay = "UPDATE idempotency_keys SET state = ?, response_body = ? \
+                  WHERE organization_id = ? AND owner = ? AND key = ?";
+    [
+        format!("{}; {outbox}", INSERT_SQL.as_str()),
+        format!("{}; {outbox}; {replay}", INSERT_SQL.as_str()),
+    ]
+});
+
 static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
     let sets: Vec<String> = FIELDS.iter().map(|f| format!("{f} = ?")).collect();
     format!(
@@ -274,6 +290,55 @@ impl BookingTx for SqliteBookingTx {
     ) -> Result<()> {
         self.check_org(key.organization_id)?;
         complete_on(&mut self.write.tx, key, record).await
+    }
+
+    async fn commit_new_booking(
+        self: Box<Self>,
+        w: NewBookingWrite<'_>,
+    ) -> std::result::Result<(), BookingWriteError> {
+        let mut this = *self;
+        this.check_org(w.booking.organization_id)?;
+        this.check_org(w.message.organization_id)?;
+        if let Some((key, _)) = w.replay {
+            this.check_org(key.organization_id)?;
+        }
+        let booking = w.booking;
+        let enc = encode(booking)?;
+        let sql = &NEW_BOOKING_SQL[usize::from(w.replay.is_some())];
+        let q = sqlx::query(sql.as_str())
+            .bind(booking.organization_id.as_uuid())
+            .bind(booking.uid.as_uuid())
+            .bind(w.shares_seats);
+        let q = bind_no_overlap(bind_fields(q, booking, enc), booking, Some(w.shares_seats));
+        let m = w.message;
+        let mut q = q
+            .bind(m.organization_id.as_uuid())
+            .bind(m.id.as_uuid())
+            .bind(&m.event)
+            .bind(&m.payload)
+            .bind(ms(m.created_at));
+        if let Some((key, record)) = w.replay {
+            q = q
+                .bind(crate::idempotency::DONE)
+                .bind(&record.0)
+                .bind(key.organization_id.as_uuid())
+                .bind(&key.owner)
+                .bind(&key.key);
+        }
+        let done: Vec<_> = (&mut *this.write.tx)
+            .execute_many(q)
+            .try_collect()
+            .await
+            .map_err(db_err("writing new booking"))?;
+        if done.first().is_none_or(|d| d.rows_affected() == 0) {
+            // Refused by the guard; dropping `this` rolls back the rest of the batch.
+            return Err(BookingWriteError::SlotUnavailable);
+        }
+        this.write
+            .commit()
+            .await
+            .map_err(db_err("committing booking write"))?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -457,11 +457,25 @@ impl BookingService {
             created_at: now,
             updated_at: now,
         };
-        w.tx.insert_booking(&booking, event_type.shares_seats())
-            .await?;
-        Ok(self
-            .finish(w, booking, Some(Change::Created(event_type)), idem)
-            .await?)
+        // One unit: insert (overlap-guarded), outbox message, replay record, commit.
+        let Write { org, tx, mut hosts } = w;
+        let host = hosts
+            .iter()
+            .position(|u| u.id == booking.host_user_id)
+            .map(|i| hosts.swap_remove(i));
+        let message = self.outbox(
+            org,
+            &Change::Created(event_type).event(&booking, host.as_ref()),
+        );
+        let record = idem.as_ref().map(|i| (i.respond)(&booking, host.as_ref()));
+        tx.commit_new_booking(NewBookingWrite {
+            booking: &booking,
+            shares_seats: event_type.shares_seats(),
+            message: &message,
+            replay: idem.as_ref().map(|i| i.key).zip(record.as_ref()),
+        })
+        .await?;
+        Ok(HostedBooking { booking, host })
     }
 
     /// Cancels a booking; cancelling a canceled booking returns it unchanged.

@@ -161,4 +161,35 @@ pub trait BookingTx: Send {
         record: &ReplayRecord,
     ) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+    /// Writes a new booking as one unit and commits: [`BookingTx::insert_booking`] (same
+    /// overlap guard, `SlotUnavailable` when refused), [`BookingTx::enqueue`] of its message,
+    /// [`BookingTx::complete_idempotency`] of its replay record when given, then
+    /// [`BookingTx::commit`]. Any failure commits nothing of it. Stores do it in as few round
+    /// trips as they can (SQLite: one batch on the connection; Postgres: one statement); the
+    /// default runs the steps one by one.
+    async fn commit_new_booking(
+        mut self: Box<Self>,
+        write: NewBookingWrite<'_>,
+    ) -> Result<(), BookingWriteError> {
+        self.insert_booking(write.booking, write.shares_seats)
+            .await?;
+        self.enqueue(write.message).await?;
+        if let Some((key, record)) = write.replay {
+            self.complete_idempotency(key, record).await?;
+        }
+        self.commit().await?;
+        Ok(())
+    }
+}
+
+/// What [`BookingTx::commit_new_booking`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct NewBookingWrite<'a> {
+    pub booking: &'a Booking,
+    /// As [`BookingTx::insert_booking`]'s `shares_seats`.
+    pub shares_seats: bool,
+    /// The booking's outbox message.
+    pub message: &'a OutboxMessage,
+    /// The reserved idempotency key and its replay record, for an idempotent request.
+    pub replay: Option<(&'a IdempotencyKey, &'a ReplayRecord)>,
 }
