@@ -13,9 +13,10 @@ use crate::access::{self, Credential, Principal, ScopeSet};
 use crate::event_type_service::{from_store_error, stored_now};
 use crate::ids::{OrganizationId, TokenId, UserId};
 use crate::oauth::{OAuthSecrets, OAuthStore, SecretKind, TokenKind};
+use crate::organization::Role;
 use crate::ports::{
-    Clock, CreatePatError, DirectoryStore, IdGen, MAX_ACTIVE_PATS, PatCache, PersonalAccessToken,
-    StoreError, TokenStore,
+    CachedPatAuth, Clock, CreatePatError, DirectoryStore, IdGen, MAX_ACTIVE_PATS, PatCache,
+    PersonalAccessToken, StoreError, TokenStore,
 };
 use jiff::{SignedDuration, Timestamp};
 use std::fmt;
@@ -200,8 +201,32 @@ struct Grant {
     user_id: UserId,
     credential: Credential,
     scopes: ScopeSet,
-    /// A PAT row read from the store now (to be cached once the whole check passed).
-    fresh_pat: Option<PersonalAccessToken>,
+}
+
+impl Grant {
+    fn into_principal(self, role: Role) -> Principal {
+        Principal {
+            organization_id: self.organization_id,
+            user_id: self.user_id,
+            credential: self.credential,
+            scopes: self.scopes,
+            role,
+        }
+    }
+}
+
+/// Steps 3–4 for a personal access token whose secret matched.
+fn pat_grant(pat: &PersonalAccessToken, now: Timestamp) -> Result<Grant, AuthenticateError> {
+    match TokenStatus::of(pat, now) {
+        TokenStatus::Revoked => Err(AuthenticateError::Revoked),
+        TokenStatus::Expired => Err(AuthenticateError::Expired),
+        TokenStatus::Active => Ok(Grant {
+            organization_id: pat.organization_id,
+            user_id: pat.user_id,
+            credential: Credential::Pat { token_id: pat.id },
+            scopes: pat.scopes.clone(),
+        }),
+    }
 }
 
 impl TokenService {
@@ -308,77 +333,57 @@ impl TokenService {
     /// 3. revoked (`Revoked`: a PAT's own revocation; an OAuth token's own, its grant family's
     ///    or its client's — the store folds the three into one `revoked_at`);
     /// 4. expired at the clock's now (`Expired`);
-    /// 5. its user still a user of the organization (`UserGone`), read from the directory on
-    ///    every call; the principal carries that user's current role.
+    /// 5. its user still a user of the organization (`UserGone`), read from the directory;
+    ///    the principal carries that user's role.
     ///
-    /// `cache` may spare the PAT row read (its bound is the only delay a revocation written
-    /// by another process can have); OAuth tokens are always read from the store.
+    /// `cache` may spare a PAT's row read and user read together: a cached entry holds the row
+    /// and the user's role as read when it authenticated, so a revocation, a removal or a role
+    /// change written by another process is delayed by the cache's bound, the same for all
+    /// three. The secret and the expiry are checked on every call. OAuth tokens are always
+    /// read from the store, with their user.
     pub async fn authenticate(
         &self,
         token: &str,
         cache: &dyn PatCache,
     ) -> Result<Principal, AuthenticateError> {
         let now = self.clock.now();
-        let grant = match self.oauth_secrets.lookup(SecretKind::AccessToken, token) {
-            Some(lookup) => self.oauth_access(&lookup, token, now).await?,
-            None => self.pat(token, cache, now).await?,
-        };
-        let user = self
-            .directory
-            .get_user(grant.organization_id, grant.user_id)
-            .await?
-            .ok_or(AuthenticateError::UserGone)?;
-        if let Some(pat) = grant.fresh_pat {
-            cache.put(pat, now).await;
+        if let Some(lookup) = self.oauth_secrets.lookup(SecretKind::AccessToken, token) {
+            let grant = self.oauth_access(&lookup, token, now).await?;
+            let role = self.user_role(&grant).await?;
+            return Ok(grant.into_principal(role));
         }
-        Ok(Principal {
-            organization_id: grant.organization_id,
-            user_id: grant.user_id,
-            credential: grant.credential,
-            scopes: grant.scopes,
-            role: user.role,
-        })
-    }
-
-    /// Steps 2–4 for a personal access token; a cached row is used only when the presented
-    /// secret matches its hash (else the store is read: a secret regenerated on the same
-    /// lookup id works at once).
-    async fn pat(
-        &self,
-        token: &str,
-        cache: &dyn PatCache,
-        now: Timestamp,
-    ) -> Result<Grant, AuthenticateError> {
         let presented = self
             .secrets
             .parse(token)
             .ok_or(AuthenticateError::Invalid)?;
-        let (pat, fresh) = match cache.get(&presented.lookup, now).await {
-            Some(row) if self.secrets.verify(&presented, &row.secret_hash) => (row, false),
-            _ => {
-                let row = self
-                    .tokens
-                    .find_pat_by_lookup(&presented.lookup)
-                    .await?
-                    .ok_or(AuthenticateError::Invalid)?;
-                if !self.secrets.verify(&presented, &row.secret_hash) {
-                    return Err(AuthenticateError::Invalid);
-                }
-                (row, true)
-            }
-        };
-        match TokenStatus::of(&pat, now) {
-            TokenStatus::Revoked => return Err(AuthenticateError::Revoked),
-            TokenStatus::Expired => return Err(AuthenticateError::Expired),
-            TokenStatus::Active => {}
+        if let Some(hit) = cache.get(&presented.lookup, now).await
+            && self.secrets.verify(&presented, &hit.pat.secret_hash)
+        {
+            let grant = pat_grant(&hit.pat, now)?;
+            return Ok(grant.into_principal(hit.role));
         }
-        Ok(Grant {
-            organization_id: pat.organization_id,
-            user_id: pat.user_id,
-            credential: Credential::Pat { token_id: pat.id },
-            scopes: pat.scopes.clone(),
-            fresh_pat: fresh.then_some(pat),
-        })
+        let row = self
+            .tokens
+            .find_pat_by_lookup(&presented.lookup)
+            .await?
+            .ok_or(AuthenticateError::Invalid)?;
+        if !self.secrets.verify(&presented, &row.secret_hash) {
+            return Err(AuthenticateError::Invalid);
+        }
+        let grant = pat_grant(&row, now)?;
+        let role = self.user_role(&grant).await?;
+        cache.put(CachedPatAuth { pat: row, role }, now).await;
+        Ok(grant.into_principal(role))
+    }
+
+    /// Step 5: the grant's user's current role (`UserGone` when removed).
+    async fn user_role(&self, grant: &Grant) -> Result<Role, AuthenticateError> {
+        Ok(self
+            .directory
+            .get_user(grant.organization_id, grant.user_id)
+            .await?
+            .ok_or(AuthenticateError::UserGone)?
+            .role)
     }
 
     /// Steps 2–4 for an OAuth access token (never cached: a revocation is seen at once).
@@ -413,7 +418,6 @@ impl TokenService {
                 client_id: token.client_id,
             },
             scopes: token.scopes,
-            fresh_pat: None,
         })
     }
 }

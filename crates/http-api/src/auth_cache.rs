@@ -1,7 +1,6 @@
-//! A short-lived cache of authenticated personal access token rows (the domain's `PatCache`
-//! port), so that a busy client does not cost a token read per request. The token's user is
-//! not cached: `TokenService::authenticate` reads it on every request, so a removed user or a
-//! lost role shows at the next request in every process.
+//! A short-lived cache of authenticated personal access tokens (the domain's `PatCache` port):
+//! the token row together with its user's role and existence as read when it authenticated, so
+//! that a busy client costs neither a token read nor a user read per request.
 //!
 //! **Bound: [`AUTH_CACHE_TTL`] = 10 seconds, measured by [`AppState::clock`].** An entry is
 //! keyed by the token's public lookup id and holds the token row as read when it last
@@ -16,10 +15,12 @@
 //!   regenerated on the same lookup id works at once);
 //! - `expires_at` against `clock.now()` — expiry is exact, never delayed by the cache.
 //!
-//! What the cache may delay, by at most the TTL, unless the revoker calls
+//! What the cache may delay, by at most the TTL, unless the writer calls
 //! [`AuthCache::invalidate_token`] / [`AuthCache::invalidate_all`] on the serving process's
-//! state: a PAT revocation written straight to the store (e.g. by the admin CLI, another
-//! server process, or a test). Nothing else: OAuth tokens are not cached at all.
+//! state: a PAT revocation, the removal of the token's user, or a change of that user's role,
+//! written straight to the store (e.g. by the admin CLI, another server process, or a test) —
+//! one bound for all three, the one the CLI help states. Nothing else: OAuth tokens are not
+//! cached at all (their row and their user are read on every request).
 //!
 //! Only successes are cached. Unknown lookups, wrong secrets, revoked or expired tokens and
 //! tokens of removed owners are never cached: each such request reads the store, so a failure
@@ -31,7 +32,8 @@
 //!
 //! [`AppState::clock`]: crate::state::AppState::clock
 
-use domain::ports::PersonalAccessToken;
+use domain::organization::Role;
+use domain::ports::{CachedPatAuth, PersonalAccessToken};
 use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,8 +51,8 @@ pub const MAX_ENTRIES: u64 = 10_000;
 /// One successful authentication.
 #[derive(Debug)]
 pub struct CachedPat {
-    /// The token row as read (not revoked, owner present at `cached_at`).
-    pub pat: PersonalAccessToken,
+    /// The token row as read (not revoked, owner present at `cached_at`) and the owner's role.
+    pub auth: Arc<CachedPatAuth>,
     /// When it was read, by the application clock.
     pub cached_at: Timestamp,
 }
@@ -92,14 +94,18 @@ impl AuthCache {
         is_fresh(entry.cached_at, now).then_some(entry)
     }
 
-    /// Records a successful authentication of `pat` at `now`.
-    pub async fn insert(&self, pat: PersonalAccessToken, now: Timestamp) {
-        let lookup = pat.lookup.clone();
+    /// Records a successful authentication of `pat` (its user having `role`) at `now`.
+    pub async fn insert(&self, pat: PersonalAccessToken, role: Role, now: Timestamp) {
+        self.put_auth(CachedPatAuth { pat, role }, now).await;
+    }
+
+    async fn put_auth(&self, auth: CachedPatAuth, now: Timestamp) {
+        let lookup = auth.pat.lookup.clone();
         self.inner
             .insert(
                 lookup,
                 Arc::new(CachedPat {
-                    pat,
+                    auth: Arc::new(auth),
                     cached_at: now,
                 }),
             )
@@ -119,14 +125,14 @@ impl AuthCache {
 
 #[async_trait::async_trait]
 impl domain::ports::PatCache for AuthCache {
-    async fn get(&self, lookup: &str, now: Timestamp) -> Option<PersonalAccessToken> {
+    async fn get(&self, lookup: &str, now: Timestamp) -> Option<Arc<CachedPatAuth>> {
         AuthCache::get(self, lookup, now)
             .await
-            .map(|hit| hit.pat.clone())
+            .map(|hit| hit.auth.clone())
     }
 
-    async fn put(&self, pat: PersonalAccessToken, now: Timestamp) {
-        self.insert(pat, now).await;
+    async fn put(&self, auth: CachedPatAuth, now: Timestamp) {
+        self.put_auth(auth, now).await;
     }
 }
 
@@ -172,8 +178,8 @@ mod tests {
     async fn entries_expire_by_the_given_clock_and_can_be_invalidated() {
         let c = AuthCache::new();
         let t = Timestamp::from_second(1_000).unwrap();
-        c.insert(pat("AAAAAAAAAAAA"), t).await;
-        c.insert(pat("BBBBBBBBBBBB"), t).await;
+        c.insert(pat("AAAAAAAAAAAA"), Role::Owner, t).await;
+        c.insert(pat("BBBBBBBBBBBB"), Role::Owner, t).await;
         assert!(
             c.get("AAAAAAAAAAAA", t + SignedDuration::from_secs(9))
                 .await

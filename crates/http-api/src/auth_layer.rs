@@ -15,14 +15,14 @@
 //! [`TokenService::authenticate`](domain::token_service::TokenService::authenticate): format,
 //! lookup, constant-time secret check, revoked (`token_revoked`; for OAuth also the grant family
 //! or the client), expired at `clock.now()` (`token_expired`), the user still a user of the
-//! organization (read on every request; the principal carries the user's current role). Any
-//! other failure is `invalid_token`, with one message, so a caller cannot tell an unknown
-//! lookup id from a wrong secret or a removed user. PAT rows that authenticated are kept in
-//! [`AuthCache`](crate::auth_cache::AuthCache) for
+//! organization (the principal carries the user's role). Any other failure is
+//! `invalid_token`, with one message, so a caller cannot tell an unknown lookup id from a wrong
+//! secret or a removed user. PATs that authenticated are kept — row and user's role together —
+//! in [`AuthCache`](crate::auth_cache::AuthCache) for
 //! [`AUTH_CACHE_TTL`](crate::auth_cache::AUTH_CACHE_TTL) (10 s by `AppState::clock`): a PAT
-//! revocation written by another process takes effect within that bound (see
-//! [`crate::auth_cache`]); OAuth access tokens are never cached, so their revocation is seen
-//! at once in every process.
+//! revocation, a removal of its user or a role change written by another process takes effect
+//! within that bound (see [`crate::auth_cache`]); OAuth access tokens are never cached, so
+//! their revocation and their user's changes are seen at once in every process.
 //!
 //! Architecture Invariant: the token is never logged; only its public lookup id may be.
 

@@ -70,28 +70,37 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 }
 
-/// A short-lived cache of personal access token rows, so that a busy client does not cost a
-/// token read per request (`http-api`'s `AuthCache` implements it). Only rows that just
-/// authenticated are put; the secret and the expiry are checked again on every hit, and the
-/// owner is read from the directory on every request, so the cache can delay only a revocation
-/// written by another process — by the implementation's bound.
-#[async_trait]
-pub trait PatCache: Send + Sync {
-    /// The row cached for `lookup` if it is still fresh at `now`.
-    async fn get(&self, lookup: &str, now: Timestamp) -> Option<PersonalAccessToken>;
-    /// Records a row that authenticated at `now`.
-    async fn put(&self, pat: PersonalAccessToken, now: Timestamp);
+/// A personal access token row that authenticated, with its user's role as read then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedPatAuth {
+    pub pat: PersonalAccessToken,
+    /// The token's user's role when the row authenticated (the user existed then).
+    pub role: crate::organization::Role,
 }
 
-/// No cache: every request reads the token row.
+/// A short-lived cache of authenticated personal access tokens — the token row together with
+/// its user's role and existence — so that a busy client does not cost a token read and a user
+/// read per request (`http-api`'s `AuthCache` implements it). Only tokens that just
+/// authenticated are put; the secret and the expiry are checked again on every hit. The cache
+/// can delay a revocation, a user's removal or a role change written by another process — by
+/// the implementation's bound, the same for all three.
+#[async_trait]
+pub trait PatCache: Send + Sync {
+    /// The entry cached for `lookup` if it is still fresh at `now`.
+    async fn get(&self, lookup: &str, now: Timestamp) -> Option<std::sync::Arc<CachedPatAuth>>;
+    /// Records a token (and its user's role) that authenticated at `now`.
+    async fn put(&self, auth: CachedPatAuth, now: Timestamp);
+}
+
+/// No cache: every request reads the token row and its user.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoPatCache;
 
 #[async_trait]
 impl PatCache for NoPatCache {
-    async fn get(&self, _lookup: &str, _now: Timestamp) -> Option<PersonalAccessToken> {
+    async fn get(&self, _lookup: &str, _now: Timestamp) -> Option<std::sync::Arc<CachedPatAuth>> {
         None
     }
 
-    async fn put(&self, _pat: PersonalAccessToken, _now: Timestamp) {}
+    async fn put(&self, _auth: CachedPatAuth, _now: Timestamp) {}
 }

@@ -107,8 +107,9 @@ pub async fn set_password(
         })
 }
 
-/// Changes a user's role. Each of the user's tokens carries the new role from its next
-/// request on, in every server process (authentication reads the user on every request).
+/// Changes a user's role. The user's OAuth tokens carry the new role from their next request
+/// on; personal access tokens within the authentication cache's 10-second bound (a server
+/// process caches a token's row with its user's role).
 pub async fn set_role(
     ctx: &AdminContext,
     org: OrganizationId,
@@ -123,9 +124,9 @@ pub async fn set_role(
         .map_err(|e| change_user_error(e, org, user))
 }
 
-/// Removes a user from the organization. Every token of the user (personal access tokens and
-/// OAuth access and refresh tokens) is refused from its next request on, in every server
-/// process; the user can no longer sign in.
+/// Removes a user from the organization. The user's OAuth access and refresh tokens are refused
+/// from their next request on, personal access tokens within the authentication cache's
+/// 10-second bound, in every server process; the user can no longer sign in.
 pub async fn remove_user(
     ctx: &AdminContext,
     org: OrganizationId,

@@ -153,9 +153,11 @@ pub enum UserCommand {
         #[arg(long)]
         user: UserId,
     },
-    /// Change a user's role. Takes effect at the next request of each of the user's tokens in
-    /// every server process: a user who is no longer an owner or admin loses organization-wide
-    /// writes (event types, other users' schedules) at once.
+    /// Change a user's role. OAuth tokens carry it from their next request on; a running
+    /// `slotbook serve` process that authenticated one of the user's personal access tokens
+    /// within the last 10 seconds may use the old role until its authentication cache entry is
+    /// 10 seconds old. A user who is no longer an owner or admin then loses organization-wide
+    /// writes (event types, other users' schedules).
     SetRole {
         #[arg(long)]
         org: OrganizationId,
@@ -165,10 +167,11 @@ pub enum UserCommand {
         #[arg(long, value_parser = parse_role)]
         role: Role,
     },
-    /// Remove a user from the organization. Every token of the user (personal access tokens,
-    /// OAuth access and refresh tokens) is refused from its next request on, in every server
-    /// process, and the user can no longer sign in. Their bookings, event types and schedules
-    /// stay.
+    /// Remove a user from the organization. The user's OAuth access and refresh tokens are
+    /// refused from their next request on, personal access tokens within 10 seconds (a running
+    /// `slotbook serve` that authenticated one in the last 10 seconds may accept it until its
+    /// authentication cache entry is 10 seconds old), and the user can no longer sign in.
+    /// Their bookings, event types and schedules stay.
     Remove {
         #[arg(long)]
         org: OrganizationId,
@@ -431,7 +434,9 @@ pub async fn run(ctx: &AdminContext, command: AdminCommand, format: Format) -> a
             if json {
                 return print_json(&json!({"user_id": user.0, "removed": true}));
             }
-            println!("removed user {user}; every token of the user is refused from now on");
+            println!(
+                "removed user {user}; its OAuth tokens are refused from now on, its personal access tokens within 10 s"
+            );
         }
         AdminCommand::Schedule(ScheduleCommand::Create(s)) => {
             let mut rules = Vec::new();
