@@ -446,8 +446,9 @@ impl WebhookService {
         Ok(messages.len())
     }
 
-    /// Makes the attempts due now (up to `max`), one after another, and records each with its
-    /// effect on the subscription.
+    /// Makes the attempts due now (up to `max`): reads each subscription of the claimed batch
+    /// once, sends the batch's attempts concurrently, then records each (in claim order) with
+    /// its effect on the subscription.
     pub async fn deliver_due(&self, max: u32) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
         let claimed = self
@@ -455,26 +456,39 @@ impl WebhookService {
             .claim_deliveries(now, self.delivery_lease.max(MIN_DELIVERY_LEASE), max)
             .await?;
         let mut report = DeliveryReport::default();
-        for mut d in claimed {
-            let Some(w) = self
+        // The batch's subscriptions, each read and its secret opened once.
+        let mut hooks: Vec<(WebhookId, Webhook, String)> = Vec::new();
+        for d in &claimed {
+            if hooks.iter().any(|(id, _, _)| *id == d.webhook_id) {
+                continue;
+            }
+            if let Some(w) = self
                 .store
                 .get_webhook(d.organization_id, d.webhook_id)
                 .await?
-            else {
-                continue;
-            };
-            let secret = self.secrets.open(&w.sealed_secret)?;
+            {
+                let secret = self.secrets.open(&w.sealed_secret)?;
+                hooks.push((w.id, w, secret));
+            }
+        }
+        let sends = claimed.iter().filter_map(|d| {
+            let (_, w, secret) = hooks.iter().find(|(id, _, _)| *id == d.webhook_id)?;
             let attempt = d.attempts + 1;
-            let result = self
-                .deliverer
-                .send(DeliveryTarget {
-                    url: &w.url,
-                    secret: &secret,
-                    delivery: &d,
-                    attempt,
-                })
-                .await;
-            let at = self.clock.now();
+            Some(async move {
+                let result = self
+                    .deliverer
+                    .send(DeliveryTarget {
+                        url: &w.url,
+                        secret,
+                        delivery: d,
+                        attempt,
+                    })
+                    .await;
+                (d.clone(), attempt, result, self.clock.now())
+            })
+        });
+        let results = futures::future::join_all(sends).await;
+        for (mut d, attempt, result, at) in results {
             if attempt == 1 {
                 report
                     .first_attempt_delays
