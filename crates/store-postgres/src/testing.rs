@@ -25,6 +25,9 @@ pub const DEFAULT_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres"
 /// Connections per test store: many tests run in parallel against `max_connections = 100`.
 pub const TEST_POOL_SIZE: u32 = 4;
 
+/// How long a test store's callers wait for a pooled connection.
+pub const TEST_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Test databases older than this are dropped by the next [`fresh_database`]. No test runs
 /// this long; a whole-workspace run creates ~300 databases, so a long bound (it was 3 h) let a
 /// day of parallel runs fill the disk.
@@ -119,7 +122,14 @@ pub async fn fresh_database() -> anyhow::Result<(PgStore, String)> {
         .with_context(|| format!("creating test database {name}"))?;
     admin.close().await.ok();
     let url = with_database(&server, &name);
-    let store = PgStore::connect_with(&url, TEST_POOL_SIZE).await?;
+    // Tests queue many writers on a 4-connection pool on a shared, loaded machine: they wait
+    // for a connection as long as a test may run, not the server's 2 s (the outage tests build
+    // their own store or server with the short timeout).
+    let settings = crate::PgSettings {
+        max_connections: TEST_POOL_SIZE,
+        acquire_timeout: TEST_ACQUIRE_TIMEOUT,
+    };
+    let store = PgStore::connect_settings(&url, &settings).await?;
     store.migrate().await?;
     Ok((store, url))
 }
