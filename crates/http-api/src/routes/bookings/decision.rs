@@ -18,7 +18,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
-use domain::access::Operation;
+use domain::access::{Operation, Principal};
 use domain::booking_service::{Cancellation, DecideBookingError, HostDecision};
 use domain::ids::BookingUid;
 use serde_json::json;
@@ -59,19 +59,7 @@ pub async fn confirm_booking(
     let p = auth.authorize(Operation::UpdateBooking)?;
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
     let (ConfirmRequest {}, raw) = parse_body::<ConfirmRequest>(&bytes)?;
-    let state = &state;
-    let org = p.organization_id;
-    idempotent(state, p, &headers, "POST", uri.path(), &raw, async |g| {
-        Render::OK
-            .write(g, async |idem| {
-                state
-                    .bookings
-                    .decide_booking(org, uid, HostDecision::Confirm, idem)
-                    .await
-            })
-            .await
-    })
-    .await
+    decide(&state, p, uid, HostDecision::Confirm, &uri, &headers, &raw).await
 }
 
 /// Declines a pending booking (`pending` → `canceled` with the reason; frees the time).
@@ -111,9 +99,23 @@ pub async fn decline_booking(
     let uid: BookingUid = path_id(path, "booking_not_found", "Booking")?;
     let (req, raw) = parse_body::<DeclineRequest>(&bytes)?;
     let decision = HostDecision::Decline(Cancellation::new(req.reason)?);
-    let state = &state;
+    decide(&state, p, uid, decision, &uri, &headers, &raw).await
+}
+
+/// The shared tail of both handlers: one idempotent [`BookingService::decide_booking`] call.
+///
+/// [`BookingService::decide_booking`]: domain::booking_service::BookingService::decide_booking
+async fn decide(
+    state: &AppState,
+    p: &Principal,
+    uid: BookingUid,
+    decision: HostDecision,
+    uri: &Uri,
+    headers: &HeaderMap,
+    raw: &serde_json::Value,
+) -> Result<Response, ApiError> {
     let org = p.organization_id;
-    idempotent(state, p, &headers, "POST", uri.path(), &raw, async |g| {
+    idempotent(state, p, headers, "POST", uri.path(), raw, async |g| {
         Render::OK
             .write(g, async |idem| {
                 state
