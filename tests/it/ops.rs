@@ -101,4 +101,18 @@ async fn openapi_lists_every_tested_route(app: TestApp) {
     let yaml = app.anon().get("/openapi.yaml").await;
     yaml.assert_status(200);
     assert!(yaml.text.contains("/v1/bookings"), "{}", yaml.describe());
+    // What is served is the document the repository commits (`openapi.yaml`, drift-checked),
+    // parameter rules included: the server must not serve a looser document than it enforces.
+    assert_eq!(
+        yaml.text,
+        http_api::openapi::yaml().unwrap(),
+        "served /openapi.yaml differs from http_api::openapi::yaml()"
+    );
+    let key = &doc["paths"]["/v1/bookings"]["post"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Idempotency-Key")
+        .expect("POST /v1/bookings documents Idempotency-Key")["schema"];
+    assert_eq!(key["pattern"], http_api::openapi::IDEMPOTENCY_KEY_PATTERN);
 }

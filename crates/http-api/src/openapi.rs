@@ -53,9 +53,71 @@ pub fn base() -> OpenApi {
 
 /// The whole document: `/v1/*` routes and the operations endpoints.
 pub fn document() -> OpenApi {
-    crate::routes::v1()
+    let mut doc = crate::routes::v1()
         .merge(crate::ops::router())
-        .into_openapi()
+        .into_openapi();
+    constrain_parameters(&mut doc);
+    doc
+}
+
+/// `Idempotency-Key`: what [`crate::idempotency::read_key`] accepts and an HTTP/1 parser lets
+/// through (RFC 9110 field values have no control characters and no surrounding spaces): 1–255
+/// visible ASCII characters, inner spaces allowed.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]([ -~]{0,253}[!-~])?$";
+/// `If-Match`: a quoted integer version, optionally weak (`api_types::preconditions`).
+pub const IF_MATCH_PATTERN: &str = "^(W/)?\"-?[0-9]{1,18}\"$";
+
+/// Writes into the document the parameter rules the handlers enforce, in one place keyed by
+/// parameter name, so every operation that takes the parameter says the same thing: the
+/// `Idempotency-Key` and `If-Match` header formats, the `sort` values of each list endpoint
+/// (from the domain's own lists) and `limit ≥ 1`. Without them a generated request carries
+/// values the server (or the HTTP parser in front of it) must refuse, and the document does not
+/// say so. Both [`document`] and the served document (`ops::assemble`) pass through it.
+pub(crate) fn constrain_parameters(doc: &mut OpenApi) {
+    use domain::ports::{BookingSort, EventTypeSort};
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+
+    let string = || ObjectBuilder::new().schema_type(Type::String);
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let sorts: Option<Vec<&str>> = match path.as_str() {
+            "/v1/bookings" => Some(BookingSort::ALL.iter().map(|s| s.as_str()).collect()),
+            "/v1/event-types" => Some(EventTypeSort::ALL.iter().map(|s| s.as_str()).collect()),
+            _ => None,
+        };
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            for p in op.parameters.iter_mut().flatten() {
+                let RefOr::T(p) = p else { continue };
+                let schema = match (&p.parameter_in, p.name.as_str()) {
+                    (ParameterIn::Header, "Idempotency-Key") => string()
+                        .min_length(Some(1))
+                        .max_length(Some(crate::idempotency::MAX_KEY_CHARS))
+                        .pattern(Some(IDEMPOTENCY_KEY_PATTERN)),
+                    (ParameterIn::Header, "If-Match") => string().pattern(Some(IF_MATCH_PATTERN)),
+                    (ParameterIn::Query, "sort") => match &sorts {
+                        Some(values) => string().enum_values(Some(values.clone())),
+                        None => continue,
+                    },
+                    (ParameterIn::Query, "limit") => ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                            utoipa::openapi::KnownFormat::Int64,
+                        )))
+                        .minimum(Some(1)),
+                    _ => continue,
+                };
+                p.schema = Some(RefOr::T(Schema::Object(schema.build())));
+            }
+        }
+    }
 }
 
 /// The document as YAML (what `/openapi.yaml` serves and the repository commits).
@@ -66,6 +128,51 @@ pub fn yaml() -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every operation taking one of the constrained parameters carries its rule.
+    #[test]
+    fn parameters_carry_the_rules_the_handlers_enforce() {
+        let v = serde_json::to_value(document()).unwrap();
+        let mut seen = std::collections::BTreeMap::<String, usize>::new();
+        for (path, item) in v["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                for p in op["parameters"].as_array().into_iter().flatten() {
+                    let name = p["name"].as_str().unwrap();
+                    let schema = &p["schema"];
+                    let at = format!("{method} {path} {name}");
+                    match name {
+                        "Idempotency-Key" => {
+                            assert_eq!(schema["pattern"], IDEMPOTENCY_KEY_PATTERN, "{at}");
+                            assert_eq!(schema["maxLength"], 255, "{at}");
+                        }
+                        "If-Match" => assert_eq!(schema["pattern"], IF_MATCH_PATTERN, "{at}"),
+                        "sort" => assert!(schema["enum"].as_array().unwrap().len() >= 3, "{at}"),
+                        "limit" => assert_eq!(schema["minimum"], 1, "{at}"),
+                        _ => continue,
+                    }
+                    *seen.entry(name.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        assert_eq!(seen.get("Idempotency-Key"), Some(&6), "{seen:?}");
+        assert_eq!(seen.get("If-Match"), Some(&3), "{seen:?}");
+        assert_eq!(seen.get("sort"), Some(&2), "{seen:?}");
+        assert!(seen.get("limit").copied().unwrap_or(0) >= 2, "{seen:?}");
+    }
+
+    /// The documented forms are ones the handlers accept.
+    #[test]
+    fn documented_header_forms_are_accepted() {
+        use axum::http::{HeaderMap, HeaderValue};
+        for key in ["a", "0b3c-uuid", "with inner space", &"k".repeat(255)] {
+            let mut h = HeaderMap::new();
+            h.insert("idempotency-key", HeaderValue::from_str(key).unwrap());
+            assert_eq!(crate::idempotency::read_key(&h).unwrap(), key);
+        }
+        for (v, n) in [("\"3\"", 3), ("W/\"12\"", 12), ("\"-1\"", -1)] {
+            assert_eq!(api_types::preconditions::parse_if_match(v), Some(n), "{v}");
+        }
+    }
 
     #[test]
     fn base_declares_bearer_auth_globally() {

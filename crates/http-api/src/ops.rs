@@ -84,7 +84,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Splits the v1 router, adds the operations routes and the middleware stack.
 pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
-    let (router, api) = v1.merge(router()).split_for_parts();
+    let (router, mut api) = v1.merge(router()).split_for_parts();
+    crate::openapi::constrain_parameters(&mut api);
     let stack = Arc::new(Stack {
         state: state.clone(),
         docs: Arc::new(ApiDocs::render(&api)),

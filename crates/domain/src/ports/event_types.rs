@@ -16,6 +16,8 @@ pub enum EventTypeSort {
 }
 
 impl EventTypeSort {
+    pub const ALL: [EventTypeSort; 3] = [Self::CreatedAtDesc, Self::CreatedAtAsc, Self::TitleAsc];
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::CreatedAtDesc => "created_at_desc",
@@ -25,9 +27,7 @@ impl EventTypeSort {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::CreatedAtDesc, Self::CreatedAtAsc, Self::TitleAsc]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 

@@ -273,6 +273,9 @@ async fn schemathesis_row(s: &Stack, examples: u32) -> Row {
                 "--hypothesis-seed",
                 "42",
                 "--hypothesis-derandomize",
+                // Seeded and reproducible: no example database carried between runs (it would
+                // replay old failures and litter the working directory with `.hypothesis/`).
+                "--hypothesis-database=none",
             ])
             .arg(format!("--hypothesis-max-examples={examples}"))
             .arg(format!(
