@@ -12,8 +12,8 @@
 //! generator), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
 //! bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
 //! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
-//! hostile-input corpus, also run by the black-box tests on both stores) and [`race`] (the
-//! concurrency rows).
+//! hostile-input corpus, also run by the black-box tests on both stores), [`race`] (the
+//! concurrency rows) and [`schemathesis`] (the OpenAPI row, also a black-box test).
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -28,4 +28,5 @@ pub mod load;
 pub mod race;
 pub mod raw;
 pub mod report;
+pub mod schemathesis;
 pub mod seed;

@@ -25,7 +25,7 @@ use clap::Parser;
 use jiff::{SignedDuration, Timestamp};
 use loadtest::children::Server;
 use loadtest::harness::{self, PEPPER, TempDir};
-use loadtest::{hostile, race, raw, seed};
+use loadtest::{hostile, race, raw, schemathesis, seed};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -256,79 +256,19 @@ async fn resources_row(s: &Stack, backend: &str) -> Row {
 }
 
 async fn schemathesis_row(s: &Stack, examples: u32) -> Row {
-    let addr = s.servers[0].addr;
-    let out = tokio::time::timeout(
+    let out = schemathesis::run(
+        s.servers[0].addr,
+        &s.seeded.token,
+        examples,
         Duration::from_secs(600),
-        tokio::process::Command::new("python3")
-            .args([
-                "-m",
-                "schemathesis.cli",
-                "run",
-                "--experimental=openapi-3.1",
-            ])
-            .arg(format!("http://{addr}/openapi.json"))
-            .args([
-                "--checks",
-                "all",
-                "--hypothesis-seed",
-                "42",
-                "--hypothesis-derandomize",
-                // Seeded and reproducible: no example database carried between runs (it would
-                // replay old failures and litter the working directory with `.hypothesis/`).
-                "--hypothesis-database=none",
-            ])
-            .arg(format!("--hypothesis-max-examples={examples}"))
-            .arg(format!(
-                "--cassette-path={}",
-                std::env::temp_dir()
-                    .join("slotbook-schemathesis-cassette.yaml")
-                    .display()
-            ))
-            .args([
-                "--hypothesis-deadline=60000",
-                "--request-timeout=10000",
-                "--workers=2",
-            ])
-            .arg(format!("--header=Authorization: Bearer {}", s.seeded.token))
-            .kill_on_drop(true)
-            .output(),
     )
     .await;
-    match out {
-        Ok(Ok(o)) => {
-            let text = String::from_utf8_lossy(&o.stdout).into_owned();
-            std::fs::write(
-                std::env::temp_dir().join("slotbook-schemathesis.txt"),
-                &text,
-            )
-            .ok();
-            let summary = text
-                .lines()
-                .rev()
-                .find(|l| l.contains("passed") || l.contains("failed") || l.contains("errored"))
-                .unwrap_or("no summary")
-                .trim_matches(|c: char| c == '=' || c.is_whitespace())
-                .to_owned();
-            row(
-                "schemathesis (all checks, seed 42)",
-                "sqlite",
-                summary,
-                o.status.success(),
-            )
-        }
-        Ok(Err(e)) => row(
-            "schemathesis (all checks, seed 42)",
-            "sqlite",
-            format!("not runnable: {e}"),
-            false,
-        ),
-        Err(_) => row(
-            "schemathesis (all checks, seed 42)",
-            "sqlite",
-            "timed out after 600 s",
-            false,
-        ),
-    }
+    row(
+        "schemathesis (all checks, seed 42)",
+        "sqlite",
+        format!("{} ({})", out.summary, out.report.display()),
+        out.passed,
+    )
 }
 
 /// `slotbook-faults` next to this binary; its `ROW\t` lines become rows.
