@@ -77,7 +77,7 @@ pub async fn released_keys_can_be_reserved_again(store: Arc<dyn Storage>) {
     w.store
         .release(&ReservedKey {
             key: idempotency_key(org.id, "pat:1", "never"),
-            nonce: ReservationNonce::random(),
+            nonce: ReservationNonce(uuid::Uuid::new_v4()),
         })
         .await
         .unwrap();
@@ -345,7 +345,7 @@ pub async fn stale_nonces_neither_complete_nor_release(store: Arc<dyn Storage>) 
     // A nonce that was never issued touches nothing.
     let forged = ReservedKey {
         key: key.clone(),
-        nonce: ReservationNonce::random(),
+        nonce: ReservationNonce(uuid::Uuid::new_v4()),
     };
     w.store.release(&forged).await.unwrap();
     let err = w.store.complete(&forged, &response("forged")).await;

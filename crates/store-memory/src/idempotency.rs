@@ -61,7 +61,7 @@ impl IdempotencyStore for MemoryStore {
             }
         }
         // Absent, expired or abandoned: (re)take the key, under a new nonce.
-        let nonce = ReservationNonce::random();
+        let nonce = ReservationNonce(uuid::Uuid::new_v4());
         state.idempotency.insert(
             key.clone(),
             IdempotencyRecord {

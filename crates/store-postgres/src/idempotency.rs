@@ -76,7 +76,7 @@ impl IdempotencyStore for PgStore {
         let abandoned_before = now.checked_sub(lease).map_err(unknown)?;
         // A concurrent release may delete the row between the two statements: try again.
         for _ in 0..5 {
-            let nonce = ReservationNonce::random();
+            let nonce = ReservationNonce(uuid::Uuid::new_v4());
             let reserved: Option<i32> = sqlx::query_scalar(
                 "INSERT INTO idempotency_keys (organization_id, owner, key, fingerprint, reserved_at, \
                     nonce) \

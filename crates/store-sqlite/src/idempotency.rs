@@ -113,7 +113,7 @@ impl IdempotencyStore for SqliteStore {
             }
         }
         // Absent, expired or abandoned: (re)take the key, under a new nonce.
-        let nonce = ReservationNonce::random();
+        let nonce = ReservationNonce(uuid::Uuid::new_v4());
         sqlx::query(
             "INSERT INTO idempotency_keys (organization_id, owner, key, fingerprint, state, \
              response_status, response_headers, response_body, created_at, nonce) \

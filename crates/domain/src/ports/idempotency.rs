@@ -32,17 +32,11 @@ pub struct ReplayRecord(pub String);
 /// How long a key is remembered.
 pub const IDEMPOTENCY_TTL: SignedDuration = SignedDuration::from_hours(24);
 
-/// The proof that a request owns a reservation: fresh and random (UUID v4) for every
-/// `reserve` that answers [`Reservation::Reserved`], stored with the reservation.
+/// The proof that a request owns a reservation: fresh and random (a UUID v4, 122 random bits,
+/// drawn by the store — the domain draws no randomness) for every `reserve` that answers
+/// [`Reservation::Reserved`], stored with the reservation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ReservationNonce(pub uuid::Uuid);
-
-impl ReservationNonce {
-    /// A new random nonce (122 random bits).
-    pub fn random() -> Self {
-        Self(uuid::Uuid::new_v4())
-    }
-}
 
 /// A key as reserved by one request: what `complete`, `release` and the in-transaction
 /// completion need.
@@ -158,4 +152,36 @@ pub trait IdempotencyStore: Send + Sync {
     /// how many. Retention: callers pass `now - IDEMPOTENCY_TTL`, so only records that already
     /// count as absent go.
     async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reservation_lost_is_found_under_contexts_and_wrappers() {
+        let StoreError::Unknown(e) = StoreError::reservation_lost();
+        assert!(reservation_lost(&e));
+        let e = e.context("completing").context("booking write");
+        assert!(reservation_lost(&e));
+        // StoreError → BookingWriteError → a service error's `Unknown(anyhow)`: the transparent
+        // wrappers hide the top of the inner chain, and are looked through.
+        let write = BookingWriteError::from(StoreError::reservation_lost());
+        assert!(reservation_lost(&anyhow::Error::new(write)));
+        let wrapped = anyhow::Error::new(StoreError::reservation_lost()).context("x");
+        assert!(reservation_lost(&wrapped));
+    }
+
+    #[test]
+    fn other_errors_are_not_reservation_lost() {
+        assert!(!reservation_lost(&anyhow::anyhow!("boom")));
+        let write = BookingWriteError::from(StoreError::Unknown(anyhow::anyhow!("boom")));
+        assert!(!reservation_lost(&anyhow::Error::new(write)));
+        let unavailable = StoreError::unavailable(
+            super::super::UnavailableKind::PoolTimeout,
+            std::io::Error::other("pool"),
+        );
+        let StoreError::Unknown(e) = unavailable;
+        assert!(!reservation_lost(&e));
+    }
 }
