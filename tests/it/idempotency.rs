@@ -1,8 +1,10 @@
 //! `Idempotency-Key` on the four booking writes (§2.8, §6.1.10, §6.3): required, replayed,
 //! conflicting, released after failure or when the request is dropped mid-write (client gone,
-//! request timeout), scoped per credential, remembered 24 hours, and safe under concurrent
-//! duplicates.
+//! request timeout), retryable after the short lease when a crashed process left its
+//! reservation behind, never completed by a late request whose key was taken over, scoped per
+//! credential, remembered 24 hours, and safe under concurrent duplicates.
 
+use domain::ports::{IdempotencyKey, ReplayRecord, ReservedKey};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -19,6 +21,11 @@ both_backends!(
     keys_are_scoped_per_credential,
     keys_are_remembered_24_hours,
     concurrent_duplicates_execute_once,
+);
+
+both_backends!(
+    config = short_timeouts();
+    an_abandoned_reservation_is_retryable_after_the_short_lease,
 );
 
 /// Runs each named `async fn(TestApp, Arc<Stall>)` on both backends over a stalling store,
@@ -49,7 +56,26 @@ stalled!(
         request_timeout: std::time::Duration::from_secs(2),
         ..ApiConfig::default()
     },
+    // A request timeout long enough that the held request never times out on a loaded
+    // machine; its lease (11.5 s) passes on the test clock only.
+    a_late_request_cannot_complete_a_taken_over_key: ApiConfig {
+        request_timeout: std::time::Duration::from_secs(10),
+        ..short_timeouts()
+    },
 );
+
+/// A server with a 2 s request timeout and a 1.5 s margin (acquire + lock timeouts): its
+/// idempotency lease is 3.5 s.
+fn short_timeouts() -> ApiConfig {
+    ApiConfig {
+        request_timeout: std::time::Duration::from_secs(2),
+        idempotency_margin: std::time::Duration::from_millis(1500),
+        ..ApiConfig::default()
+    }
+}
+
+/// The lease of [`short_timeouts`].
+const SHORT_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_millis(3500);
 
 fn tomorrow(app: &TestApp, hhmm: &str) -> jiff::Timestamp {
     at(BERLIN, days_after(BERLIN, app.now(), 1), hhmm)
@@ -424,4 +450,109 @@ async fn a_request_that_timed_out_releases_its_key(app: TestApp, stall: Arc<Stal
         request.await.expect("the request task").assert_status(503);
     })
     .await;
+}
+
+/// The reservation a crashed process leaves behind: reserved by `app.a`'s token for `body` at
+/// the app's current time, never completed nor released.
+async fn crashed_reservation(app: &TestApp, k: &str, body: &Value) -> ReservedKey {
+    let key = IdempotencyKey {
+        organization_id: domain::OrganizationId(app.a.org_id),
+        owner: format!("pat:{}", app.a.token.id),
+        key: k.to_owned(),
+    };
+    let fp = http_api::idempotency::fingerprint("POST", "/v1/bookings", body);
+    let outcome = app
+        .store
+        .reserve(&key, &fp, app.now(), SHORT_LEASE)
+        .await
+        .expect("reserving");
+    ReservedKey {
+        nonce: outcome.nonce().expect("the key was free"),
+        key,
+    }
+}
+
+/// A process was killed after reserving a key (no release ever comes): retries get
+/// `409 idempotency_in_progress` until the lease derived from the server's timeouts
+/// (request 2 s + margin 1.5 s) is over, not for minutes; then the retry books, exactly once,
+/// and the dead process's nonce can no longer complete or release the key.
+async fn an_abandoned_reservation_is_retryable_after_the_short_lease(app: TestApp) {
+    assert_eq!(short_timeouts().idempotency_lease(), SHORT_LEASE);
+    let body = booking_body(&app, "10:00");
+    let k = key();
+    let dead = crashed_reservation(&app, &k, &body).await;
+
+    let r = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
+    r.err(409, "idempotency_in_progress");
+    assert_eq!(r.header("retry-after"), Some("1"), "{}", r.describe());
+    // Still held at the end of the lease (the clock is the test's: no waiting).
+    app.clock.advance(SHORT_LEASE);
+    app.a
+        .api
+        .post_json("/v1/bookings", &body, Some(&k))
+        .await
+        .err(409, "idempotency_in_progress");
+    // Just after it, the retry takes the key over and books.
+    app.clock.advance(jiff::SignedDuration::from_millis(1));
+    let booked = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
+    let d = booked.ok(201).clone();
+    assert_eq!(count(&app).await, 1, "booked exactly once");
+
+    // The dead process's nonce touches nothing: the key keeps replaying the retry's booking.
+    app.store
+        .release(&dead)
+        .await
+        .expect("a stale release is harmless");
+    let late = ReplayRecord("{}".to_owned());
+    assert!(app.store.complete(&dead, &late).await.is_err());
+    let again = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
+    assert_eq!(again.ok(201), &d, "the retry's response is replayed");
+    assert_eq!(count(&app).await, 1);
+}
+
+/// A request held mid-write outlives its lease; another request with the same key takes it
+/// over. The late one proceeds first: its booking transaction cannot complete the key (its
+/// nonce is stale), so it commits nothing and answers `409 idempotency_in_progress`, and its
+/// release leaves the new owner's reservation alone. The new owner then books: exactly one
+/// booking exists and the key replays the new owner's response.
+async fn a_late_request_cannot_complete_a_taken_over_key(app: TestApp, stall: Arc<Stall>) {
+    let lease = ApiConfig {
+        request_timeout: std::time::Duration::from_secs(10),
+        ..short_timeouts()
+    }
+    .idempotency_lease();
+    let body = booking_body(&app, "10:00");
+    let k = key();
+    let spawn = |b: Value, kk: String| {
+        let client = app.a.api.clone();
+        tokio::spawn(async move { client.post_json("/v1/bookings", &b, Some(&kk)).await })
+    };
+    let late = spawn(body.clone(), k.clone());
+    reached_the_write(&app, &stall).await;
+    // Its lease ends (on the test clock; the request is well within its real timeout).
+    app.clock
+        .advance(lease + jiff::SignedDuration::from_millis(1));
+    let owner = spawn(body.clone(), k.clone());
+    tokio::time::timeout(std::time::Duration::from_secs(10), stall.entered())
+        .await
+        .expect("the second request reached the write within 10 s");
+    assert_eq!(
+        app.reservations.open(),
+        2,
+        "both requests hold a reservation"
+    );
+
+    stall.let_one();
+    let late = late.await.expect("the late request");
+    late.err(409, "idempotency_in_progress");
+    assert_eq!(late.header("retry-after"), Some("1"), "{}", late.describe());
+    assert_eq!(count(&app).await, 0, "the late request committed nothing");
+
+    stall.open();
+    let owner = owner.await.expect("the new owner's request");
+    let d = owner.ok(201).clone();
+    app.idempotency_settled().await;
+    assert_eq!(count(&app).await, 1, "only the new owner booked");
+    let again = app.a.api.post_json("/v1/bookings", &body, Some(&k)).await;
+    assert_eq!(again.ok(201), &d, "the key replays the new owner's booking");
 }

@@ -49,9 +49,20 @@ impl ApiError {
 
     /// 500 with a generic message; the cause is logged. A cause whose chain says the store is
     /// unavailable (pool timeout, lost connection, lock or queue full) is
-    /// [`ApiError::unavailable`] instead: overload is a 503, never a 500.
+    /// [`ApiError::unavailable`] instead: overload is a 503, never a 500. A write whose
+    /// idempotency reservation was taken over by another request after its lease
+    /// ([`domain::ports::ReservationLost`]: nothing was committed) is
+    /// [`ApiError::idempotency_in_progress`]: the key is the other request's now.
     pub fn internal(e: impl Into<anyhow::Error>) -> Self {
         let e = e.into();
+        if domain::ports::reservation_lost(&e) {
+            tracing::warn!(
+                "a late request's idempotency reservation was taken over; nothing committed"
+            );
+            let mut err = Self::idempotency_in_progress();
+            err.source = Some(e);
+            return err;
+        }
         if domain::ports::unavailable_kind(&e).is_some() {
             let mut err = Self::unavailable();
             err.source = Some(e);
@@ -64,6 +75,19 @@ impl ApiError {
         );
         err.source = Some(e);
         err
+    }
+
+    /// 409 `idempotency_in_progress` with `Retry-After: 1` (§2.8): another request holds the
+    /// key.
+    pub fn idempotency_in_progress() -> Self {
+        Self::conflict(
+            "idempotency_in_progress",
+            "A request with this Idempotency-Key is still being processed; retry shortly",
+        )
+        .with_header(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("1"),
+        )
     }
 
     /// 503 `service_unavailable` with `Retry-After`: the store cannot serve the request now

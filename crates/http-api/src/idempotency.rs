@@ -12,7 +12,15 @@
 //!   gone, request timeout, shutdown) drops its guard, whose `Drop` spawns the release: a retry
 //!   with the same key is never stuck behind `idempotency_in_progress` until the lease expires.
 //!   [`Reservations`] counts reservations not yet settled, so tests and shutdown can wait for
-//!   those releases;
+//!   those releases. When no release can happen (the process was killed, the store refused the
+//!   release), the reservation is abandoned and another request takes the key over once its
+//!   lease ends: [`crate::ApiConfig::idempotency_lease`], the request timeout plus the pool
+//!   acquire and lock timeouts, never minutes;
+//! - every reservation carries the random nonce `reserve` returned; the guard completes and
+//!   releases with it, so a late request whose key was taken over cannot delete or complete
+//!   the new owner's reservation. Its booking transaction fails and commits nothing, and it
+//!   answers `409 idempotency_in_progress` (the key is another request's now; a retry replays
+//!   that request's outcome or takes the key) — see [`ApiError::internal`];
 //! - same key and body again → [`IdemStart::Replay`]: the stored status, headers and body, with
 //!   `meta.request_id` rewritten to the current request's id (so `X-Request-Id` still equals
 //!   the body's `request_id`);
@@ -23,10 +31,10 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::access::Principal;
-use domain::ports::{IdempotencyKey, IdempotencyStore, ReplayRecord, Reservation};
+use domain::ports::{IdempotencyKey, IdempotencyStore, ReplayRecord, Reservation, ReservedKey};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -108,7 +116,7 @@ impl Drop for Held {
 /// [`IdemGuard::done`]; on failure the handler calls [`IdemGuard::release`]. Dropped without
 /// either (the request future was cancelled), it releases the key on a spawned task.
 pub struct IdemGuard {
-    key: IdempotencyKey,
+    key: ReservedKey,
     store: Arc<dyn IdempotencyStore>,
     /// `None` once settled by `done` or `release`.
     held: Option<Held>,
@@ -125,7 +133,7 @@ impl std::fmt::Debug for IdemGuard {
 
 impl IdemGuard {
     /// Holds the reservation of `key`, just reserved.
-    fn new(state: &AppState, key: IdempotencyKey) -> Self {
+    fn new(state: &AppState, key: ReservedKey) -> Self {
         Self {
             key,
             store: state.store.clone(),
@@ -133,8 +141,8 @@ impl IdemGuard {
         }
     }
 
-    /// The scoped key, for the domain service's `Idempotent`.
-    pub fn key(&self) -> &IdempotencyKey {
+    /// The scoped key and its reservation nonce, for the domain service's `Idempotent`.
+    pub fn key(&self) -> &ReservedKey {
         &self.key
     }
 
@@ -168,8 +176,9 @@ impl Drop for IdemGuard {
     }
 }
 
-/// Releases `key`. A storage failure is logged: the reservation then expires after its lease.
-async fn release(store: &dyn IdempotencyStore, key: &IdempotencyKey) {
+/// Releases `key` (only while it is still this request's reservation). A storage failure is
+/// logged: the reservation then expires after its lease.
+async fn release(store: &dyn IdempotencyStore, key: &ReservedKey) {
     if let Err(e) = store.release(key).await {
         tracing::warn!(error = ?e, "could not release an idempotency reservation");
     }
@@ -191,14 +200,18 @@ pub async fn begin(
         key: raw,
     };
     let fp = fingerprint(method, path, body);
-    match state.store.reserve(&key, &fp, state.clock.now()).await? {
-        Reservation::Reserved => Ok(IdemStart::Fresh(IdemGuard::new(state, key))),
+    let lease = state.config.idempotency_lease();
+    match state
+        .store
+        .reserve(&key, &fp, state.clock.now(), lease)
+        .await?
+    {
+        Reservation::Reserved(nonce) => Ok(IdemStart::Fresh(IdemGuard::new(
+            state,
+            ReservedKey { key, nonce },
+        ))),
         Reservation::Replay(record) => Ok(IdemStart::Replay(replay(&record))),
-        Reservation::InProgress => Err(ApiError::conflict(
-            "idempotency_in_progress",
-            "A request with this Idempotency-Key is still being processed; retry shortly",
-        )
-        .with_header(header::RETRY_AFTER, HeaderValue::from_static("1"))),
+        Reservation::InProgress => Err(ApiError::idempotency_in_progress()),
         Reservation::Mismatch => Err(ApiError::conflict(
             "idempotency_key_conflict",
             "This Idempotency-Key was already used with a different request body",
@@ -225,10 +238,17 @@ pub async fn begin_form(
     Ok(
         match state
             .store
-            .reserve(&key, fingerprint, state.clock.now())
+            .reserve(
+                &key,
+                fingerprint,
+                state.clock.now(),
+                state.config.idempotency_lease(),
+            )
             .await?
         {
-            Reservation::Reserved => FormStart::Fresh(IdemGuard::new(state, key)),
+            Reservation::Reserved(nonce) => {
+                FormStart::Fresh(IdemGuard::new(state, ReservedKey { key, nonce }))
+            }
             Reservation::Replay(record) => FormStart::Replay(record),
             Reservation::InProgress => FormStart::InProgress,
             Reservation::Mismatch => FormStart::Mismatch,

@@ -124,6 +124,11 @@ pub struct ApiConfig {
     pub anonymous_per_minute: u64,
     /// Per-request timeout.
     pub request_timeout: std::time::Duration,
+    /// How long a request's work may outlast `request_timeout`: the pool acquire timeout plus
+    /// the write-lock timeout, which bound the release a dropped request spawns (and any
+    /// statement still finishing). The idempotency lease is `request_timeout` plus this
+    /// ([`ApiConfig::idempotency_lease`]), so it exceeds the request timeout by construction.
+    pub idempotency_margin: std::time::Duration,
     /// Body limit for JSON endpoints (64 KiB).
     pub body_limit_bytes: usize,
     /// Trust `X-Forwarded-For` only from these peer addresses.
@@ -158,6 +163,18 @@ impl Default for PagesConfig {
     }
 }
 
+impl ApiConfig {
+    /// How long an unfinished idempotency reservation stays its request's before another
+    /// request may take the key over: `request_timeout + idempotency_margin`. A request still
+    /// alive has settled its reservation by then (completed it, or released it — on error, or
+    /// from its guard's `Drop` when the request was dropped); only a reservation whose process
+    /// died is left, and it stops blocking retries when the lease ends.
+    pub fn idempotency_lease(&self) -> jiff::SignedDuration {
+        jiff::SignedDuration::try_from(self.request_timeout + self.idempotency_margin)
+            .unwrap_or(jiff::SignedDuration::MAX)
+    }
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
@@ -165,6 +182,8 @@ impl Default for ApiConfig {
             authenticated_per_minute: 120,
             anonymous_per_minute: 30,
             request_timeout: std::time::Duration::from_secs(30),
+            // `[database] acquire_timeout_ms` (2 s) + the stores' 5 s lock timeout.
+            idempotency_margin: std::time::Duration::from_secs(7),
             body_limit_bytes: 64 * 1024,
             trusted_proxies: Vec::new(),
             oauth_dynamic_registration: false,

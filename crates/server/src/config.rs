@@ -201,6 +201,17 @@ impl Backend {
     }
 }
 
+/// The write-lock timeout of the stores (SQLite's write turn, Postgres `lock_timeout` on the
+/// slot lock): the longer of the two built-in values (both 5 s).
+pub fn store_lock_timeout() -> Duration {
+    store_sqlite::LOCK_TIMEOUT.max(store_postgres::DEFAULT_LOCK_TIMEOUT)
+}
+
+/// The largest accepted `http.request_timeout_secs`: an abandoned idempotency key stays
+/// reserved for the request timeout plus a few seconds, so the timeout must stay short
+/// (minutes, not hours).
+pub const MAX_REQUEST_TIMEOUT_SECS: u64 = 600;
+
 /// Minimum pepper length in characters.
 pub const MIN_PEPPER_LEN: usize = 32;
 
@@ -376,6 +387,21 @@ impl Config {
         Ok(config)
     }
 
+    /// What a request's work may take beyond the request timeout: the pool acquire timeout
+    /// (`database.acquire_timeout_ms`) plus the stores' lock timeout — the bounds of the
+    /// release a dropped request spawns, and of a statement still finishing.
+    pub fn idempotency_margin(&self) -> Duration {
+        Duration::from_millis(self.database.acquire_timeout_ms) + store_lock_timeout()
+    }
+
+    /// The idempotency in-progress lease: `http.request_timeout_secs` plus
+    /// [`Config::idempotency_margin`] (37 s with the defaults). Derived, not configured, so it
+    /// always exceeds the request timeout; an unfinished reservation older than this is
+    /// abandoned (its process died) and another request may take the key over.
+    pub fn idempotency_lease(&self) -> Duration {
+        self.http.request_timeout() + self.idempotency_margin()
+    }
+
     /// Start-up checks beyond types.
     pub fn validate(&self) -> anyhow::Result<()> {
         let backend = self.database.backend()?;
@@ -390,6 +416,12 @@ impl Config {
         }
         if self.http.request_timeout_secs == 0 {
             bail!("http.request_timeout_secs: must be at least 1");
+        }
+        if self.http.request_timeout_secs > MAX_REQUEST_TIMEOUT_SECS {
+            bail!(
+                "http.request_timeout_secs: must be at most {MAX_REQUEST_TIMEOUT_SECS}: an idempotency key whose request was dropped without releasing it (a crash) blocks retries with 409 idempotency_in_progress for the request timeout plus database.acquire_timeout_ms plus the {}s lock timeout",
+                store_lock_timeout().as_secs()
+            );
         }
         if self.http.body_limit_bytes == 0 {
             bail!("http.body_limit_bytes: must be at least 1");

@@ -5,7 +5,7 @@
 
 use crate::bookings::assert_same_booking;
 use crate::faults::{Fault, FaultyStore};
-use crate::fixtures::{World, day, idempotency_key, mins, new_booking};
+use crate::fixtures::{LEASE, World, day, idempotency_key, mins, new_booking, reserved};
 use domain::booking::{Booking, BookingStatus};
 use domain::booking_service::{CreateBookingError, Idempotent, Reschedule, RescheduleBookingError};
 use domain::ports::*;
@@ -23,10 +23,7 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     let et = w.create_individual(&t, "intro").await;
     let key = idempotency_key(t.org.id, "pat:1", "k");
     let now = w.now();
-    assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
-        Reservation::Reserved
-    );
+    let key = reserved(&key, w.store.reserve(&key, "fp", now, LEASE).await.unwrap());
 
     let booking = w.booking(&et, t.owner.id, day(1));
     let msg = w.outbox_message(t.org.id, "booking.created");
@@ -43,7 +40,7 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     );
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![]);
     assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
+        w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
         Reservation::InProgress
     );
 
@@ -60,7 +57,7 @@ pub async fn booking_tx_commits_all_or_nothing(store: Arc<dyn Storage>) {
     );
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![msg]);
     assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
+        w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
         Reservation::Replay(respond(&booking, None))
     );
 }
@@ -84,10 +81,7 @@ pub async fn failed_create_leaves_nothing_behind(store: Arc<dyn Storage>) {
         let deps = w.deps_over(faulty);
         let key = idempotency_key(t.org.id, "pat:1", &format!("k{i}"));
         let now = w.now();
-        assert_eq!(
-            w.store.reserve(&key, "fp", now).await.unwrap(),
-            Reservation::Reserved
-        );
+        let key = reserved(&key, w.store.reserve(&key, "fp", now, LEASE).await.unwrap());
         let idem = Idempotent {
             key: &key,
             respond: &respond,
@@ -111,7 +105,7 @@ pub async fn failed_create_leaves_nothing_behind(store: Arc<dyn Storage>) {
             "{fault:?}: outbox"
         );
         assert_eq!(
-            w.store.reserve(&key, "fp", now).await.unwrap(),
+            w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
             Reservation::InProgress,
             "{fault:?}: the key must not be completed"
         );

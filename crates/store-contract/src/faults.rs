@@ -51,10 +51,18 @@ impl Stall {
         self.gate.close();
     }
 
+    /// Lets one held (or the next) `begin` through: the one that arrived first.
+    pub fn let_one(&self) {
+        self.gate.add_permits(1);
+    }
+
     async fn hold(&self) {
         self.entered.notify_one();
-        // Closed = open; no permit is ever added.
-        let _ = self.gate.acquire().await;
+        // Closed = open. A permit from `let_one` is used up (the gate is fair: first come,
+        // first through).
+        if let Ok(permit) = self.gate.acquire().await {
+            permit.forget();
+        }
     }
 }
 
@@ -106,14 +114,14 @@ impl BookingTx for FaultyTx {
     }
     async fn complete_idempotency(
         &mut self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<(), StoreError> {
         if matches!(self.fault, Fault::CompleteIdempotency) {
-            self.inner.complete_idempotency(key, record).await?;
+            self.inner.complete_idempotency(reserved, record).await?;
             return Err(injected());
         }
-        self.inner.complete_idempotency(key, record).await
+        self.inner.complete_idempotency(reserved, record).await
     }
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.inner.commit().await
@@ -309,13 +317,14 @@ impl IdempotencyStore for FaultyStore {
         key: &IdempotencyKey,
         fp: &str,
         now: Timestamp,
+        lease: SignedDuration,
     ) -> Result<Reservation, StoreError> {
-        self.inner.reserve(key, fp, now).await
+        self.inner.reserve(key, fp, now, lease).await
     }
-    async fn complete(&self, key: &IdempotencyKey, r: &ReplayRecord) -> Result<(), StoreError> {
+    async fn complete(&self, key: &ReservedKey, r: &ReplayRecord) -> Result<(), StoreError> {
         self.inner.complete(key, r).await
     }
-    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+    async fn release(&self, key: &ReservedKey) -> Result<(), StoreError> {
         self.inner.release(key).await
     }
     async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64, StoreError> {

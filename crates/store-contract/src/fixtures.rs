@@ -393,6 +393,21 @@ pub fn scopes(names: &[&str]) -> ScopeSet {
     access::expand(names.iter().copied()).unwrap()
 }
 
+/// The in-progress lease the contract tests reserve with (the server's default: 30 s request
+/// timeout + 2 s pool acquire timeout + 5 s lock timeout).
+pub const LEASE: SignedDuration = SignedDuration::from_secs(37);
+
+/// `key` as reserved by `outcome`, which must be [`Reservation::Reserved`].
+pub fn reserved(key: &IdempotencyKey, outcome: Reservation) -> ReservedKey {
+    match outcome {
+        Reservation::Reserved(nonce) => ReservedKey {
+            key: key.clone(),
+            nonce,
+        },
+        other => panic!("expected {key:?} to be reserved, got {other:?}"),
+    }
+}
+
 /// An idempotency key in `org` for `owner`.
 pub fn idempotency_key(org: OrganizationId, owner: &str, key: &str) -> IdempotencyKey {
     IdempotencyKey {

@@ -151,6 +151,8 @@ macro_rules! __contract_behaviours {
                 released_keys_can_be_reserved_again,
                 completed_keys_expire_after_24_hours,
                 abandoned_reservations_can_be_taken_over,
+                stale_nonces_neither_complete_nor_release,
+                late_booking_completion_commits_nothing,
                 keys_are_scoped_by_organization_and_owner,
                 concurrent_reservations_have_one_winner,
                 expired_keys_are_purged_in_bounded_batches,

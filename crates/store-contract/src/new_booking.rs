@@ -4,7 +4,7 @@
 //! fails.
 
 use crate::bookings::assert_same_booking;
-use crate::fixtures::{World, day, idempotency_key, mins};
+use crate::fixtures::{LEASE, World, day, idempotency_key, mins, reserved};
 use domain::booking::Booking;
 use domain::ports::*;
 use std::sync::Arc;
@@ -20,10 +20,7 @@ pub async fn new_booking_unit_writes_booking_outbox_and_replay(store: Arc<dyn St
     let et = w.create_individual(&t, "intro").await;
     let key = idempotency_key(t.org.id, "pat:1", "k");
     let now = w.now();
-    assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
-        Reservation::Reserved
-    );
+    let key = reserved(&key, w.store.reserve(&key, "fp", now, LEASE).await.unwrap());
     let booking = w.booking(&et, t.owner.id, day(1));
     let msg = w.outbox_message(t.org.id, "booking.created");
     let record = respond(&booking);
@@ -42,7 +39,7 @@ pub async fn new_booking_unit_writes_booking_outbox_and_replay(store: Arc<dyn St
     );
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![msg.clone()]);
     assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
+        w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
         Reservation::Replay(record)
     );
 
@@ -86,10 +83,7 @@ pub async fn new_booking_unit_refuses_overlap_and_writes_nothing(store: Arc<dyn 
 
     let key = idempotency_key(t.org.id, "pat:1", "k2");
     let now = w.now();
-    assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
-        Reservation::Reserved
-    );
+    let key = reserved(&key, w.store.reserve(&key, "fp", now, LEASE).await.unwrap());
     // Same host, another event type, overlapping by 15 minutes.
     let clash = w.booking(&other, t.owner.id, day(1) + mins(15));
     let msg = w.outbox_message(t.org.id, "booking.created");
@@ -114,7 +108,7 @@ pub async fn new_booking_unit_refuses_overlap_and_writes_nothing(store: Arc<dyn 
     );
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![first_msg]);
     assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
+        w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
         Reservation::InProgress
     );
 }
@@ -129,10 +123,7 @@ pub async fn new_booking_unit_failure_leaves_nothing(store: Arc<dyn Storage>) {
     w.store.enqueue(&taken).await.unwrap();
     let key = idempotency_key(t.org.id, "pat:1", "k3");
     let now = w.now();
-    assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
-        Reservation::Reserved
-    );
+    let key = reserved(&key, w.store.reserve(&key, "fp", now, LEASE).await.unwrap());
     let booking = w.booking(&et, t.owner.id, day(3));
     let record = respond(&booking);
     let tx = w.store.begin(t.org.id, et.id).await.unwrap();
@@ -151,7 +142,7 @@ pub async fn new_booking_unit_failure_leaves_nothing(store: Arc<dyn Storage>) {
     );
     assert_eq!(w.store.pending(t.org.id).await.unwrap(), vec![taken]);
     assert_eq!(
-        w.store.reserve(&key, "fp", now).await.unwrap(),
+        w.store.reserve(&key, "fp", now, LEASE).await.unwrap(),
         Reservation::InProgress
     );
     // The slot is still free.

@@ -3,7 +3,7 @@
 //! token lookup by its public id.
 
 use crate::bookings::assert_same_booking;
-use crate::fixtures::{World, day, idempotency_key};
+use crate::fixtures::{LEASE, World, day, idempotency_key, reserved};
 use domain::ports::*;
 use std::sync::Arc;
 
@@ -190,14 +190,18 @@ pub async fn other_tenants_rows_are_invisible(store: Arc<dyn Storage>) {
     w.store.mark_done(ao, b_msg.id, w.now()).await.unwrap();
     assert_eq!(w.store.pending(bo).await.unwrap(), vec![b_msg]);
     let b_key = idempotency_key(bo, "pat:1", "k");
-    assert_eq!(
-        w.store.reserve(&b_key, "fp", w.now()).await.unwrap(),
-        Reservation::Reserved
+    let b_key = reserved(
+        &b_key,
+        w.store.reserve(&b_key, "fp", w.now(), LEASE).await.unwrap(),
     );
-    let a_key = idempotency_key(ao, "pat:1", "k");
+    // Even with B's nonce, a release scoped to A touches nothing of B.
+    let a_key = ReservedKey {
+        key: idempotency_key(ao, "pat:1", "k"),
+        nonce: b_key.nonce,
+    };
     w.store.release(&a_key).await.unwrap();
     assert_eq!(
-        w.store.reserve(&b_key, "fp", w.now()).await.unwrap(),
+        w.store.reserve(&b_key, "fp", w.now(), LEASE).await.unwrap(),
         Reservation::InProgress
     );
 

@@ -7,16 +7,32 @@ use crate::state::{IdempotencyRecord, State, ms};
 use crate::{MemoryStore, require_org};
 use async_trait::async_trait;
 use domain::ports::{
-    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord,
-    Reservation, StoreError,
+    IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord, Reservation, ReservationNonce,
+    ReservedKey, StoreError,
 };
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
-/// Stores the response of `key`, if the key is (still) recorded.
-pub(crate) fn complete_on(state: &mut State, key: &IdempotencyKey, replay: &ReplayRecord) {
-    if let Some(record) = state.idempotency.get_mut(key) {
+/// True when `reserved` is still the unfinished reservation of its key (same nonce).
+pub(crate) fn holds(state: &State, reserved: &ReservedKey) -> bool {
+    state
+        .idempotency
+        .get(&reserved.key)
+        .is_some_and(|r| r.response.is_none() && r.nonce == Some(reserved.nonce))
+}
+
+/// Stores the response of `reserved`, if it still holds its key; else `reservation_lost`.
+pub(crate) fn complete_on(
+    state: &mut State,
+    reserved: &ReservedKey,
+    replay: &ReplayRecord,
+) -> Result<(), StoreError> {
+    if !holds(state, reserved) {
+        return Err(StoreError::reservation_lost());
+    }
+    if let Some(record) = state.idempotency.get_mut(&reserved.key) {
         record.response = Some(replay.clone());
     }
+    Ok(())
 }
 
 #[async_trait]
@@ -26,14 +42,14 @@ impl IdempotencyStore for MemoryStore {
         key: &IdempotencyKey,
         fingerprint: &str,
         now: Timestamp,
+        lease: SignedDuration,
     ) -> Result<Reservation, StoreError> {
         let mut state = self.state();
         require_org(&state, key.organization_id)?;
         if let Some(record) = state.idempotency.get(key) {
             let age = ms(now).saturating_sub(ms(record.created_at));
             let expired = age > IDEMPOTENCY_TTL.as_millis() as i64;
-            let abandoned =
-                record.response.is_none() && age > IDEMPOTENCY_IN_PROGRESS_LEASE.as_millis() as i64;
+            let abandoned = record.response.is_none() && age > lease.as_millis() as i64;
             if !expired && !abandoned {
                 if record.fingerprint != fingerprint {
                     return Ok(Reservation::Mismatch);
@@ -44,35 +60,32 @@ impl IdempotencyStore for MemoryStore {
                 });
             }
         }
-        // Absent, expired or abandoned: (re)take the key.
+        // Absent, expired or abandoned: (re)take the key, under a new nonce.
+        let nonce = ReservationNonce(uuid::Uuid::new_v4());
         state.idempotency.insert(
             key.clone(),
             IdempotencyRecord {
                 fingerprint: fingerprint.to_owned(),
                 response: None,
                 created_at: now,
+                nonce: Some(nonce),
             },
         );
-        Ok(Reservation::Reserved)
+        Ok(Reservation::Reserved(nonce))
     }
 
     async fn complete(
         &self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        complete_on(&mut self.state(), key, record);
-        Ok(())
+        complete_on(&mut self.state(), reserved, record)
     }
 
-    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+    async fn release(&self, reserved: &ReservedKey) -> Result<(), StoreError> {
         let mut state = self.state();
-        if state
-            .idempotency
-            .get(key)
-            .is_some_and(|r| r.response.is_none())
-        {
-            state.idempotency.remove(key);
+        if holds(&state, reserved) {
+            state.idempotency.remove(&reserved.key);
         }
         Ok(())
     }

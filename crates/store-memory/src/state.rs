@@ -26,6 +26,8 @@ pub(crate) struct IdempotencyRecord {
     pub fingerprint: String,
     pub response: Option<ReplayRecord>,
     pub created_at: Timestamp,
+    /// The nonce of the reservation (see `domain::ports::ReservationNonce`).
+    pub nonce: Option<domain::ports::ReservationNonce>,
 }
 
 /// One outbox message and its delivery state.

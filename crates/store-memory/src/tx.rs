@@ -18,7 +18,7 @@ use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, OutboxMessage, ReplayRecord, StoreError,
+    BookingTx, BookingWriteError, OutboxMessage, ReplayRecord, ReservedKey, StoreError,
 };
 use domain::slots::{InputRanges, SlotInputs};
 use futures::lock::OwnedMutexGuard;
@@ -31,7 +31,7 @@ pub struct MemoryBookingTx {
     org: OrganizationId,
     staged: BTreeMap<BookingUid, StoredBooking>,
     outbox: Vec<OutboxMessage>,
-    completions: Vec<(IdempotencyKey, ReplayRecord)>,
+    completions: Vec<(ReservedKey, ReplayRecord)>,
     _turn: OwnedMutexGuard<()>,
 }
 
@@ -188,11 +188,15 @@ impl BookingTx for MemoryBookingTx {
 
     async fn complete_idempotency(
         &mut self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        self.check_org(key.organization_id)?;
-        self.completions.push((key.clone(), record.clone()));
+        self.check_org(reserved.key.organization_id)?;
+        // Checked now (as the SQL stores' UPDATE … WHERE nonce does) and again at commit.
+        if !crate::idempotency::holds(&self.store.state(), reserved) {
+            return Err(StoreError::reservation_lost());
+        }
+        self.completions.push((reserved.clone(), record.clone()));
         Ok(())
     }
 
@@ -201,12 +205,20 @@ impl BookingTx for MemoryBookingTx {
         let mut state = this.store.state();
         // Outbox messages enqueued outside this transaction since `enqueue` may collide.
         check_new(&state, &this.outbox)?;
+        // A reservation taken over since `complete_idempotency` fails the whole commit.
+        if !this
+            .completions
+            .iter()
+            .all(|(reserved, _)| crate::idempotency::holds(&state, reserved))
+        {
+            return Err(StoreError::reservation_lost());
+        }
         for (uid, row) in this.staged {
             state.bookings.insert((this.org, uid), row);
         }
         insert_checked(&mut state, &this.outbox);
-        for (key, record) in this.completions {
-            crate::idempotency::complete_on(&mut state, &key, &record);
+        for (reserved, record) in this.completions {
+            crate::idempotency::complete_on(&mut state, &reserved, &record)?;
         }
         Ok(())
     }

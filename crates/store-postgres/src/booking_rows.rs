@@ -253,7 +253,8 @@ pub(crate) async fn insert_new_booking(
     b.push(", ");
     b.push_bind(ts(m.created_at));
     b.push("))");
-    if let Some((key, record)) = w.replay {
+    if let Some((reserved, record)) = w.replay {
+        let key = &reserved.key;
         b.push(", replay AS (UPDATE idempotency_keys SET response_body = ");
         b.push_bind(record.0.clone());
         b.push(" WHERE organization_id = ");
@@ -262,10 +263,23 @@ pub(crate) async fn insert_new_booking(
         b.push_bind(key.owner.clone());
         b.push(" AND key = ");
         b.push_bind(key.key.clone());
-        b.push(")");
+        b.push(" AND nonce = ");
+        b.push_bind(reserved.nonce.0);
+        b.push(" AND response_body IS NULL RETURNING 1)");
+        b.push(" SELECT count(*) FROM replay");
+    } else {
+        b.push(" SELECT 1::bigint");
     }
-    b.push(" SELECT 1");
-    b.build().execute(conn).await.map_err(write_error)?;
+    let completed: i64 = b
+        .build_query_scalar()
+        .fetch_one(conn)
+        .await
+        .map_err(write_error)?;
+    if completed == 0 {
+        // The reservation is no longer this request's (taken over after its lease, or
+        // released): the caller drops the transaction, so nothing of the unit commits.
+        return Err(StoreError::reservation_lost().into());
+    }
     Ok(())
 }
 

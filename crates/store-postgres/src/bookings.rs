@@ -15,8 +15,8 @@ use domain::event_type::EventType;
 use domain::ids::{BookingUid, EventTypeId, OrganizationId};
 use domain::pagination::{Cursor, CursorValue, Page};
 use domain::ports::{
-    BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, IdempotencyKey,
-    NewBookingWrite, OutboxMessage, ReplayRecord, StoreError,
+    BookingQuery, BookingSort, BookingStore, BookingTx, BookingWriteError, NewBookingWrite,
+    OutboxMessage, ReplayRecord, ReservedKey, StoreError,
 };
 use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
@@ -111,10 +111,10 @@ impl BookingTx for PgBookingTx {
 
     async fn complete_idempotency(
         &mut self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<(), StoreError> {
-        crate::idempotency::complete_on(&mut self.tx, key, record).await
+        crate::idempotency::complete_on(&mut self.tx, reserved, record).await
     }
 
     async fn commit_new_booking(
@@ -125,7 +125,7 @@ impl BookingTx for PgBookingTx {
         let org = this.org;
         if w.booking.organization_id != org
             || w.message.organization_id != org
-            || w.replay.is_some_and(|(k, _)| k.organization_id != org)
+            || w.replay.is_some_and(|(r, _)| r.key.organization_id != org)
         {
             return Err(BookingWriteError::Unknown(anyhow::anyhow!(
                 "new booking write touches another organization"

@@ -2,40 +2,52 @@
 //!
 //! `reserve` reads and writes the record in one `BEGIN IMMEDIATE` transaction, so two
 //! concurrent reservations of one key cannot both win. Expiry is judged by the caller's `now`
-//! (never the wall clock), so tests can drive it with a fake clock.
+//! and `lease` (never the wall clock), so tests can drive it with a fake clock. Each
+//! reservation stores its random nonce (`nonce`, 16-byte UUID); completion and release match
+//! on it.
 
 use crate::codec::{Result, col};
 use crate::{SqliteStore, db_err};
 use async_trait::async_trait;
 use domain::ports::{
-    IDEMPOTENCY_IN_PROGRESS_LEASE, IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord,
-    Reservation,
+    IDEMPOTENCY_TTL, IdempotencyKey, IdempotencyStore, ReplayRecord, Reservation, ReservationNonce,
+    ReservedKey, StoreError,
 };
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use sqlx::SqliteConnection;
 
-const IN_PROGRESS: &str = "in_progress";
+pub(crate) const IN_PROGRESS: &str = "in_progress";
 pub(crate) const DONE: &str = "done";
 
-/// Stores the replay record of `key` on `conn` (a booking transaction or an autocommit write),
-/// in `response_body` (`response_status` and `response_headers` stay unused).
+/// The completion statement: binds state `done`, the record, organization, owner, key, nonce,
+/// state `in_progress`. It touches no row when the reservation is no longer the caller's.
+pub(crate) const COMPLETE_SQL: &str = "UPDATE idempotency_keys SET state = ?, response_body = ? \
+     WHERE organization_id = ? AND owner = ? AND key = ? AND nonce = ? AND state = ?";
+
+/// Stores the replay record of `reserved` on `conn` (a booking transaction or an autocommit
+/// write), in `response_body` (`response_status` and `response_headers` stay unused), only
+/// while `reserved` still holds its key; otherwise `reservation_lost` (the caller's
+/// transaction must then not commit).
 pub(crate) async fn complete_on(
     conn: &mut SqliteConnection,
-    key: &IdempotencyKey,
+    reserved: &ReservedKey,
     record: &ReplayRecord,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE idempotency_keys SET state = ?, response_body = ? \
-         WHERE organization_id = ? AND owner = ? AND key = ?",
-    )
-    .bind(DONE)
-    .bind(&record.0)
-    .bind(key.organization_id.as_uuid())
-    .bind(&key.owner)
-    .bind(&key.key)
-    .execute(&mut *conn)
-    .await
-    .map_err(db_err("storing idempotent response"))?;
+    let key = &reserved.key;
+    let done = sqlx::query(COMPLETE_SQL)
+        .bind(DONE)
+        .bind(&record.0)
+        .bind(key.organization_id.as_uuid())
+        .bind(&key.owner)
+        .bind(&key.key)
+        .bind(reserved.nonce.0)
+        .bind(IN_PROGRESS)
+        .execute(&mut *conn)
+        .await
+        .map_err(db_err("storing idempotent response"))?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::reservation_lost());
+    }
     Ok(())
 }
 
@@ -65,10 +77,11 @@ impl IdempotencyStore for SqliteStore {
         key: &IdempotencyKey,
         fingerprint: &str,
         now: Timestamp,
+        lease: SignedDuration,
     ) -> Result<Reservation> {
         let now_ms = now.as_millisecond();
         let ttl_ms = IDEMPOTENCY_TTL.as_millis() as i64;
-        let lease_ms = IDEMPOTENCY_IN_PROGRESS_LEASE.as_millis() as i64;
+        let lease_ms = lease.as_millis() as i64;
         let mut w = self.begin_write().await?;
         let row = sqlx::query(
             "SELECT fingerprint, state, response_body, created_at FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ?",
@@ -99,14 +112,16 @@ impl IdempotencyStore for SqliteStore {
                 return Ok(Reservation::Replay(ReplayRecord(record)));
             }
         }
-        // Absent, expired or abandoned: (re)take the key.
+        // Absent, expired or abandoned: (re)take the key, under a new nonce.
+        let nonce = ReservationNonce(uuid::Uuid::new_v4());
         sqlx::query(
             "INSERT INTO idempotency_keys (organization_id, owner, key, fingerprint, state, \
-             response_status, response_headers, response_body, created_at) \
-             VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?) \
+             response_status, response_headers, response_body, created_at, nonce) \
+             VALUES (?, ?, ?, ?, ?, NULL, NULL, NULL, ?, ?) \
              ON CONFLICT (organization_id, owner, key) DO UPDATE SET \
              fingerprint = excluded.fingerprint, state = excluded.state, response_status = NULL, \
-             response_headers = NULL, response_body = NULL, created_at = excluded.created_at",
+             response_headers = NULL, response_body = NULL, created_at = excluded.created_at, \
+             nonce = excluded.nonce",
         )
         .bind(key.organization_id.as_uuid())
         .bind(&key.owner)
@@ -114,34 +129,37 @@ impl IdempotencyStore for SqliteStore {
         .bind(fingerprint)
         .bind(IN_PROGRESS)
         .bind(now_ms)
+        .bind(nonce.0)
         .execute(&mut *w.tx)
         .await
         .map_err(db_err("reserving idempotency key"))?;
         w.commit()
             .await
             .map_err(db_err("committing idempotency reservation"))?;
-        Ok(Reservation::Reserved)
+        Ok(Reservation::Reserved(nonce))
     }
 
-    async fn complete(&self, key: &IdempotencyKey, record: &ReplayRecord) -> Result<()> {
+    async fn complete(&self, reserved: &ReservedKey, record: &ReplayRecord) -> Result<()> {
         let mut w = self.begin_write().await?;
-        complete_on(&mut w.tx, key, record).await?;
+        complete_on(&mut w.tx, reserved, record).await?;
         w.commit()
             .await
             .map_err(db_err("committing idempotent response"))?;
         Ok(())
     }
 
-    async fn release(&self, key: &IdempotencyKey) -> Result<()> {
+    async fn release(&self, reserved: &ReservedKey) -> Result<()> {
+        let key: &IdempotencyKey = &reserved.key;
         self.write_one(
             sqlx::query(
                 "DELETE FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ? \
-                 AND state = ?",
+                 AND state = ? AND nonce = ?",
             )
             .bind(key.organization_id.as_uuid())
             .bind(&key.owner)
             .bind(&key.key)
-            .bind(IN_PROGRESS),
+            .bind(IN_PROGRESS)
+            .bind(reserved.nonce.0),
         )
         .await
         .map_err(db_err("releasing idempotency key"))?;

@@ -20,7 +20,7 @@ use domain::booking::Booking;
 use domain::event_type::EventType;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::ports::{
-    BookingTx, BookingWriteError, IdempotencyKey, NewBookingWrite, OutboxMessage, ReplayRecord,
+    BookingTx, BookingWriteError, NewBookingWrite, OutboxMessage, ReplayRecord, ReservedKey,
     StoreError,
 };
 use domain::slots::{InputRanges, SlotInputs};
@@ -167,12 +167,12 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
 
 /// The batch of [`BookingTx::commit_new_booking`]: the guarded booking insert, its outbox
 /// message and (second form) the replay record, run in one trip to the connection's thread.
-/// Outbox binds: org, id, event, payload, created_at; replay binds: state, body, org, owner, key.
+/// Outbox binds: org, id, event, payload, created_at; replay binds: state, body, org, owner, key,
+/// nonce, state (`COMPLETE_SQL`: no row touched when the reservation is not the caller's).
 static NEW_BOOKING_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
     let outbox = "INSERT INTO outbox (organization_id, id, event, payload, created_at) \
                   VALUES (?, ?, ?, ?, ?)";
-    let replay = "UPDATE idempotency_keys SET state = ?, response_body = ? \
-                  WHERE organization_id = ? AND owner = ? AND key = ?";
+    let replay = crate::idempotency::COMPLETE_SQL;
     [
         format!("{}; {outbox}", INSERT_SQL.as_str()),
         format!("{}; {outbox}; {replay}", INSERT_SQL.as_str()),
@@ -285,11 +285,11 @@ impl BookingTx for SqliteBookingTx {
 
     async fn complete_idempotency(
         &mut self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<()> {
-        self.check_org(key.organization_id)?;
-        complete_on(&mut self.write.tx, key, record).await
+        self.check_org(reserved.key.organization_id)?;
+        complete_on(&mut self.write.tx, reserved, record).await
     }
 
     async fn commit_new_booking(
@@ -299,8 +299,8 @@ impl BookingTx for SqliteBookingTx {
         let mut this = *self;
         this.check_org(w.booking.organization_id)?;
         this.check_org(w.message.organization_id)?;
-        if let Some((key, _)) = w.replay {
-            this.check_org(key.organization_id)?;
+        if let Some((reserved, _)) = w.replay {
+            this.check_org(reserved.key.organization_id)?;
         }
         let booking = w.booking;
         let enc = encode(booking)?;
@@ -317,13 +317,16 @@ impl BookingTx for SqliteBookingTx {
             .bind(&m.event)
             .bind(&m.payload)
             .bind(ms(m.created_at));
-        if let Some((key, record)) = w.replay {
+        if let Some((reserved, record)) = w.replay {
+            let key = &reserved.key;
             q = q
                 .bind(crate::idempotency::DONE)
                 .bind(&record.0)
                 .bind(key.organization_id.as_uuid())
                 .bind(&key.owner)
-                .bind(&key.key);
+                .bind(&key.key)
+                .bind(reserved.nonce.0)
+                .bind(crate::idempotency::IN_PROGRESS);
         }
         let done: Vec<_> = (&mut *this.write.tx)
             .execute_many(q)
@@ -333,6 +336,11 @@ impl BookingTx for SqliteBookingTx {
         if done.first().is_none_or(|d| d.rows_affected() == 0) {
             // Refused by the guard; dropping `this` rolls back the rest of the batch.
             return Err(BookingWriteError::SlotUnavailable);
+        }
+        if w.replay.is_some() && done.get(2).is_none_or(|d| d.rows_affected() == 0) {
+            // The reservation is no longer this request's: commit nothing (dropping `this`
+            // rolls the booking and its message back).
+            return Err(StoreError::reservation_lost().into());
         }
         this.write
             .commit()

@@ -263,41 +263,46 @@ async fn idempotency_follows_the_fake_clock() {
     };
     let t0 = ts("2026-01-01T00:00:00Z");
     let at = |mins: i64| t0.checked_add(SignedDuration::from_mins(mins)).unwrap();
+    let lease = SignedDuration::from_mins(5);
+    let first = store.reserve(&key, "f1", t0, lease).await.unwrap();
+    let first = ReservedKey {
+        key: key.clone(),
+        nonce: first.nonce().expect("reserved"),
+    };
     assert_eq!(
-        store.reserve(&key, "f1", t0).await.unwrap(),
-        Reservation::Reserved
-    );
-    assert_eq!(
-        store.reserve(&key, "f1", at(1)).await.unwrap(),
+        store.reserve(&key, "f1", at(1), lease).await.unwrap(),
         Reservation::InProgress
     );
     assert_eq!(
-        store.reserve(&key, "f2", at(1)).await.unwrap(),
+        store.reserve(&key, "f2", at(1), lease).await.unwrap(),
         Reservation::Mismatch
     );
-    // an abandoned reservation is taken over after the lease
-    assert_eq!(
-        store.reserve(&key, "f1", at(6)).await.unwrap(),
-        Reservation::Reserved
-    );
+    // an abandoned reservation is taken over after the lease, under a new nonce
+    let taken = store.reserve(&key, "f1", at(6), lease).await.unwrap();
+    let taken = ReservedKey {
+        key: key.clone(),
+        nonce: taken.nonce().expect("taken over"),
+    };
+    assert_ne!(taken.nonce, first.nonce);
     let resp = ReplayRecord("{\"ok\":true}".into());
-    store.complete(&key, &resp).await.unwrap();
+    store.complete(&taken, &resp).await.unwrap();
     assert_eq!(
-        store.reserve(&key, "f1", at(60)).await.unwrap(),
+        store.reserve(&key, "f1", at(60), lease).await.unwrap(),
         Reservation::Replay(resp.clone())
     );
-    store.release(&key).await.unwrap(); // completed keys are not released
+    store.release(&taken).await.unwrap(); // completed keys are not released
     assert_eq!(
-        store.reserve(&key, "f1", at(61)).await.unwrap(),
+        store.reserve(&key, "f1", at(61), lease).await.unwrap(),
         Reservation::Replay(resp)
     );
     // after the TTL the key is new again
-    assert_eq!(
+    assert!(
         store
-            .reserve(&key, "f2", at(6 + 24 * 60 + 1))
+            .reserve(&key, "f2", at(6 + 24 * 60 + 1), lease)
             .await
-            .unwrap(),
-        Reservation::Reserved
+            .unwrap()
+            .nonce()
+            .is_some()
     );
     // concurrent reservations: exactly one wins
     let fresh = IdempotencyKey {
@@ -309,12 +314,12 @@ async fn idempotency_follows_the_fake_clock() {
         let s = store.clone();
         let k = fresh.clone();
         tasks.push(tokio::spawn(async move {
-            s.reserve(&k, "f", t0).await.unwrap()
+            s.reserve(&k, "f", t0, lease).await.unwrap()
         }));
     }
     let mut won = 0;
     for t in tasks {
-        if t.await.unwrap() == Reservation::Reserved {
+        if t.await.unwrap().nonce().is_some() {
             won += 1;
         }
     }

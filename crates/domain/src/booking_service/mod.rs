@@ -44,10 +44,13 @@ pub struct BookingService {
     encoder: Arc<dyn EventEncoder>,
 }
 
-/// Finishes an idempotent request inside the write transaction: the key and how to render the
-/// replay record from the resulting booking and its host.
+/// Finishes an idempotent request inside the write transaction: the reserved key (with its
+/// nonce) and how to render the replay record from the resulting booking and its host. When
+/// the reservation is no longer the request's (its lease expired and another request took the
+/// key over), the write fails with [`crate::ports::ReservationLost`] in its `Unknown` error and
+/// nothing is committed.
 pub struct Idempotent<'a> {
-    pub key: &'a IdempotencyKey,
+    pub key: &'a ReservedKey,
     pub respond: &'a (dyn Fn(&Booking, Option<&User>) -> ReplayRecord + Send + Sync),
 }
 

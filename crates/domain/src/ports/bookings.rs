@@ -1,6 +1,6 @@
 //! Bookings and the booking unit of work.
 
-use super::{IdempotencyKey, OutboxMessage, ReplayRecord, StoreError};
+use super::{OutboxMessage, ReplayRecord, ReservedKey, StoreError};
 use crate::booking::{Booking, BookingStatus};
 use crate::event_type::EventType;
 use crate::ids::*;
@@ -154,10 +154,14 @@ pub trait BookingTx: Send {
         expected_version: i64,
     ) -> Result<(), BookingWriteError>;
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), StoreError>;
-    /// Stores the replay record of a reserved idempotency key in this transaction.
+    /// Stores the replay record of a reserved idempotency key in this transaction, only if
+    /// `reserved` is still the unfinished reservation of its key (same nonce). Otherwise
+    /// (the lease expired and another request took the key over, or it was released) it fails
+    /// with [`StoreError::reservation_lost`] and the caller must not commit: a late request
+    /// never overwrites another's record, nor commits its booking without its replay record.
     async fn complete_idempotency(
         &mut self,
-        key: &IdempotencyKey,
+        reserved: &ReservedKey,
         record: &ReplayRecord,
     ) -> Result<(), StoreError>;
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
@@ -174,8 +178,8 @@ pub trait BookingTx: Send {
         self.insert_booking(write.booking, write.shares_seats)
             .await?;
         self.enqueue(write.message).await?;
-        if let Some((key, record)) = write.replay {
-            self.complete_idempotency(key, record).await?;
+        if let Some((reserved, record)) = write.replay {
+            self.complete_idempotency(reserved, record).await?;
         }
         self.commit().await?;
         Ok(())
@@ -190,6 +194,8 @@ pub struct NewBookingWrite<'a> {
     pub shares_seats: bool,
     /// The booking's outbox message.
     pub message: &'a OutboxMessage,
-    /// The reserved idempotency key and its replay record, for an idempotent request.
-    pub replay: Option<(&'a IdempotencyKey, &'a ReplayRecord)>,
+    /// The reserved idempotency key and its replay record, for an idempotent request. A stale
+    /// reservation (nonce no longer stored) fails the whole unit with
+    /// [`StoreError::reservation_lost`], as [`BookingTx::complete_idempotency`].
+    pub replay: Option<(&'a ReservedKey, &'a ReplayRecord)>,
 }

@@ -43,7 +43,7 @@ async fn reserve_conflict_release_replay() {
     else {
         panic!("first use must reserve")
     };
-    assert_eq!(guard.key().key, "k1");
+    assert_eq!(guard.key().key.key, "k1");
     assert_eq!(guard.key().owner, p.owner_key());
 
     // Same key while running.

@@ -123,6 +123,7 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
         authenticated_per_minute: config.rate_limit.authenticated_per_minute,
         anonymous_per_minute: config.rate_limit.anonymous_per_minute,
         request_timeout: config.http.request_timeout(),
+        idempotency_margin: config.idempotency_margin(),
         body_limit_bytes: config.http.body_limit_bytes,
         trusted_proxies: config.http.trusted_proxies.clone(),
         oauth_dynamic_registration: config.oauth.dynamic_registration,

@@ -5,6 +5,7 @@ use figment::Jail;
 use secrecy::ExposeSecret as _;
 use server::config::{Backend, Config, LogFormat, SharedCounters};
 use std::net::SocketAddr;
+use std::time::Duration;
 
 fn load() -> anyhow::Result<Config> {
     Config::load(None, None)
@@ -158,6 +159,54 @@ fn errors_name_the_offending_key() {
 
         jail.set_env("SLOTBOOK__LOG__LEVEL", "info,[[[");
         assert!(err(load()).contains("log.level"));
+        Ok(())
+    });
+}
+
+/// The idempotency lease is derived from the timeouts (request + pool acquire + lock), so it
+/// always exceeds the request timeout; a request timeout long enough to leave dropped keys
+/// stuck for more than minutes is refused at load, naming the key and the reason.
+#[test]
+fn idempotency_lease_follows_the_timeouts_and_long_request_timeouts_are_refused() {
+    Jail::expect_with(|jail| {
+        let c = load().unwrap();
+        assert_eq!(
+            c.idempotency_lease(),
+            Duration::from_secs(37),
+            "30 s + 2 s + 5 s"
+        );
+        assert_eq!(
+            server::cli::api_config(&c, "127.0.0.1:1".parse().unwrap()).idempotency_lease(),
+            jiff::SignedDuration::from_secs(37),
+            "the HTTP layer reserves with the same lease"
+        );
+
+        jail.set_env("SLOTBOOK__HTTP__REQUEST_TIMEOUT_SECS", "1");
+        jail.set_env("SLOTBOOK__DATABASE__ACQUIRE_TIMEOUT_MS", "100");
+        let c = load().unwrap();
+        assert_eq!(c.idempotency_lease(), Duration::from_millis(6100));
+        let api = server::cli::api_config(&c, "127.0.0.1:1".parse().unwrap());
+        assert_eq!(
+            api.idempotency_lease(),
+            jiff::SignedDuration::from_millis(6100)
+        );
+        assert!(
+            api.idempotency_lease() > jiff::SignedDuration::try_from(api.request_timeout).unwrap()
+        );
+        jail.clear_env();
+
+        jail.set_env("SLOTBOOK__HTTP__REQUEST_TIMEOUT_SECS", "600");
+        let c = load().unwrap();
+        assert_eq!(c.idempotency_lease(), Duration::from_secs(607));
+        assert!(c.idempotency_lease() > c.http.request_timeout());
+        jail.set_env("SLOTBOOK__HTTP__REQUEST_TIMEOUT_SECS", "601");
+        let e = err(load());
+        assert!(
+            e.contains("http.request_timeout_secs")
+                && e.contains("at most 600")
+                && e.contains("idempotency_in_progress"),
+            "{e}"
+        );
         Ok(())
     });
 }

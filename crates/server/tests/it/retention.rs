@@ -4,13 +4,23 @@
 //! present record answers `Mismatch` to another body, a purged one is `Reserved` afresh.
 
 use crate::support::{TempDir, pepper};
-use domain::ports::{IdempotencyKey, ReplayRecord, Reservation};
+use domain::ports::{IdempotencyKey, ReplayRecord, Reservation, ReservedKey};
 use jiff::{SignedDuration, Timestamp};
 use server::admin::{self, AdminContext};
 use server::wiring::{self, UuidV7};
 use server::worker::{MAX_PURGE_BATCHES, WorkerSettings, housekeeping};
 use std::sync::Arc;
 use testkit::TestClock;
+
+/// The in-progress lease of the server's defaults (irrelevant here: every record is done).
+const LEASE: SignedDuration = SignedDuration::from_secs(37);
+
+fn reserved(key: &IdempotencyKey, outcome: Reservation) -> ReservedKey {
+    ReservedKey {
+        key: key.clone(),
+        nonce: outcome.nonce().expect("reserved"),
+    }
+}
 
 fn key(org: domain::OrganizationId, name: &str) -> IdempotencyKey {
     IdempotencyKey {
@@ -43,16 +53,16 @@ async fn housekeeping_purges_expired_idempotency_keys_in_bounded_batches() {
         .collect();
     for (i, k) in old.iter().enumerate() {
         let at = t0 + SignedDuration::from_millis(i64::try_from(i).unwrap());
-        assert_eq!(
-            store.reserve(k, "fp", at).await.unwrap(),
-            Reservation::Reserved
-        );
-        store.complete(k, &done).await.unwrap();
+        let k = reserved(k, store.reserve(k, "fp", at, LEASE).await.unwrap());
+        store.complete(&k, &done).await.unwrap();
     }
     let young = key(org.id, "young");
     let young_at = t0 + SignedDuration::from_hours(2);
-    store.reserve(&young, "fp", young_at).await.unwrap();
-    store.complete(&young, &done).await.unwrap();
+    let young_r = reserved(
+        &young,
+        store.reserve(&young, "fp", young_at, LEASE).await.unwrap(),
+    );
+    store.complete(&young_r, &done).await.unwrap();
 
     let service = wiring::webhook_service(
         store.clone(),
@@ -73,10 +83,10 @@ async fn housekeeping_purges_expired_idempotency_keys_in_bounded_batches() {
         let store = store.clone();
         async move {
             // Inside the record's lifetime: a present record refuses another body.
-            match store.reserve(&k, "probe", at).await.unwrap() {
+            match store.reserve(&k, "probe", at, LEASE).await.unwrap() {
                 Reservation::Mismatch => true,
-                Reservation::Reserved => {
-                    store.release(&k).await.unwrap();
+                Reservation::Reserved(nonce) => {
+                    store.release(&ReservedKey { key: k, nonce }).await.unwrap();
                     false
                 }
                 other => panic!("{other:?}"),

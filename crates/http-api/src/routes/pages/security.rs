@@ -145,8 +145,21 @@ pub fn not_found(state: &AppState, headers: &HeaderMap) -> Response {
     )
 }
 
-/// A logged 500 page (the cause goes to the log, never to the page).
+/// A logged 500 page (the cause goes to the log, never to the page). A write whose
+/// idempotency reservation was taken over after its lease (nothing committed) gets the same
+/// "still working on it" page as a form still being processed.
 pub fn server_error(state: &AppState, e: &anyhow::Error) -> Response {
+    if domain::ports::reservation_lost(e) {
+        tracing::warn!("booking page: the form's reservation was taken over; nothing committed");
+        return page(
+            state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::booking::not_found(
+                "Still working on it",
+                "Your request is still being processed. Reload this page in a moment.",
+            ),
+        );
+    }
     if domain::ports::unavailable_kind(e).is_some() {
         tracing::warn!(error = %format!("{e:#}"), "booking page refused: store unavailable");
         let mut resp = page(
