@@ -3,6 +3,7 @@
 
 use crate::client::{ApiClient, Resp};
 use crate::clock::TestClock;
+use crate::counting::{CountingCounter, GuardDbWork};
 use crate::seed;
 use domain::ports::Storage;
 use http_api::ApiConfig;
@@ -10,7 +11,6 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 use server::admin::AdminContext;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use uuid::Uuid;
 
 /// Which store the app runs on.
@@ -210,22 +210,6 @@ pub async fn spawn_app_stalled(
     spawn_app_over(backend, config, true, Wrap::Stall(stall)).await
 }
 
-/// The database work of the `/v1` guard, counted by [`spawn_app_counting`].
-#[derive(Debug, Default)]
-pub struct GuardDbWork {
-    /// Token reads (`find_pat_by_lookup`, OAuth `find_token`).
-    pub token_reads: Arc<AtomicU64>,
-    /// Hits on the shared rate-limit counter (Postgres; SQLite has none).
-    pub counter_hits: AtomicU64,
-}
-
-impl GuardDbWork {
-    /// Token reads plus shared-counter hits so far.
-    pub fn total(&self) -> u64 {
-        self.token_reads.load(Ordering::SeqCst) + self.counter_hits.load(Ordering::SeqCst)
-    }
-}
-
 /// Spawns the app with its guard's database work counted: every token read of its store and
 /// every hit on its shared rate-limit counter.
 pub async fn spawn_app_counting(
@@ -242,20 +226,6 @@ enum Wrap {
     None,
     Stall(Arc<store_contract::faults::Stall>),
     Count(Arc<GuardDbWork>),
-}
-
-/// A shared counter that counts its hits into [`GuardDbWork::counter_hits`].
-struct CountingCounter {
-    inner: Arc<dyn domain::ports::RateLimitCounter>,
-    work: Arc<GuardDbWork>,
-}
-
-#[async_trait::async_trait]
-impl domain::ports::RateLimitCounter for CountingCounter {
-    async fn hit(&self, bucket: &str, window_start: i64) -> Result<u64, domain::ports::StoreError> {
-        self.work.counter_hits.fetch_add(1, Ordering::SeqCst);
-        self.inner.hit(bucket, window_start).await
-    }
 }
 
 async fn spawn_app_webhooks(

@@ -21,6 +21,7 @@ mod app;
 pub mod browser;
 mod client;
 mod clock;
+mod counting;
 pub mod proxy;
 mod receiver;
 mod seed;
@@ -28,13 +29,14 @@ mod smtp;
 pub mod time;
 
 pub use app::{
-    Backend, CLOCK_START, EventTypeSpec, GuardDbWork, Host, LOOPBACK_NAME, Minted,
-    OAuthClientFixture, OAuthTokens, OrgFixture, TestApp, spawn_app, spawn_app_counting,
-    spawn_app_stalled, spawn_app_strict_webhooks, spawn_app_with,
+    Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
+    OAuthTokens, OrgFixture, TestApp, spawn_app, spawn_app_counting, spawn_app_stalled,
+    spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
+pub use counting::GuardDbWork;
 pub use http_api::ApiConfig;
 pub use http_api::auth_cache::AUTH_CACHE_TTL;
 pub use proxy::TcpProxy;
