@@ -19,6 +19,7 @@ mod conventions;
 mod dst;
 mod errors;
 mod event_types;
+mod guard;
 mod hostile_input;
 mod idempotency;
 mod locking;

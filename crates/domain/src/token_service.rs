@@ -346,6 +346,9 @@ impl TokenService {
         token: &str,
         cache: &dyn PatCache,
     ) -> Result<Principal, AuthenticateError> {
+        if let Some(decided) = self.authenticate_without_store(token, cache).await {
+            return decided;
+        }
         let now = self.clock.now();
         if let Some(lookup) = self.oauth_secrets.lookup(SecretKind::AccessToken, token) {
             let grant = self.oauth_access(&lookup, token, now).await?;
@@ -356,12 +359,7 @@ impl TokenService {
             .secrets
             .parse(token)
             .ok_or(AuthenticateError::Invalid)?;
-        if let Some(hit) = cache.get(&presented.lookup, now).await
-            && self.secrets.verify(&presented, &hit.pat.secret_hash)
-        {
-            let grant = pat_grant(&hit.pat, now)?;
-            return Ok(grant.into_principal(hit.role));
-        }
+        // Not in the cache (or its cached hash does not match): read the row.
         let row = self
             .tokens
             .find_pat_by_lookup(&presented.lookup)
@@ -374,6 +372,34 @@ impl TokenService {
         let role = self.user_role(&grant).await?;
         cache.put(CachedPatAuth { pat: row, role }, now).await;
         Ok(grant.into_principal(role))
+    }
+
+    /// What [`TokenService::authenticate`] decides without reading the store, or `None` when
+    /// it needs the store: a token of neither format is `Invalid`, a PAT whose cached row (see
+    /// the `PatCache` port) verifies is that PAT's principal (or `Expired`). OAuth access
+    /// tokens and PATs not in the cache need the store. The HTTP guard asks this first so that
+    /// it can refuse an address over its anonymous limit before any database work.
+    pub async fn authenticate_without_store(
+        &self,
+        token: &str,
+        cache: &dyn PatCache,
+    ) -> Option<Result<Principal, AuthenticateError>> {
+        if self
+            .oauth_secrets
+            .lookup(SecretKind::AccessToken, token)
+            .is_some()
+        {
+            return None;
+        }
+        let Some(presented) = self.secrets.parse(token) else {
+            return Some(Err(AuthenticateError::Invalid));
+        };
+        let now = self.clock.now();
+        let hit = cache.get(&presented.lookup, now).await?;
+        if !self.secrets.verify(&presented, &hit.pat.secret_hash) {
+            return None;
+        }
+        Some(pat_grant(&hit.pat, now).map(|grant| grant.into_principal(hit.role)))
     }
 
     /// Step 5: the grant's user's current role (`UserGone` when removed).

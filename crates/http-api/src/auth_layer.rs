@@ -1,15 +1,30 @@
 //! Bearer authentication and rate limits for `/v1/*` (§2.2–§2.4, §6.2).
 //!
-//! [`guard`] runs around every `/v1/*` request (including unknown paths and wrong methods):
-//! 1. it authenticates the `Authorization: Bearer <token>` header — the only place a token is
-//!    read; query strings, bodies and cookies are never consulted;
-//! 2. it counts the request against the caller's bucket (`pat:<token id>` on success,
-//!    `anonymous:<client ip>` otherwise — so every 401 counts against the IP);
-//! 3. over the limit → 429 `rate_limited`; failed auth → 401 with
+//! [`guard`] runs around every `/v1/*` request (including unknown paths and wrong methods),
+//! cheapest work first, so that a refusal costs no database work:
+//! 1. what needs no database: a missing or malformed `Authorization: Bearer <token>` header
+//!    (the only place a token is read; query strings, bodies and cookies are never consulted)
+//!    is a failed authentication at once, and a PAT found in the [`AuthCache`] is verified
+//!    against it;
+//! 2. otherwise the token must be looked up — but first the client address's anonymous bucket
+//!    is checked in this process's own counters (no I/O): an address already over its
+//!    anonymous limit is refused 429 before the lookup. (So from such an address only a PAT
+//!    this process verified within the cache bound still passes; any other token waits for
+//!    the window to reset, because telling it from a guess would need the lookup.) Then the
+//!    token is looked up;
+//! 3. it counts the request against the caller's bucket (`pat:<token id>` on success,
+//!    `anonymous:<client address>` otherwise — so every 401 counts against the address), in
+//!    process first and then in the shared counter ([`rate_limit::check`]); a lookup that
+//!    failed because the store is unavailable (503) is counted in process only;
+//! 4. over the limit → 429 `rate_limited`; failed auth → 401 with
 //!    `WWW-Authenticate: Bearer realm="42min", error="<code>", resource_metadata="<base>/.well-known/oauth-protected-resource"`
 //!    (RFC 9728); otherwise the
 //!    [`Principal`] goes into the request extensions and the handler runs;
-//! 4. the rate-limit headers are set on whatever response comes back.
+//! 5. the rate-limit headers are set on whatever response comes back.
+//!
+//! The whole guard runs under the request timeout ([`crate::ops`]).
+//!
+//! [`AuthCache`]: crate::auth_cache::AuthCache
 //!
 //! Both token kinds are decided by one domain call,
 //! [`TokenService::authenticate`](domain::token_service::TokenService::authenticate): format,
@@ -118,6 +133,23 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         .map_err(auth_error)
 }
 
+/// The part of [`authenticate`] that needs no database: a missing or malformed token (401) or a
+/// PAT verified against the authentication cache; `None` when the store must be asked.
+async fn authenticate_cheaply(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Option<Result<Principal, ApiError>> {
+    let Some(token) = bearer_token(headers) else {
+        return Some(Err(invalid_token()));
+    };
+    state
+        .services
+        .tokens
+        .authenticate_without_store(token, &state.auth_cache)
+        .await
+        .map(|r| r.map_err(auth_error))
+}
+
 /// The contract's 401 for each refusal; unknown lookups, wrong secrets and removed users are
 /// one `invalid_token`.
 fn auth_error(e: AuthenticateError) -> ApiError {
@@ -179,12 +211,27 @@ where
         decision.apply(resp.headers_mut());
         return resp;
     }
-    let auth = authenticate(state, req.headers()).await;
-    let bucket = match &auth {
-        Ok(p) => Bucket::for_principal(p),
-        Err(_) => Bucket::anonymous(ip),
+    // Cheapest first. 1: what needs no database (no token, a malformed one, a cached PAT).
+    let auth = match authenticate_cheaply(state, req.headers()).await {
+        Some(decided) => decided,
+        None => {
+            // 2: the token must be looked up. An address over its anonymous limit (by this
+            // process's own count, no I/O) is refused before that lookup.
+            if let Some(refused) = rate_limit::refuse_early(state, &Bucket::anonymous(ip)) {
+                return refused.rejection().into_response();
+            }
+            authenticate(state, req.headers()).await
+        }
     };
-    let decision = rate_limit::check(state, &bucket).await;
+    // 3: the caller's bucket, in-process count first, then the shared counter. A failed lookup
+    // (the store unavailable: 503) answers at once without asking the shared counter too.
+    let decision = match &auth {
+        Ok(p) => rate_limit::check(state, &Bucket::for_principal(p)).await,
+        Err(e) if e.status.is_server_error() => {
+            rate_limit::check_local(state, &Bucket::anonymous(ip))
+        }
+        Err(_) => rate_limit::check(state, &Bucket::anonymous(ip)).await,
+    };
     if !decision.allowed {
         return decision.rejection().into_response();
     }

@@ -1,7 +1,8 @@
 //! Operations endpoints and the middleware stack around the whole application.
 //!
 //! Routes beside `/v1/*`: `/healthz` (liveness), `/readyz` (store reachable and not draining),
-//! `/metrics` (Prometheus text), `/openapi.json` and `/openapi.yaml` (with
+//! `/metrics` (Prometheus text; only with `Authorization: Bearer <[metrics] token>` when one is
+//! configured, compared in constant time), `/openapi.json` and `/openapi.yaml` (with
 //! `Access-Control-Allow-Origin: *`). Unknown paths get a 404 `not_found` envelope and a wrong
 //! method a 405 `method_not_allowed` envelope that keeps axum's `Allow` header.
 //!
@@ -193,13 +194,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+/// Prometheus metrics. Open unless `[metrics] token` is configured; then only
+/// `Authorization: Bearer <token>` reads them.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearerAuth" = [])),
     responses(
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
+        (status = 401, description = "A metrics token is configured and the request does not carry it; code `invalid_token`", body = crate::openapi::ErrorEnvelope),
         (status = 404, description = "Metrics are disabled", body = crate::openapi::ErrorEnvelope),
     ))]
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(required) = &state.config.metrics_token
+        && !auth_layer::bearer_token(&headers).is_some_and(|t| required.matches(t))
+    {
+        return auth_layer::unauthorized(
+            "invalid_token",
+            "Metrics require the configured bearer token",
+        )
+        .into_response();
+    }
     match &state.metrics {
         Some(handle) => (
             [(

@@ -5,7 +5,7 @@
 //! boundary, not a sliding penalty. Buckets, independent of each other:
 //! - `pat:<token id>`: [`ApiConfig::authenticated_per_minute`] (120),
 //! - `oauth:<client id>:<organization id>`: the same limit,
-//! - `anonymous:<client ip>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
+//! - `anonymous:<client address>`: [`ApiConfig::anonymous_per_minute`] (30) — requests without a
 //!   valid token, including every 401, and the anonymous paths outside `/v1`: `/.well-known/*`,
 //!   `/openapi.*` (and unknown `/v1/oauth/*` paths);
 //! - `page_view:<client ip>` and `page_submit:<client ip>`: the public booking pages' views
@@ -15,11 +15,20 @@
 //!   the form POSTs), `oauth_token:<ip>` 60, `oauth_revoke:<ip>` 60, `oauth_introspect:<ip>`
 //!   120, `oauth_register:<ip>` 5 ([`BucketKind::fixed_limit`]).
 //!
-//! The operations endpoints (`/healthz`, `/readyz`, `/metrics`) are not limited.
+//! The operations endpoints (`/healthz`, `/readyz`, `/metrics`) are not limited (`/metrics` can
+//! require a token instead: [`ApiConfig::metrics_token`]).
 //!
-//! Counters live in this process ([`RateLimiter`]) or, when several servers share the load, in
-//! [`AppState::shared_counter`]. If the shared counter fails the limiter fails open: the request
-//! is allowed, a warning is logged and the headers fall back to the in-process count.
+//! Per-IP buckets are keyed by [`ClientKey`]: an IPv4 address, or the /64 of an IPv6 address
+//! (IPv4-mapped IPv6 counts as IPv4).
+//!
+//! Every request is counted in this process ([`RateLimiter`], bounded by
+//! [`MAX_COUNTERS_PER_WINDOW`] buckets per window) and, when several servers share the load,
+//! then in [`AppState::shared_counter`] — only if the in-process count has not refused it
+//! already, so a flood over a limit never reaches the database ([`check`]). The shared counter
+//! is waited for at most [`ApiConfig::shared_counter_timeout`] (250 ms; on Postgres it has its
+//! own small pool with that acquire timeout). If it fails or is late the limiter fails open
+//! (§2.4): the request is allowed, a warning is logged and the headers fall back to the
+//! in-process count.
 //!
 //! Every response carries (example: a PAT, 3 requests into a window resetting in 37 s):
 //! ```text
@@ -33,16 +42,18 @@
 //!
 //! [`ApiConfig::authenticated_per_minute`]: crate::state::ApiConfig::authenticated_per_minute
 //! [`ApiConfig::anonymous_per_minute`]: crate::state::ApiConfig::anonymous_per_minute
+//! [`ApiConfig::metrics_token`]: crate::state::ApiConfig::metrics_token
 //! [`AppState::shared_counter`]: crate::state::AppState::shared_counter
+//! [`ApiConfig::shared_counter_timeout`]: crate::state::ApiConfig::shared_counter_timeout
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use domain::access::{Credential, Principal};
 use serde_json::json;
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::Mutex;
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Window length in seconds.
 pub const WINDOW_SECONDS: i64 = 60;
@@ -116,6 +127,41 @@ impl BucketKind {
     }
 }
 
+/// What a per-IP bucket is keyed by: an IPv4 address as it is, an IPv4-mapped IPv6 address
+/// (`::ffff:a.b.c.d`) as that IPv4 address, any other IPv6 address by its /64 — the smallest
+/// prefix a subscriber is normally given, so one client cannot get a fresh allowance (and a new
+/// counter) from every address of its own network. Displayed as `192.0.2.7` or
+/// `2001:db8:1:2::/64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientKey {
+    V4(std::net::Ipv4Addr),
+    V6Net64(Ipv6Addr),
+}
+
+impl ClientKey {
+    /// The key of a client address.
+    pub fn of(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(v4) => Self::V4(v4),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Self::V4(v4),
+                None => Self::V6Net64(Ipv6Addr::from(
+                    u128::from(v6) & 0xffff_ffff_ffff_ffff_0000_0000_0000_0000,
+                )),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::V4(v4) => write!(f, "{v4}"),
+            Self::V6Net64(net) => write!(f, "{net}/64"),
+        }
+    }
+}
+
 /// One counter: its kind and full key (e.g. `pat:0190…`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bucket {
@@ -148,10 +194,11 @@ impl Bucket {
         Self::per_ip(kind, ip)
     }
 
-    /// A bucket of `kind` keyed by client address (`<kind>:<ip>`); `None` = address unknown.
+    /// A bucket of `kind` keyed by client address (`<kind>:<`[`ClientKey`]`>`); `None` =
+    /// address unknown.
     pub fn per_ip(kind: BucketKind, ip: Option<IpAddr>) -> Self {
         let key = match ip {
-            Some(ip) => format!("{}:{ip}", kind.as_str()),
+            Some(ip) => format!("{}:{}", kind.as_str(), ClientKey::of(ip)),
             None => format!("{}:unknown", kind.as_str()),
         };
         Self { kind, key }
@@ -276,69 +323,122 @@ fn header_value(buf: &mut [u8], args: std::fmt::Arguments<'_>) -> Option<HeaderV
     HeaderValue::from_bytes(cursor.get_ref().get(..len)?).ok()
 }
 
-/// In-process fixed-window counters: (bucket, window start) → hits. Windows older than the
-/// previous one are evicted whenever a newer window is first seen.
-#[derive(Debug, Default)]
+/// Most counters one window holds in this process ([`RateLimiter::default`]). Beyond it moka
+/// evicts (its TinyLFU admission keeps the frequently hit buckets, so a flood of one-hit keys
+/// cannot push out the counter of a client that is being limited).
+pub const MAX_COUNTERS_PER_WINDOW: u64 = 100_000;
+
+/// In-process fixed-window counters: (bucket, window start) → hits, bounded. Windows older than
+/// the previous one are dropped whenever a newer window is first seen, and each window holds at
+/// most its capacity of buckets ([`MAX_COUNTERS_PER_WINDOW`] by default), so no number of
+/// distinct client addresses or tokens can grow the map without bound.
 pub struct RateLimiter {
+    capacity: u64,
     inner: Mutex<Windows>,
 }
 
-/// Counters by window start, then bucket (at most the newest window and the one before it,
-/// plus any older window still being hit). Keyed by window first so a hit on a known bucket
-/// looks up a `&str` and allocates nothing.
-#[derive(Debug, Default)]
-struct Windows {
-    newest: i64,
-    windows: Vec<(i64, HashMap<Box<str>, u64>)>,
-}
-
-impl Windows {
-    fn len(&self) -> usize {
-        self.windows.iter().map(|(_, counts)| counts.len()).sum()
+impl Default for RateLimiter {
+    fn default() -> Self {
+        Self::with_capacity(MAX_COUNTERS_PER_WINDOW)
     }
 }
 
+impl std::fmt::Debug for RateLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimiter")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One window's counters. A hit on a known bucket looks up a `&str` and allocates nothing.
+type Counters = moka::sync::Cache<String, Arc<AtomicU64>>;
+
+/// Counters by window start (at most the newest window and the one before it, plus any older
+/// window still being hit).
+#[derive(Default)]
+struct Windows {
+    newest: i64,
+    windows: Vec<(i64, Counters)>,
+}
+
 impl RateLimiter {
-    /// Adds one hit to `bucket` in the window starting at `window_start`; returns the count
-    /// including this hit.
-    pub fn hit(&self, bucket: &str, window_start: i64) -> u64 {
+    /// A limiter holding at most `capacity` buckets per window.
+    pub fn with_capacity(capacity: u64) -> Self {
+        Self {
+            capacity,
+            inner: Mutex::new(Windows::default()),
+        }
+    }
+
+    /// The counters of the window starting at `window_start`, created when `create`.
+    fn window(&self, window_start: i64, create: bool) -> Option<Counters> {
         let mut w = match self.inner.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
+        if let Some((_, c)) = w.windows.iter().find(|(start, _)| *start == window_start) {
+            return Some(c.clone());
+        }
+        if !create {
+            return None;
+        }
         if window_start > w.newest {
             w.newest = window_start;
             w.windows
                 .retain(|(start, _)| *start >= window_start - WINDOW_SECONDS);
         }
-        let i = match w
-            .windows
-            .iter()
-            .position(|(start, _)| *start == window_start)
-        {
-            Some(i) => i,
-            None => {
-                w.windows.push((window_start, HashMap::new()));
-                w.windows.len() - 1
-            }
-        };
-        let Some((_, counts)) = w.windows.get_mut(i) else {
-            return 1;
-        };
-        if let Some(c) = counts.get_mut(bucket) {
-            *c += 1;
-            return *c;
-        }
-        counts.insert(bucket.into(), 1);
-        1
+        let counters = Counters::builder()
+            .max_capacity(self.capacity)
+            .time_to_live(std::time::Duration::from_secs(
+                3 * WINDOW_SECONDS.unsigned_abs(),
+            ))
+            .build();
+        w.windows.push((window_start, counters.clone()));
+        Some(counters)
     }
 
-    /// Number of (bucket, window) counters held.
+    /// Adds one hit to `bucket` in the window starting at `window_start`; returns the count
+    /// including this hit.
+    pub fn hit(&self, bucket: &str, window_start: i64) -> u64 {
+        let Some(counters) = self.window(window_start, true) else {
+            return 1;
+        };
+        let counter = match counters.get(bucket) {
+            Some(c) => c,
+            None => counters
+                .entry_by_ref(bucket)
+                .or_insert_with(|| Arc::new(AtomicU64::new(0)))
+                .into_value(),
+        };
+        counter.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The hits `bucket` has in the window starting at `window_start`, without adding one.
+    pub fn count(&self, bucket: &str, window_start: i64) -> u64 {
+        self.window(window_start, false)
+            .and_then(|c| c.get(bucket))
+            .map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// Number of (bucket, window) counters held (after moka's pending evictions ran).
     pub fn len(&self) -> usize {
-        match self.inner.lock() {
-            Ok(g) => g.len(),
-            Err(poisoned) => poisoned.into_inner().len(),
-        }
+        let windows: Vec<Counters> = match self.inner.lock() {
+            Ok(g) => g.windows.iter().map(|(_, c)| c.clone()).collect(),
+            Err(poisoned) => poisoned
+                .into_inner()
+                .windows
+                .iter()
+                .map(|(_, c)| c.clone())
+                .collect(),
+        };
+        windows
+            .iter()
+            .map(|c| {
+                c.run_pending_tasks();
+                usize::try_from(c.entry_count()).unwrap_or(usize::MAX)
+            })
+            .sum()
     }
 
     /// True when no counter is held.
@@ -347,29 +447,75 @@ impl RateLimiter {
     }
 }
 
-/// Counts one request against `bucket` and decides.
+/// Counts one request against `bucket` and decides, cheapest first:
+/// 1. the in-process counter (no I/O). Over the limit → refused here: every hit this process
+///    let through was also counted by the shared counter, so the shared count can only be
+///    higher. A flood over the limit therefore never reaches the database.
+/// 2. the shared counter, if configured, bounded by [`ApiConfig::shared_counter_timeout`]. Its
+///    count decides (and fills the headers). When it fails or does not answer in time the
+///    request is allowed (fail-open, §2.4) with the in-process count in the headers, and a
+///    warning is logged.
+///
+/// [`ApiConfig::shared_counter_timeout`]: crate::state::ApiConfig::shared_counter_timeout
 pub async fn check(state: &AppState, bucket: &Bucket) -> Decision {
+    let local = check_local(state, bucket);
+    let (now, start, limit) = (local.now, window_start(local.now), local.limit);
+    let Some(shared) = &state.shared_counter else {
+        return local;
+    };
+    if !local.allowed {
+        return local;
+    }
+    match tokio::time::timeout(
+        state.config.shared_counter_timeout,
+        shared.hit(&bucket.key, start),
+    )
+    .await
+    {
+        Ok(Ok(count)) => Decision::new(bucket.kind, limit, count.max(local.count), now),
+        Ok(Err(e)) => {
+            tracing::warn!(error = ?e, bucket = bucket.kind.as_str(), "shared rate-limit counter failed; allowing the request");
+            local
+        }
+        Err(_) => {
+            tracing::warn!(
+                bucket = bucket.kind.as_str(),
+                timeout_ms = state.config.shared_counter_timeout.as_millis(),
+                "shared rate-limit counter did not answer in time; allowing the request"
+            );
+            local
+        }
+    }
+}
+
+/// Counts one request against `bucket` in this process only and decides (no I/O).
+pub fn check_local(state: &AppState, bucket: &Bucket) -> Decision {
+    let now = state.clock.now().as_second();
+    Decision::new(
+        bucket.kind,
+        bucket.limit(&state.config),
+        state.limiter.hit(&bucket.key, window_start(now)),
+        now,
+    )
+}
+
+/// The refusal of `bucket` decided from the in-process counter alone, if it is over its limit
+/// already (the request is counted then); `None` otherwise, without counting. For the guard's
+/// check before work that needs the database.
+pub fn refuse_early(state: &AppState, bucket: &Bucket) -> Option<Decision> {
     let now = state.clock.now().as_second();
     let start = window_start(now);
     let limit = bucket.limit(&state.config);
-    match &state.shared_counter {
-        None => Decision::new(
-            bucket.kind,
-            limit,
-            state.limiter.hit(&bucket.key, start),
-            now,
-        ),
-        Some(shared) => match shared.hit(&bucket.key, start).await {
-            Ok(count) => Decision::new(bucket.kind, limit, count, now),
-            Err(e) => {
-                tracing::warn!(error = ?e, bucket = bucket.kind.as_str(), "shared rate-limit counter failed; allowing the request");
-                let local = state.limiter.hit(&bucket.key, start);
-                let mut d = Decision::new(bucket.kind, limit, local, now);
-                d.allowed = true;
-                d
-            }
-        },
+    if state.limiter.count(&bucket.key, start) < limit {
+        return None;
     }
+    let d = Decision::new(
+        bucket.kind,
+        limit,
+        state.limiter.hit(&bucket.key, start),
+        now,
+    );
+    (!d.allowed).then_some(d)
 }
 
 #[cfg(test)]
@@ -438,6 +584,70 @@ mod tests {
         assert_eq!(l.hit("pat:a", 180), 1);
         assert_eq!(l.len(), 2);
         assert_eq!(l.hit("pat:a", 120), 2);
+    }
+
+    #[test]
+    fn client_keys() {
+        let key = |s: &str| ClientKey::of(s.parse().unwrap()).to_string();
+        assert_eq!(key("203.0.113.9"), "203.0.113.9");
+        assert_eq!(
+            key("::ffff:203.0.113.9"),
+            "203.0.113.9",
+            "IPv4-mapped is IPv4"
+        );
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:ffff:ffff:ffff"), "2001:db8:1:2::/64");
+        assert_ne!(
+            key("2001:db8:1:3::1"),
+            key("2001:db8:1:2::1"),
+            "another /64"
+        );
+        assert_eq!(key("::1"), "::/64");
+        assert_eq!(key("fe80::1"), "fe80::/64");
+        // Every address of one /64 shares one bucket; IPv4 addresses never do.
+        assert_eq!(
+            Bucket::anonymous(Some("2001:db8::1".parse().unwrap())).key,
+            Bucket::anonymous(Some("2001:db8::dead:beef".parse().unwrap())).key
+        );
+        assert_eq!(
+            Bucket::anonymous(Some("2001:db8::1".parse().unwrap())).key,
+            "anonymous:2001:db8::/64"
+        );
+        assert_ne!(
+            Bucket::anonymous(Some("10.0.0.1".parse().unwrap())).key,
+            Bucket::anonymous(Some("10.0.0.2".parse().unwrap())).key
+        );
+    }
+
+    #[test]
+    fn limiter_stays_bounded_under_many_keys() {
+        let l = RateLimiter::with_capacity(1_000);
+        for i in 0..50_000u32 {
+            l.hit(&format!("anonymous:{i}"), 60);
+        }
+        let held = l.len();
+        assert!(held <= 1_000, "{held} counters held for a capacity of 1000");
+        // A bucket hit again and again is kept and keeps counting across the flood.
+        let l = RateLimiter::with_capacity(100);
+        for i in 0..20_000u32 {
+            l.hit("anonymous:flooder", 60);
+            l.hit(&format!("anonymous:{i}"), 60);
+        }
+        assert!(l.len() <= 100, "{}", l.len());
+        assert!(l.count("anonymous:flooder", 60) > 19_000);
+        // Default capacity.
+        assert_eq!(RateLimiter::default().capacity, MAX_COUNTERS_PER_WINDOW);
+    }
+
+    #[test]
+    fn count_reads_without_adding() {
+        let l = RateLimiter::default();
+        assert_eq!(l.count("pat:a", 60), 0);
+        assert!(l.is_empty(), "count creates nothing");
+        l.hit("pat:a", 60);
+        assert_eq!(l.count("pat:a", 60), 1);
+        assert_eq!(l.count("pat:a", 60), 1);
+        assert_eq!(l.count("pat:a", 120), 0);
     }
 
     #[test]

@@ -137,6 +137,50 @@ pub struct ApiConfig {
     pub oauth_dynamic_registration: bool,
     /// `[pages]`: the public booking pages.
     pub pages: PagesConfig,
+    /// `[rate_limit] shared_timeout_ms`: the longest a request waits for the shared
+    /// rate-limit counter (250 ms); then it is allowed (fail-open) by the in-process count.
+    pub shared_counter_timeout: std::time::Duration,
+    /// `[metrics] token`: when set, `/metrics` answers only `Authorization: Bearer <token>`
+    /// (compared in constant time) and 401 otherwise. `None`: open, as before.
+    pub metrics_token: Option<MetricsToken>,
+}
+
+/// The bearer token `/metrics` requires (`[metrics] token`). Kept as its SHA-256 digest, so the
+/// comparison is constant-time over a fixed length; `Debug` never shows it.
+#[derive(Clone)]
+pub struct MetricsToken {
+    digest: [u8; 32],
+}
+
+impl MetricsToken {
+    /// The token `token` (at least [`MetricsToken::MIN_LEN`] characters, checked by the server's
+    /// configuration).
+    pub fn new(token: &str) -> Self {
+        Self {
+            digest: digest(token),
+        }
+    }
+
+    /// Shortest accepted token.
+    pub const MIN_LEN: usize = 16;
+
+    /// Whether `presented` is the token, in time independent of where they differ.
+    pub fn matches(&self, presented: &str) -> bool {
+        auth::oauth::constant_time_eq(&digest(presented), &self.digest)
+    }
+}
+
+fn digest(text: &str) -> [u8; 32] {
+    let d = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    let mut out = [0u8; 32];
+    out.copy_from_slice(d.as_ref());
+    out
+}
+
+impl std::fmt::Debug for MetricsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsToken(***)")
+    }
 }
 
 /// Settings of the public booking pages (`[pages]`).
@@ -188,6 +232,8 @@ impl Default for ApiConfig {
             trusted_proxies: Vec::new(),
             oauth_dynamic_registration: false,
             pages: PagesConfig::default(),
+            shared_counter_timeout: std::time::Duration::from_millis(250),
+            metrics_token: None,
         }
     }
 }

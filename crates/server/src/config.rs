@@ -39,6 +39,40 @@ pub struct Config {
     pub oauth: OAuthConfig,
     pub pages: PagesConfig,
     pub notifications: crate::notify_config::NotificationsConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `[metrics]`: who may read `/metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Serve `/metrics` (off: 404).
+    pub enabled: bool,
+    /// When set, `/metrics` requires `Authorization: Bearer <token>` (401 otherwise).
+    #[serde(default)]
+    pub token: Option<SecretString>,
+}
+
+impl MetricsConfig {
+    /// The HTTP layer's form of [`MetricsConfig::token`].
+    pub fn token(&self) -> Option<http_api::state::MetricsToken> {
+        self.token
+            .as_ref()
+            .map(|t| http_api::state::MetricsToken::new(t.expose_secret()))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(t) = &self.token {
+            let t = t.expose_secret();
+            let min = http_api::state::MetricsToken::MIN_LEN;
+            if t.chars().count() < min || t.chars().any(|c| !c.is_ascii_graphic()) {
+                bail!(
+                    "metrics.token: must be at least {min} printable ASCII characters without spaces (e.g. the output of `openssl rand -hex 32`)"
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `[oauth]`.
@@ -140,6 +174,18 @@ pub struct RateLimitConfig {
     pub authenticated_per_minute: u64,
     pub anonymous_per_minute: u64,
     pub shared: SharedCounters,
+    /// Connections of the shared counters' own Postgres pool.
+    pub shared_pool_size: u32,
+    /// Milliseconds a request waits for the shared counter (its pool's acquire timeout, and a
+    /// bound on the whole call); then the request is allowed by the in-process count.
+    pub shared_timeout_ms: u64,
+}
+
+impl RateLimitConfig {
+    /// [`RateLimitConfig::shared_timeout_ms`] as a duration.
+    pub fn shared_timeout(&self) -> Duration {
+        Duration::from_millis(self.shared_timeout_ms)
+    }
 }
 
 /// Where rate-limit counters live.
@@ -219,6 +265,9 @@ impl DatabaseConfig {
     /// The store settings of [`crate::wiring::open_store_with`].
     pub fn store_settings(&self) -> crate::wiring::StoreSettings {
         crate::wiring::StoreSettings {
+            counter_connections: crate::wiring::StoreSettings::default().counter_connections,
+            counter_acquire_timeout: crate::wiring::StoreSettings::default()
+                .counter_acquire_timeout,
             acquire_timeout: Duration::from_millis(self.acquire_timeout_ms),
             max_connections: self.max_connections,
             sqlite_synchronous: match self.sqlite_synchronous {
@@ -432,6 +481,16 @@ impl Config {
         if self.rate_limit.anonymous_per_minute == 0 {
             bail!("rate_limit.anonymous_per_minute: must be at least 1");
         }
+        if self.rate_limit.shared_pool_size == 0 {
+            bail!("rate_limit.shared_pool_size: must be at least 1");
+        }
+        if !(10..=self.database.acquire_timeout_ms).contains(&self.rate_limit.shared_timeout_ms) {
+            bail!(
+                "rate_limit.shared_timeout_ms: must be between 10 and database.acquire_timeout_ms ({}): a rate-limit check must never wait longer than the request's own database work",
+                self.database.acquire_timeout_ms
+            );
+        }
+        self.metrics.validate()?;
         if self.rate_limit.shared == SharedCounters::Database && backend != Backend::Postgres {
             bail!(
                 "rate_limit.shared: \"database\" needs a Postgres database.url; use \"auto\" or \"memory\" with SQLite"
@@ -458,6 +517,16 @@ impl Config {
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| anyhow::anyhow!("log.level: '{}' is not a filter: {e}", self.log.level))?;
         Ok(())
+    }
+
+    /// The store settings of [`crate::wiring::open_store_with`]: `[database]`, plus the shared
+    /// counters' own pool from `[rate_limit]`.
+    pub fn store_settings(&self) -> crate::wiring::StoreSettings {
+        crate::wiring::StoreSettings {
+            counter_connections: self.rate_limit.shared_pool_size,
+            counter_acquire_timeout: self.rate_limit.shared_timeout(),
+            ..self.database.store_settings()
+        }
     }
 
     /// Whether the shared (database) rate-limit counters should be used.

@@ -58,6 +58,11 @@ pub struct StoreSettings {
     pub max_connections: u32,
     pub sqlite_synchronous: store_sqlite::Synchronous,
     pub sqlite_writer_queue: usize,
+    /// Postgres: connections of the shared rate-limit counters' own pool (`[rate_limit]
+    /// shared_pool_size`), so a rate-limit check never queues behind request work.
+    pub counter_connections: u32,
+    /// Postgres: that pool's acquire timeout (`[rate_limit] shared_timeout_ms`).
+    pub counter_acquire_timeout: Duration,
 }
 
 impl Default for StoreSettings {
@@ -69,6 +74,8 @@ impl Default for StoreSettings {
             max_connections: store_postgres::PgSettings::default().max_connections,
             sqlite_synchronous: sqlite.synchronous,
             sqlite_writer_queue: sqlite.writer_queue,
+            counter_connections: 2,
+            counter_acquire_timeout: Duration::from_millis(250),
         }
     }
 }
@@ -113,10 +120,18 @@ pub async fn open_store_with(url: &str, settings: &StoreSettings) -> anyhow::Res
             .await
             .context("connecting to Postgres (database.url)")?;
             store.migrate().await?;
+            let counter = store_postgres::PgRateLimitCounter::connect(
+                url,
+                &store_postgres::PgSettings {
+                    max_connections: settings.counter_connections,
+                    acquire_timeout: settings.counter_acquire_timeout,
+                },
+            )
+            .context("the shared rate-limit counters' pool (database.url)")?;
             let store = Arc::new(store);
             Ok(Opened {
                 storage: store.clone(),
-                shared_counter: Some(store.clone()),
+                shared_counter: Some(Arc::new(counter)),
                 wake: Arc::new(tokio::sync::Notify::new()),
                 pg: Some(store),
                 sqlite: None,

@@ -24,6 +24,9 @@ pub enum Fault {
     CompleteIdempotency,
     /// `BookingStore::begin` waits until [`Stall::open`]; nothing fails.
     Stall(Arc<Stall>),
+    /// Nothing fails; every token read (`find_pat_by_lookup`, OAuth `find_token`) adds one to
+    /// the counter (to prove that a request was refused before any lookup).
+    CountTokenReads(Arc<std::sync::atomic::AtomicU64>),
 }
 
 /// Holds every booking write at `begin` until opened, and tells when one arrived there.
@@ -70,6 +73,14 @@ impl Stall {
 pub struct FaultyStore {
     pub inner: Arc<dyn Storage>,
     pub fault: Fault,
+}
+
+impl FaultyStore {
+    fn count_token_read(&self) {
+        if let Fault::CountTokenReads(n) = &self.fault {
+            n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 fn injected() -> StoreError {
@@ -371,6 +382,7 @@ impl TokenStore for FaultyStore {
         &self,
         lookup: &str,
     ) -> Result<Option<PersonalAccessToken>, StoreError> {
+        self.count_token_read();
         self.inner.find_pat_by_lookup(lookup).await
     }
     async fn list_pats(
@@ -442,6 +454,7 @@ impl domain::oauth::OAuthStore for FaultyStore {
         &self,
         lookup: &str,
     ) -> Result<Option<domain::oauth::OAuthToken>, StoreError> {
+        self.count_token_read();
         self.inner.find_token(lookup).await
     }
     async fn rotate_refresh(

@@ -34,6 +34,7 @@ mod tokens;
 mod webhooks;
 
 pub use bookings::is_no_overlap_violation;
+pub use rate_limit::PgRateLimitCounter;
 
 use async_trait::async_trait;
 use domain::ports::{Storage, StoreError, StoreUnavailable, UnavailableKind};

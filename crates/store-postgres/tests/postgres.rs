@@ -365,3 +365,37 @@ async fn optimistic_update_and_keyset_pages() {
             .is_empty()
     );
 }
+
+/// The shared rate-limit counters have a pool of their own: with every connection of the main
+/// pool taken they still count, and with their own pool taken they give up after their short
+/// acquire timeout (unavailable), not the main pool's.
+#[tokio::test]
+async fn rate_limit_counters_have_their_own_pool_and_timeout() {
+    use domain::ports::RateLimitCounter as _;
+    use std::time::{Duration, Instant};
+    let (_, url) = fresh_database().await.unwrap();
+    let settings = store_postgres::PgSettings {
+        max_connections: 1,
+        acquire_timeout: Duration::from_millis(200),
+    };
+    let store = PgStore::connect_settings(&url, &settings).await.unwrap();
+    let counter = store_postgres::PgRateLimitCounter::connect(&url, &settings).unwrap();
+    // The main pool's only connection is taken.
+    let _main = store.pool().acquire().await.unwrap();
+    assert!(store.pool().try_acquire().is_none());
+    assert_eq!(counter.hit("pat:x", 60).await.unwrap(), 1);
+    assert_eq!(counter.hit("pat:x", 60).await.unwrap(), 2);
+    let _held = counter.pool().acquire().await.unwrap();
+    let started = Instant::now();
+    let e = counter.hit("pat:x", 60).await.unwrap_err();
+    let took = started.elapsed();
+    assert_eq!(
+        e.unavailable_kind(),
+        Some(domain::ports::UnavailableKind::PoolTimeout),
+        "{e:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(200) && took < Duration::from_secs(2),
+        "{took:?}"
+    );
+}

@@ -3,6 +3,7 @@
 
 use crate::client::{ApiClient, Resp};
 use crate::clock::TestClock;
+use crate::counting::{CountingCounter, GuardDbWork};
 use crate::seed;
 use domain::ports::Storage;
 use http_api::ApiConfig;
@@ -206,7 +207,25 @@ pub async fn spawn_app_stalled(
     config: ApiConfig,
     stall: Arc<store_contract::faults::Stall>,
 ) -> Option<TestApp> {
-    spawn_app_over(backend, config, true, Some(stall)).await
+    spawn_app_over(backend, config, true, Wrap::Stall(stall)).await
+}
+
+/// Spawns the app with its guard's database work counted: every token read of its store and
+/// every hit on its shared rate-limit counter.
+pub async fn spawn_app_counting(
+    backend: Backend,
+    config: ApiConfig,
+) -> Option<(TestApp, Arc<GuardDbWork>)> {
+    let work = Arc::new(GuardDbWork::default());
+    let app = spawn_app_over(backend, config, true, Wrap::Count(work.clone())).await?;
+    Some((app, work))
+}
+
+/// What [`spawn_app_over`] wraps the store in.
+enum Wrap {
+    None,
+    Stall(Arc<store_contract::faults::Stall>),
+    Count(Arc<GuardDbWork>),
 }
 
 async fn spawn_app_webhooks(
@@ -214,14 +233,14 @@ async fn spawn_app_webhooks(
     config: ApiConfig,
     allow_loopback_http: bool,
 ) -> Option<TestApp> {
-    spawn_app_over(backend, config, allow_loopback_http, None).await
+    spawn_app_over(backend, config, allow_loopback_http, Wrap::None).await
 }
 
 async fn spawn_app_over(
     backend: Backend,
     mut config: ApiConfig,
     allow_loopback_http: bool,
-    stall: Option<Arc<store_contract::faults::Stall>>,
+    wrap: Wrap,
 ) -> Option<TestApp> {
     let (storage, shared_counter, wake) = match backend {
         Backend::Sqlite => {
@@ -231,7 +250,7 @@ async fn spawn_app_over(
             (opened.storage, opened.shared_counter, opened.wake)
         }
         Backend::Postgres => match store_postgres::testing::fresh_database().await {
-            Ok((store, _url)) => {
+            Ok((store, url)) => {
                 let store = Arc::new(store);
                 let wake = Arc::new(tokio::sync::Notify::new());
                 // Only the worker test relies on the wake-up; a failed LISTEN must not break
@@ -239,8 +258,19 @@ async fn spawn_app_over(
                 if let Err(e) = store.listen_webhooks(wake.clone()).await {
                     eprintln!("LISTEN slotbook_webhooks failed: {e:#}");
                 }
-                let storage: Arc<dyn Storage> = store.clone();
-                let counter: Arc<dyn domain::ports::RateLimitCounter> = store;
+                let storage: Arc<dyn Storage> = store;
+                // The server's own: a pool of its own with a short acquire timeout.
+                let defaults = server::wiring::StoreSettings::default();
+                let counter: Arc<dyn domain::ports::RateLimitCounter> = Arc::new(
+                    store_postgres::PgRateLimitCounter::connect(
+                        &url,
+                        &store_postgres::PgSettings {
+                            max_connections: defaults.counter_connections,
+                            acquire_timeout: defaults.counter_acquire_timeout,
+                        },
+                    )
+                    .expect("the shared counters' pool"),
+                );
                 (storage, Some(counter), wake)
             }
             Err(e) if store_postgres::testing::skip_allowed() => {
@@ -258,12 +288,25 @@ async fn spawn_app_over(
             ),
         },
     };
-    let storage: Arc<dyn Storage> = match stall {
-        None => storage,
-        Some(stall) => Arc::new(store_contract::faults::FaultyStore {
-            inner: storage,
-            fault: store_contract::faults::Fault::Stall(stall),
-        }),
+    let (storage, shared_counter) = match wrap {
+        Wrap::None => (storage, shared_counter),
+        Wrap::Stall(stall) => (
+            Arc::new(store_contract::faults::FaultyStore {
+                inner: storage,
+                fault: store_contract::faults::Fault::Stall(stall),
+            }) as Arc<dyn Storage>,
+            shared_counter,
+        ),
+        Wrap::Count(work) => (
+            Arc::new(store_contract::faults::FaultyStore {
+                inner: storage,
+                fault: store_contract::faults::Fault::CountTokenReads(work.token_reads.clone()),
+            }) as Arc<dyn Storage>,
+            shared_counter.map(|inner| {
+                Arc::new(CountingCounter { inner, work })
+                    as Arc<dyn domain::ports::RateLimitCounter>
+            }),
+        ),
     };
     let clock = TestClock::new(CLOCK_START);
     let pepper = auth::Pepper::new(b"testkit-pepper-0123456789abcdef-0123456789".to_vec());

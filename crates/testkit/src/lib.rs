@@ -21,6 +21,7 @@ mod app;
 pub mod browser;
 mod client;
 mod clock;
+mod counting;
 pub mod proxy;
 mod receiver;
 mod seed;
@@ -29,12 +30,13 @@ pub mod time;
 
 pub use app::{
     Backend, CLOCK_START, EventTypeSpec, Host, LOOPBACK_NAME, Minted, OAuthClientFixture,
-    OAuthTokens, OrgFixture, TestApp, spawn_app, spawn_app_stalled, spawn_app_strict_webhooks,
-    spawn_app_with,
+    OAuthTokens, OrgFixture, TestApp, spawn_app, spawn_app_counting, spawn_app_stalled,
+    spawn_app_strict_webhooks, spawn_app_with,
 };
 pub use browser::Browser;
 pub use client::{ApiClient, Resp, is_request_id};
 pub use clock::TestClock;
+pub use counting::GuardDbWork;
 pub use http_api::ApiConfig;
 pub use http_api::auth_cache::AUTH_CACHE_TTL;
 pub use proxy::TcpProxy;
@@ -90,6 +92,17 @@ where
     let stall = Stall::new();
     if let Some(app) = spawn_app_stalled(backend, config, stall.clone()).await {
         test(app, stall).await;
+    }
+}
+
+/// As [`run_with`] with the guard's database work counted ([`spawn_app_counting`]).
+pub async fn run_counting<F, Fut>(backend: Backend, config: ApiConfig, test: F)
+where
+    F: FnOnce(TestApp, std::sync::Arc<GuardDbWork>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some((app, work)) = spawn_app_counting(backend, config).await {
+        test(app, work).await;
     }
 }
 

@@ -248,16 +248,25 @@ async fn anonymous_bucket_limits_failed_auth() {
         ..ApiConfig::default()
     })
     .await;
+    let (_, token) = h.mint(&[], None).await;
+    assert_eq!(
+        h.send(req("GET", "/v1/_ping", Some(&token))).await.status,
+        StatusCode::OK
+    );
     let r = h.send(req("GET", "/v1/_ping", Some("nope"))).await;
     r.assert_error(StatusCode::UNAUTHORIZED, "invalid_token");
     let r = h.send(req("GET", "/v1/_ping", Some("nope"))).await;
     r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert_eq!(r.json()["error"]["details"]["bucket"], "anonymous");
-    // A valid token is not held back by its address's anonymous bucket.
-    let (_, token) = h.mint(&[], None).await;
+    // A valid token verified recently (cached) is not held back by its address's anonymous
+    // bucket; one that would have to be looked up first is (no lookup for such an address).
     let r = h.send(req("GET", "/v1/_ping", Some(&token))).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["data"]["scopes"], json!([]));
+    let (_, fresh) = h.mint(&[], None).await;
+    let r = h.send(req("GET", "/v1/_ping", Some(&fresh))).await;
+    r.assert_error(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    assert_eq!(r.json()["error"]["details"]["bucket"], "anonymous");
 }
 
 #[tokio::test]

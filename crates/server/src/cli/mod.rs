@@ -97,7 +97,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn open(config: &Config) -> anyhow::Result<Opened> {
     let url = config.database.url.expose_secret();
     tracing::info!(database = %config.database.redacted_url(), "opening database");
-    wiring::open_store_with(url, &config.database.store_settings())
+    wiring::open_store_with(url, &config.store_settings())
         .await
         .with_context(|| format!("opening {}", config.database.redacted_url()))
 }
@@ -133,6 +133,8 @@ pub fn api_config(config: &Config, bound: SocketAddr) -> ApiConfig {
             submissions_per_minute: config.pages.submissions_per_minute,
             frame_ancestors: config.pages.frame_ancestors.clone(),
         },
+        shared_counter_timeout: config.rate_limit.shared_timeout(),
+        metrics_token: config.metrics.token(),
     }
 }
 
@@ -183,7 +185,11 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
         ctx.ids.clone(),
     )?;
     state.webhooks = webhook_service(config, &ctx, &opened)?;
-    state.metrics = Some(wiring::install_metrics()?);
+    state.metrics = if config.metrics.enabled {
+        Some(wiring::install_metrics()?)
+    } else {
+        None
+    };
     let worker = if config.webhooks.worker {
         wiring::start_listening(&opened).await?;
         Some(crate::worker::Worker::start(

@@ -44,6 +44,48 @@ fn defaults_without_file_or_env() {
         assert_eq!(c.log.format, LogFormat::Text);
         assert_eq!(c.log.level, "info");
         assert_eq!(c.webhooks.lease_secs, 60);
+        assert_eq!(c.rate_limit.shared_pool_size, 2);
+        assert_eq!(c.rate_limit.shared_timeout_ms, 250);
+        assert!(c.metrics.enabled);
+        assert!(c.metrics.token.is_none(), "/metrics open by default");
+        let settings = c.store_settings();
+        assert_eq!(settings.counter_connections, 2);
+        assert_eq!(settings.counter_acquire_timeout.as_millis(), 250);
+        Ok(())
+    });
+}
+
+#[test]
+fn shared_counter_and_metrics_settings_are_checked() {
+    Jail::expect_with(|jail| {
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_TIMEOUT_MS", "5");
+        assert!(err(load()).contains("rate_limit.shared_timeout_ms"));
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_TIMEOUT_MS", "2500");
+        assert!(
+            err(load()).contains("rate_limit.shared_timeout_ms"),
+            "above the acquire timeout"
+        );
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_TIMEOUT_MS", "100");
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_POOL_SIZE", "0");
+        assert!(err(load()).contains("rate_limit.shared_pool_size"));
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_POOL_SIZE", "3");
+        let c = load().unwrap();
+        assert_eq!(c.store_settings().counter_connections, 3);
+        assert_eq!(c.store_settings().counter_acquire_timeout.as_millis(), 100);
+        jail.set_env("SLOTBOOK__METRICS__TOKEN", "short");
+        assert!(err(load()).contains("metrics.token"));
+        jail.set_env("SLOTBOOK__METRICS__TOKEN", "a-long-enough-metrics-token");
+        let c = load().unwrap();
+        assert!(
+            c.metrics
+                .token()
+                .unwrap()
+                .matches("a-long-enough-metrics-token")
+        );
+        assert!(
+            !format!("{c:?}").contains("a-long-enough-metrics-token"),
+            "never in Debug"
+        );
         Ok(())
     });
 }

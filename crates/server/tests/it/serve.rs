@@ -226,3 +226,45 @@ async fn sigterm_keeps_serving_for_the_grace_period_then_drains() {
         "a clean exit after the drain"
     );
 }
+
+/// `[metrics]` through the real binary's configuration: a token makes `/metrics` answer only
+/// that bearer token (401 otherwise); `enabled = false` makes it 404.
+#[tokio::test]
+async fn metrics_can_require_a_token_or_be_off() {
+    let token = "metrics-config-token-0123456789";
+    let dir = TempDir::new();
+    let server = Server::start_with(
+        &dir,
+        &dir.sqlite_url(),
+        &[],
+        &[("SLOTBOOK__METRICS__TOKEN", token)],
+    );
+    let client = client();
+    wait_healthy(&client, &server.base).await;
+    let url = format!("{}/metrics", server.base);
+    let r = client.get(&url).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().contains_key("www-authenticate"));
+    let r = client.get(&url).bearer_auth("wrong").send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("http_requests_total"));
+    server.terminate();
+
+    let dir = TempDir::new();
+    let server = Server::start_with(
+        &dir,
+        &dir.sqlite_url(),
+        &[],
+        &[("SLOTBOOK__METRICS__ENABLED", "false")],
+    );
+    wait_healthy(&client, &server.base).await;
+    let r = client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    server.terminate();
+}
