@@ -32,6 +32,9 @@ struct Args {
     /// The `slotbook` binary (default: next to this one).
     #[arg(long)]
     slotbook: Option<PathBuf>,
+    /// Only the rows of these groups: kill, outage, pool, sockets (repeatable; default all).
+    #[arg(long)]
+    only: Vec<String>,
 }
 
 fn emit(row: &Row) {
@@ -47,16 +50,27 @@ async fn run(args: Args) -> anyhow::Result<()> {
         emit(&r);
         rows.push(r);
     };
-    if args.fast {
-        push(faults::kill::row(&bin, "sqlite", 40).await);
-        push(faults::pool::row(&bin).await);
-        push(faults::sockets::row(&bin, 200, 50, 100).await);
-    } else {
-        push(faults::kill::row(&bin, "sqlite", 200).await);
-        push(faults::kill::row(&bin, "postgres", 200).await);
+    let on = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
+    if on("kill") {
+        let clients = if args.fast { 40 } else { 200 };
+        push(faults::kill::row(&bin, "sqlite", clients).await);
+        if !args.fast {
+            push(faults::kill::row(&bin, "postgres", clients).await);
+        }
+    }
+    if on("outage") && !args.fast {
         push(faults::outage::row(&bin, Duration::from_secs(5)).await);
+    }
+    if on("pool") {
         push(faults::pool::row(&bin).await);
-        push(faults::sockets::row(&bin, 1000, 200, 300).await);
+    }
+    if on("sockets") {
+        let (idle, slow, normal) = if args.fast {
+            (200, 50, 100)
+        } else {
+            (1000, 200, 300)
+        };
+        push(faults::sockets::row(&bin, idle, slow, normal).await);
     }
     let failed = rows.iter().filter(|r| !r.pass).count();
     anyhow::ensure!(failed == 0, "{failed} fault row(s) failed");

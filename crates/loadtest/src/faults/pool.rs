@@ -77,7 +77,21 @@ async fn run(bin: &Path) -> anyhow::Result<Row> {
             tokio::spawn(async move {
                 let sent = Instant::now();
                 let r = raw::send(addr, &req).await;
-                (sent.elapsed(), r.ok().map(|a| a.status))
+                let took = sent.elapsed();
+                if let Ok(a) = &r
+                    && a.status >= 500
+                    && a.status != 503
+                {
+                    let j = a.json();
+                    eprintln!(
+                        "pool exhaustion: {} {} {} after {} ms",
+                        a.status,
+                        j["error"]["code"],
+                        j["error"]["message"],
+                        took.as_millis()
+                    );
+                }
+                (took, r.ok().map(|a| a.status))
             })
         })
         .collect();

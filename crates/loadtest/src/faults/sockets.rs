@@ -20,9 +20,29 @@ pub const SLACK: Duration = Duration::from_secs(2);
 /// A socket still open after this is reported as never closed.
 const GIVE_UP: Duration = Duration::from_secs(30);
 
-/// How long until the server closed the socket (`None`: not within [`GIVE_UP`] or no connect).
-async fn watch(addr: SocketAddr, slow: bool) -> Option<Duration> {
-    let s = TcpStream::connect(addr).await.ok()?;
+/// Connects and waits for the server to close the socket (see [`Watched`]).
+async fn watch(addr: SocketAddr, slow: bool) -> Watched {
+    match TcpStream::connect(addr).await {
+        Ok(s) => match watch_open(s, slow).await {
+            Some(d) => Watched::Closed(d),
+            None => Watched::Open,
+        },
+        Err(_) => Watched::NoConnect,
+    }
+}
+
+/// What became of one socket.
+#[derive(Debug, Clone, Copy)]
+enum Watched {
+    Closed(Duration),
+    /// Still open after [`GIVE_UP`].
+    Open,
+    /// The connect itself failed.
+    NoConnect,
+}
+
+/// How long until the server closed `s` (`None`: not within [`GIVE_UP`]).
+async fn watch_open(s: TcpStream, slow: bool) -> Option<Duration> {
     let started = Instant::now();
     let (mut r, mut w) = s.into_split();
     let mut buf = [0u8; 1024];
@@ -106,23 +126,25 @@ async fn run(
             }
         }
     }
-    let collect = async |tasks: Vec<tokio::task::JoinHandle<Option<Duration>>>| {
+    let collect = async |tasks: Vec<tokio::task::JoinHandle<Watched>>| {
         let mut closed = Vec::new();
-        let mut never = 0usize;
+        let (mut never, mut no_connect) = (0usize, 0usize);
         for t in tasks {
-            match t.await.ok().flatten() {
-                Some(d) => closed.push(d),
-                None => never += 1,
+            match t.await {
+                Ok(Watched::Closed(d)) => closed.push(d),
+                Ok(Watched::NoConnect) => no_connect += 1,
+                _ => never += 1,
             }
         }
         (
             closed.iter().max().copied().unwrap_or_default(),
             never,
             closed.len(),
+            no_connect,
         )
     };
-    let (idle_max, idle_never, idle_closed) = collect(idle_tasks).await;
-    let (slow_max, slow_never, slow_closed) = collect(slow_tasks).await;
+    let (idle_max, idle_never, idle_closed, idle_nc) = collect(idle_tasks).await;
+    let (slow_max, slow_never, slow_closed, slow_nc) = collect(slow_tasks).await;
     let alive = server.is_running();
     server.stop().await?;
     let pass = idle_never == 0
@@ -134,8 +156,11 @@ async fn run(
         && ok == normal
         && alive;
     let figure = format!(
-        "idle: {idle_closed}/{idle} closed, slowest {} ms (timeout {} s); slowloris: {slow_closed}/{slow} \
-         closed, slowest {} ms (timeout {} s); {ok}/{normal} requests 200 meanwhile (slowest {} ms)",
+        "idle: {idle_closed}/{idle} closed ({idle_never} open after {} s, {idle_nc} connects \
+         failed), slowest {} ms (timeout {} s); slowloris: {slow_closed}/{slow} closed \
+         ({slow_never} open, {slow_nc} connects failed), slowest {} ms (timeout {} s); \
+         {ok}/{normal} requests 200 meanwhile (slowest {} ms)",
+        GIVE_UP.as_secs(),
         ms(idle_max),
         IDLE.as_secs(),
         ms(slow_max),
