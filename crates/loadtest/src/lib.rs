@@ -13,7 +13,9 @@
 //! bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
 //! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
 //! hostile-input corpus, also run by the black-box tests on both stores), [`race`] (the
-//! concurrency rows) and [`schemathesis`] (the OpenAPI row, also a black-box test).
+//! concurrency rows) and [`schemathesis`] (the OpenAPI row, also a black-box test);
+//! `slotbook-faults` adds [`faults`] (SIGKILL, Postgres outage, pool exhaustion, idle and
+//! slowloris sockets).
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -22,6 +24,7 @@
 )]
 
 pub mod children;
+pub mod faults;
 pub mod harness;
 pub mod hostile;
 pub mod load;

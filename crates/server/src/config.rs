@@ -165,6 +165,27 @@ pub struct HttpConfig {
     pub shutdown_grace_secs: u64,
     /// Seconds in-flight requests may take to finish after the grace period.
     pub drain_timeout_secs: u64,
+    /// `[http.tls]`: terminate TLS (then there is no plain-HTTP listener).
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[http.tls]`: the PEM certificate chain (leaf first) and private key; both are read at start
+/// and again at every SIGHUP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+impl TlsConfig {
+    pub fn paths(&self) -> crate::tls::TlsPaths {
+        crate::tls::TlsPaths {
+            cert: self.cert_path.clone(),
+            key: self.key_path.clone(),
+        }
+    }
 }
 
 /// `[rate_limit]`.
@@ -333,8 +354,9 @@ impl HttpConfig {
         })
     }
 
-    /// The configured public base URL without trailing slash, or `http://<bound>` (an
-    /// unspecified IP such as `0.0.0.0` becomes `127.0.0.1`).
+    /// The configured public base URL without trailing slash, or `http://<bound>`
+    /// (`https://` with `[http.tls]`; an unspecified IP such as `0.0.0.0` becomes
+    /// `127.0.0.1`).
     pub fn public_base_url(&self, bound: SocketAddr) -> String {
         match &self.public_base_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
@@ -343,9 +365,14 @@ impl HttpConfig {
                 if addr.ip().is_unspecified() {
                     addr.set_ip(IpAddr::from([127, 0, 0, 1]));
                 }
-                format!("http://{addr}")
+                format!("{}://{addr}", self.scheme())
             }
         }
+    }
+
+    /// `https` with `[http.tls]`, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     pub fn request_timeout(&self) -> Duration {

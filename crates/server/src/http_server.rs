@@ -23,8 +23,14 @@
 //!   shut down gracefully (in-flight requests finish, idle connections close) and the server
 //!   waits for them at most `drain_timeout`.
 //!
-//! HTTP/2 is not offered on the plain listener (prior-knowledge h2c is rare; it returns with
-//! TLS and ALPN).
+//! - *TLS* (`[http.tls]`, [`crate::tls`]): with an acceptor, every accepted socket must
+//!   complete its TLS handshake within `header_read_timeout_secs` (a silent or slow TLS client
+//!   is closed then, and it counts against the connection cap and can be evicted like any
+//!   idle socket); the limits above then apply to the decrypted HTTP/1.1 exactly as on a plain
+//!   listener, with the idle and header-read waits starting at the end of the handshake.
+//!   There is no plain listener beside it.
+//!
+//! HTTP/2 is not offered (ALPN announces `http/1.1` only): the limits above are HTTP/1.1's.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -271,11 +277,12 @@ fn overloaded() -> axum::response::Response {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes; then `draining` is set and the drain
-/// described in the module documentation runs.
+/// described in the module documentation runs. With `tls`, every connection is TLS.
 pub async fn serve(
     app: Router,
     listener: TcpListener,
     limits: ConnLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     draining: Arc<AtomicBool>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -337,6 +344,7 @@ pub async fn serve(
                     tasks.spawn(connection(
                         conn,
                         stream,
+                        tls.clone(),
                         peer,
                         app.clone(),
                         http.clone(),
@@ -385,16 +393,93 @@ pub async fn serve(
 /// since it), else the timer is set again — to the last response plus `keep_alive_idle`, or,
 /// while a request is being read or handled (hyper's header-read timer owns a slow head), to
 /// one more `keep_alive_idle` from now.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one connection task's inputs, passed once at spawn"
+)]
 async fn connection(
     conn: Arc<Conn>,
     stream: TcpStream,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     peer: SocketAddr,
     app: Router,
     http: Arc<hyper::server::conn::http1::Builder>,
     shared: Arc<Shared>,
-    mut closing: watch::Receiver<bool>,
+    closing: watch::Receiver<bool>,
 ) {
     metrics::gauge!("slotbook_http_connections_open").increment(1.0);
+    let counted = Counted {
+        inner: stream,
+        conn: conn.clone(),
+    };
+    match tls {
+        None => serve_http(&conn, counted, peer, app, &http, &shared, closing).await,
+        Some(acceptor) => {
+            if let Some(stream) =
+                handshake(&conn, counted, &acceptor, &shared, closing.clone()).await
+            {
+                // The idle and header-read waits start after the handshake.
+                conn.read_at_done
+                    .store(conn.read.load(Ordering::Relaxed), Ordering::Relaxed);
+                conn.done_at_ms.store(shared.now_ms(), Ordering::Relaxed);
+                serve_http(&conn, stream, peer, app, &http, &shared, closing).await;
+            }
+        }
+    }
+    shared.lock().remove(&conn.id);
+    if conn.evicted.load(Ordering::SeqCst) {
+        shared.evicting.fetch_sub(1, Ordering::SeqCst);
+    }
+    metrics::gauge!("slotbook_http_connections_open").decrement(1.0);
+}
+
+/// The TLS handshake of one connection, within the header-read timeout; `None` (the socket is
+/// dropped) when it fails, times out, the connection is evicted or the server shuts down.
+async fn handshake(
+    conn: &Conn,
+    counted: Counted,
+    acceptor: &tokio_rustls::TlsAcceptor,
+    shared: &Shared,
+    mut closing: watch::Receiver<bool>,
+) -> Option<tokio_rustls::server::TlsStream<Counted>> {
+    if *closing.borrow() {
+        return None;
+    }
+    let accept = tokio::time::timeout(shared.limits.header_read_timeout, acceptor.accept(counted));
+    tokio::select! {
+        r = accept => match r {
+            Ok(Ok(stream)) => Some(stream),
+            Ok(Err(e)) => {
+                metrics::counter!("slotbook_tls_handshake_failures_total").increment(1);
+                tracing::debug!(error = %e, "TLS handshake failed");
+                None
+            }
+            Err(_) => {
+                metrics::counter!("slotbook_tls_handshake_timeouts_total").increment(1);
+                None
+            }
+        },
+        () = conn.evict.notified() => {
+            metrics::counter!("slotbook_http_connections_evicted_total").increment(1);
+            None
+        }
+        _ = closing.changed() => None,
+    }
+}
+
+/// hyper's HTTP/1.1 over `io` (the counted socket, or TLS over it) with the idle timer, the
+/// eviction and the graceful shutdown described at [`connection`].
+async fn serve_http<I>(
+    conn: &Arc<Conn>,
+    io: I,
+    peer: SocketAddr,
+    app: Router,
+    http: &hyper::server::conn::http1::Builder,
+    shared: &Arc<Shared>,
+    mut closing: watch::Receiver<bool>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let ctx = Arc::new(ConnCtx {
         shared: shared.clone(),
         conn: conn.clone(),
@@ -422,10 +507,7 @@ async fn connection(
             resp
         }
     });
-    let io = TokioIo::new(Counted {
-        inner: stream,
-        conn: conn.clone(),
-    });
+    let io = TokioIo::new(io);
     let served = http.serve_connection(io, service);
     tokio::pin!(served);
     let idle = shared.limits.keep_alive_idle;
@@ -474,9 +556,4 @@ async fn connection(
             }
         }
     }
-    shared.lock().remove(&conn.id);
-    if conn.evicted.load(Ordering::SeqCst) {
-        shared.evicting.fetch_sub(1, Ordering::SeqCst);
-    }
-    metrics::gauge!("slotbook_http_connections_open").decrement(1.0);
 }

@@ -21,5 +21,6 @@ pub mod notify_config;
 pub mod notify_worker;
 pub mod pepper;
 pub mod telemetry;
+pub mod tls;
 pub mod wiring;
 pub mod worker;

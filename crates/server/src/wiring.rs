@@ -383,10 +383,21 @@ pub async fn serve_with(
     limits: crate::http_server::ConnLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with_tls(state, listener, limits, None, shutdown).await
+}
+
+/// [`serve_with`], terminating TLS on every connection when `tls` is given.
+pub async fn serve_with_tls(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    limits: crate::http_server::ConnLimits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let draining = state.draining.clone();
     let reservations = state.reservations.clone();
     let app = http_api::app(state);
-    crate::http_server::serve(app, listener, limits, draining, shutdown)
+    crate::http_server::serve(app, listener, limits, tls, draining, shutdown)
         .await
         .context("HTTP server failed")?;
     // Requests cut off by the deadline released their idempotency keys on spawned tasks; let

@@ -252,6 +252,16 @@ impl SqliteStore {
         Ok(n)
     }
 
+    /// Diagnostic: `PRAGMA integrity_check`, its rows joined by newlines (`ok` in a healthy
+    /// database; the fault scorecard runs it after a SIGKILL).
+    pub async fn integrity_check(&self) -> anyhow::Result<String> {
+        let rows: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.inner.pool)
+            .await
+            .context("running PRAGMA integrity_check")?;
+        Ok(rows.join("\n"))
+    }
+
     /// Whether the database holds anything keyed by the pepper: personal access tokens, OAuth
     /// clients or tokens, webhook subscriptions (sealed secrets) or invitee links. A new pepper
     /// would make all of them unusable.

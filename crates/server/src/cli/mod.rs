@@ -149,6 +149,14 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
             "http.max_connections lowered to stay below the open file limit"
         );
     }
+    // Certificate problems stop the start-up before anything else is opened.
+    let tls = match &config.http.tls {
+        Some(t) => {
+            let cert = Arc::new(crate::tls::ReloadingCert::load(t.paths())?);
+            Some((crate::tls::acceptor(cert.clone())?, cert))
+        }
+        None => None,
+    };
     let (ctx, opened) = context(config).await?;
     let listen = config.http.listen_addr()?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -208,8 +216,19 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     let notifier = start_notifications(config, &ctx, &opened, config.notifications.worker)?;
 
     tracing::info!(address = %bound, base_url = %base, backend = opened.storage.backend(), "listening");
-    print_out(&format!("listening on http://{bound}\n"))?;
-    let served = wiring::serve_with(state, listener, limits, wiring::shutdown_signal()).await;
+    let acceptor = match tls {
+        Some((acceptor, cert)) => {
+            crate::tls::reload_on_sighup(cert)?;
+            Some(acceptor)
+        }
+        None => None,
+    };
+    print_out(&format!(
+        "listening on {}://{bound}\n",
+        config.http.scheme()
+    ))?;
+    let served =
+        wiring::serve_with_tls(state, listener, limits, acceptor, wiring::shutdown_signal()).await;
     if let Some(w) = worker {
         w.stop(WORKER_GRACE).await;
     }

@@ -21,4 +21,5 @@ mod postgres;
 mod retention;
 mod serve;
 mod support;
+mod tls;
 mod webhook_process;
