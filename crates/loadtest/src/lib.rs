@@ -14,6 +14,9 @@
 //! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
 //! hostile-input corpus, also run by the black-box tests on both stores) and [`race`] (the
 //! concurrency rows).
+//! `slotbook-bench-scale` (`just bench-scale`, issue 18 item 5) adds [`scale`] (100 hosts and
+//! a history plan) and [`scale_sql`] (bulk-loading the history as copies of a booking the
+//! server wrote, and the query plans).
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -28,4 +31,6 @@ pub mod load;
 pub mod race;
 pub mod raw;
 pub mod report;
+pub mod scale;
+pub mod scale_sql;
 pub mod seed;
