@@ -36,6 +36,14 @@ bench-webhooks:
     cargo build --release -p server -p loadtest --bins
     ${CARGO_TARGET_DIR:-target}/release/slotbook-bench-webhooks
 
+# Cost as history grows (issue 18 item 5): 10 k, 100 k and 1 M bookings (100 hosts, 4 years)
+# bulk-loaded into SQLite and Postgres (127.0.0.1:5432, a `slotbook_bench_perf_…` database
+# dropped afterwards); median and p99 of the booking list, a month of slots and booking writes
+# at each size, and the query plans. `just bench-scale --sizes 10000,100000` for fewer sizes.
+bench-scale *ARGS:
+    cargo build --release -p server -p loadtest --bins
+    ${CARGO_TARGET_DIR:-target}/release/slotbook-bench-scale {{ARGS}}
+
 # The reliability scorecard (issue 17): hostile-input corpus, concurrency, resource bounds,
 # schemathesis against the served OpenAPI and the slotbook-faults rows, on SQLite and Postgres
 # (127.0.0.1:5432), printed as one table. Bounded; 127.0.0.1 only. `just reliability --fast`

@@ -100,3 +100,42 @@ pub async fn spawn_slotbook(mut cmd: Command, dir: &Path) -> anyhow::Result<Serv
         .await
         .with_context(|| format!("see {}", log_path.display()))
 }
+
+/// One timed start of `slotbook serve`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ready {
+    /// From just before `exec` to the first `200` of `GET /readyz`.
+    pub elapsed: Duration,
+    /// Resident memory right after that answer, KiB.
+    pub rss_kib: Option<u64>,
+}
+
+/// Starts `cmd` (as [`spawn_slotbook`] does), polls `GET /readyz` on fresh connections until it
+/// answers `200` (≤ 60 s), measures, and stops the server again.
+pub async fn time_to_ready(cmd: Command, dir: &Path) -> anyhow::Result<Ready> {
+    let started = std::time::Instant::now();
+    let server = spawn_slotbook(cmd, dir).await?;
+    let probe = crate::load::Scenario {
+        name: "/readyz".into(),
+        addr: server.addr,
+        bearer: None,
+        target: crate::load::Target::Get {
+            path: "/readyz".into(),
+        },
+    };
+    let ready = loop {
+        if let Ok((200, _)) = crate::load::probe(&probe).await {
+            break Ready {
+                elapsed: started.elapsed(),
+                rss_kib: server.rss_kib(),
+            };
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(60),
+            "/readyz did not answer 200 within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    };
+    server.stop().await?;
+    Ok(ready)
+}

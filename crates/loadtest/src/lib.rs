@@ -16,6 +16,9 @@
 //! concurrency rows) and [`schemathesis`] (the OpenAPI row, also a black-box test);
 //! `slotbook-faults` adds [`faults`] (SIGKILL, Postgres outage, pool exhaustion, idle and
 //! slowloris sockets).
+//! `slotbook-bench-scale` (`just bench-scale`, issue 18 item 5) adds [`scale`] (100 hosts and
+//! a history plan) and [`scale_sql`] (bulk-loading the history as copies of a booking the
+//! server wrote, and the query plans).
 //! Only loopback addresses are ever contacted.
 
 #![allow(
@@ -31,5 +34,7 @@ pub mod load;
 pub mod race;
 pub mod raw;
 pub mod report;
+pub mod scale;
+pub mod scale_sql;
 pub mod schemathesis;
 pub mod seed;

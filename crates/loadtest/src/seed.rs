@@ -1,7 +1,8 @@
 //! The benchmark organization, created through `server::admin` (the functions `slotbook admin`
 //! runs) against the database file before the server starts, with the pepper the server will
-//! be given: five owner-role hosts with a 24/7 Europe/Berlin schedule, a round-robin
-//! (`collective`) event type over all five (30-minute duration, 15-minute interval), a 5-minute
+//! be given: ten hosts (the first the owner) with a 24/7 Europe/Berlin schedule, a round-robin
+//! event type over the first five (30-minute duration, 15-minute interval), another over all
+//! ten (`round-robin-10`, same settings; the `bench-http` slot-response scenario), a 5-minute
 //! individual event type of the first host for booking writes, a 30-minute individual event type
 //! of the first host for the booking page (`/host0/month`), all without a future limit, and a
 //! personal access token with every scope.
@@ -16,16 +17,20 @@ use std::sync::Arc;
 
 /// The zone of every schedule.
 pub const ZONE: &str = "Europe/Berlin";
-/// Number of round-robin hosts.
-pub const HOSTS: usize = 5;
+/// Number of hosts (all in the ten-host round robin).
+pub const HOSTS: usize = 10;
+/// Hosts of the first round-robin event type.
+pub const RR_HOSTS: usize = 5;
 
 /// What the benchmark needs to know about the seeded data.
 #[derive(Debug, Clone)]
 pub struct Seeded {
     /// The full-scope personal access token (a throwaway: the database dies with the run).
     pub token: String,
-    /// The round-robin event type over all hosts.
+    /// The round-robin event type over the first [`RR_HOSTS`] hosts.
     pub round_robin_event_type: String,
+    /// The round-robin event type over all [`HOSTS`] hosts.
+    pub round_robin_10_event_type: String,
     /// The 5-minute individual event type for booking writes.
     pub booking_event_type: String,
     /// The host user ids.
@@ -83,10 +88,17 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
 
     let mut rr = NewEventType::individual(org.id, owner, "round-robin", "Round robin", 30);
     rr.scheduling_type = SchedulingType::RoundRobin;
-    rr.hosts = hosts.clone();
+    rr.hosts = hosts.iter().take(RR_HOSTS).copied().collect();
     rr.interval_minutes = Some(15);
     rr.future_limit_days = 0;
     let rr = admin::create_event_type(&ctx, rr).await?;
+
+    let mut rr10 = NewEventType::individual(org.id, owner, "round-robin-10", "Round robin 10", 30);
+    rr10.scheduling_type = SchedulingType::RoundRobin;
+    rr10.hosts = hosts.clone();
+    rr10.interval_minutes = Some(15);
+    rr10.future_limit_days = 0;
+    let rr10 = admin::create_event_type(&ctx, rr10).await?;
 
     let mut quick = NewEventType::individual(org.id, owner, "quick", "Quick call", 5);
     quick.interval_minutes = Some(5);
@@ -111,6 +123,7 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
     Ok(Seeded {
         token: secret.expose_secret().to_owned(),
         round_robin_event_type: rr.id.to_string(),
+        round_robin_10_event_type: rr10.id.to_string(),
         booking_event_type: quick.id.to_string(),
         hosts: hosts.iter().map(ToString::to_string).collect(),
         page_event_type: month.id.to_string(),

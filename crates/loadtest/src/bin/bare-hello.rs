@@ -1,27 +1,50 @@
 //! `bare-hello`: the baseline of the HTTP benchmark — a bare hyper 1 HTTP/1.1 server (through
 //! hyper-util's Tokio adapter, on a default multi-threaded Tokio runtime, like `slotbook serve`)
-//! that answers every request with `200 hello`.
+//! that answers every request with `200 hello`, or, for a path given a body file, with that
+//! file's exact bytes (`content-type: application/json`), read once at start.
 //!
-//! Usage: `bare-hello [ADDR] [MAX_SECONDS]` (defaults `127.0.0.1:0` and 600). It prints
-//! `listening on http://<addr>` on standard output once bound, and exits by itself after
-//! `MAX_SECONDS` so it never outlives a benchmark that was killed before it could stop it.
+//! Usage: `bare-hello [ADDR] [MAX_SECONDS] [PATH=FILE]...` (defaults `127.0.0.1:0` and 600). It
+//! prints `listening on http://<addr>` on standard output once bound, and exits by itself after
+//! `MAX_SECONDS` so it never outlives a benchmark that was killed before it could stop it. The
+//! `PATH=FILE` pairs serve the bytes of a real response (e.g. a month of `/v1/slots`) without
+//! any of the work behind it: `bench-http` compares the real endpoint with them.
 
 #![allow(
     clippy::disallowed_methods,
     reason = "the load generator measures wall-clock time and reads its environment"
 )]
 
+use anyhow::Context as _;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
-async fn hello(_req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"hello"))))
+fn answer(
+    bodies: &HashMap<String, Bytes>,
+    req: &Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let found = if bodies.is_empty() {
+        None
+    } else {
+        bodies.get(req.uri().path())
+    };
+    match found {
+        Some(body) => {
+            let mut resp = Response::new(Full::new(body.clone()));
+            resp.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok(resp)
+        }
+        None => Ok(Response::new(Full::new(Bytes::from_static(b"hello")))),
+    }
 }
 
 #[tokio::main]
@@ -32,6 +55,15 @@ async fn main() -> anyhow::Result<()> {
         Some(s) => s.parse()?,
         None => 600,
     };
+    let mut bodies = HashMap::new();
+    for pair in args {
+        let (path, file) = pair
+            .split_once('=')
+            .with_context(|| format!("{pair}: expected PATH=FILE"))?;
+        let bytes = std::fs::read(file).with_context(|| format!("reading {file}"))?;
+        bodies.insert(path.to_owned(), Bytes::from(bytes));
+    }
+    let bodies = Arc::new(bodies);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     {
         let mut out = std::io::stdout().lock();
@@ -48,9 +80,14 @@ async fn main() -> anyhow::Result<()> {
                     continue;
                 }
             };
+            let bodies = bodies.clone();
             tokio::spawn(async move {
+                let service = service_fn(move |req| {
+                    let result = answer(&bodies, &req);
+                    async move { result }
+                });
                 let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service_fn(hello))
+                    .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
         }

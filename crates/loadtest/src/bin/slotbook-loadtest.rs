@@ -34,8 +34,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
 /// Ratio targets.
-const PING_TARGET: f64 = 0.5;
-const SLOTS_TARGET: f64 = 0.2;
+const PING_TARGET: f64 = 0.8;
+/// Real `/v1/slots` against the bare server shipping the same bytes (issue 18 item 3).
+const SLOTS_ONE_HOST_TARGET: f64 = 0.5;
+const SLOTS_RR10_TARGET: f64 = 0.25;
+/// `slotbook serve` on an existing SQLite database: exec to the first `200` of `/readyz`, and
+/// idle resident memory (issue 18 item 7).
+const READY_TARGET_MS: f64 = 200.0;
+const IDLE_RSS_TARGET_MIB: f64 = 30.0;
 /// The booking page against `/v1/slots` of the same event type and month.
 const PAGE_TARGET: f64 = 0.5;
 /// The page's budget: HTML + CSS + JS bytes.
@@ -63,6 +69,9 @@ struct Args {
     /// The bare-hello binary (default: `bare-hello` next to this binary).
     #[arg(long)]
     bare_hello: Option<PathBuf>,
+    /// Cold starts of `slotbook serve` on the seeded database timed to the first `/readyz` 200.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=50))]
+    starts: u64,
 }
 
 #[tokio::main]
@@ -80,12 +89,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     eprintln!("seeding {}", db.display());
     let seeded = seed::seed(&db_url, PEPPER).await.context("seeding")?;
 
-    let mut cmd = harness::slotbook_command(&slotbook_bin, &tmp.0, &db_url);
-    cmd.env("SLOTBOOK__PAGES__VIEWS_PER_MINUTE", RATE_LIMIT.to_string());
-    let slotbook = harness::spawn_slotbook(cmd, &tmp.0).await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let command = || {
+        let mut cmd = harness::slotbook_command(&slotbook_bin, &tmp.0, &db_url);
+        cmd.env("SLOTBOOK__PAGES__VIEWS_PER_MINUTE", RATE_LIMIT.to_string());
+        cmd
+    };
+    eprintln!("timing {} cold starts to /readyz", args.starts);
+    let mut starts = Vec::new();
+    for _ in 0..args.starts {
+        starts.push(harness::time_to_ready(command(), &tmp.0).await?);
+    }
+    let slotbook = harness::spawn_slotbook(command(), &tmp.0).await?;
+    tokio::time::sleep(Duration::from_millis(IDLE_MS)).await;
     let idle_rss = slotbook.rss_kib();
-    let max_seconds = 60 + 8 * (args.seconds + args.warmup_ms.div_ceil(1000) + 5);
+    let max_seconds = 60 + 12 * (args.seconds + args.warmup_ms.div_ceil(1000) + 5);
     let mut hello_cmd = Command::new(&hello_bin);
     hello_cmd
         .arg("127.0.0.1:0")
@@ -93,15 +110,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .stderr(std::process::Stdio::null());
     let hello = Server::spawn("bare-hello", hello_cmd, Duration::from_secs(10)).await?;
 
-    let outcome = bench(&args, &seeded, &slotbook, &hello).await;
+    let outcome = bench(&args, &seeded, &slotbook, &hello, &tmp, &hello_bin, max_seconds).await;
     let stopped = (slotbook.stop().await, hello.stop().await);
     let (outcomes, checks) = outcome?;
     stopped.0?;
     stopped.1?;
 
-    print_report(&args, &outcomes, &checks, idle_rss);
+    print_report(&args, &outcomes, &checks, idle_rss, &starts);
     Ok(())
 }
+
+/// Milliseconds the measured server idles after start before its resident memory is read.
+const IDLE_MS: u64 = 2_000;
 
 /// What the checks before the load found.
 struct Checks {
@@ -110,6 +130,10 @@ struct Checks {
     truncated: bool,
     slots_bytes: usize,
     slots_path: String,
+    rr10_slots: usize,
+    rr10_bytes: usize,
+    rr10_path: String,
+    one_host_bytes: usize,
     first_booking: String,
     bookings_taken: u64,
     /// The month page's request and its bytes: (HTML, CSS, JS).
@@ -150,11 +174,24 @@ fn page_assets(html: &str) -> (Vec<String>, Vec<String>) {
     (css, js)
 }
 
+/// Indices of the scenarios in the outcomes.
+const BARE: usize = 0;
+const PING: usize = 2;
+const RR10: usize = 4;
+const RR10_BYTES: usize = 5;
+const ONE_HOST: usize = 6;
+const ONE_HOST_BYTES: usize = 7;
+const PAGE: usize = 8;
+const BOOKINGS: usize = 9;
+
 async fn bench(
     args: &Args,
     seeded: &seed::Seeded,
     slotbook: &Server,
     hello: &Server,
+    tmp: &TempDir,
+    hello_bin: &std::path::Path,
+    max_seconds: u64,
 ) -> anyhow::Result<(Vec<Outcome>, Checks)> {
     let berlin = TimeZone::get(seed::ZONE)?;
     let today = Timestamp::now().to_zoned(berlin.clone()).date();
@@ -177,6 +214,10 @@ async fn bench(
         seeded.page_path,
         month.strftime("%Y-%m"),
         seed::ZONE
+    );
+    let rr10_path = format!(
+        "/v1/slots?event_type_id={}&start={slots_start}&end={slots_end}",
+        seeded.round_robin_10_event_type
     );
     let page_slots_path = format!(
         "/v1/slots?event_type_id={}&start={month_start}&end={month_end}",
@@ -217,6 +258,14 @@ async fn bench(
             },
         },
         Scenario {
+            name: "`GET /v1/slots` (RR 10 hosts, 31 d)".into(),
+            addr: slotbook.addr,
+            bearer: bearer.clone(),
+            target: Target::Get {
+                path: rr10_path.clone(),
+            },
+        },
+        Scenario {
             name: "`GET /v1/slots` (1 host, 31 d: the page's month)".into(),
             addr: slotbook.addr,
             bearer: bearer.clone(),
@@ -244,7 +293,7 @@ async fn bench(
             )),
         },
     ];
-    let [bare, healthz, ping, slots, month_slots, page, bookings] = scenarios.map(Arc::new);
+    let [bare, healthz, ping, slots, rr10, month_slots, page, bookings] = scenarios.map(Arc::new);
 
     // Checks before the load.
     let (status, body) = load::probe(&bare).await?;
@@ -281,6 +330,57 @@ async fn bench(
         month_slot_count >= 28 * 48,
         "the month has only {month_slot_count} slots"
     );
+    let one_host_body = body;
+    let (status, rr10_body) = load::probe(&rr10).await?;
+    ensure!(
+        status == 200,
+        "the 10-host round robin's slots answered {status}: {}",
+        String::from_utf8_lossy(&rr10_body)
+    );
+    let (rr10_slots, rr10_hosts, _) = check_slots(&rr10_body, &seeded.hosts)?;
+    ensure!(
+        rr10_hosts == seed::HOSTS,
+        "the 10-host round robin assigned only {rr10_hosts} hosts"
+    );
+
+    // The bare server shipping the exact bytes of those two responses.
+    let one_host_file = tmp.0.join("slots-1-host.json");
+    let rr10_file = tmp.0.join("slots-rr10.json");
+    std::fs::write(&one_host_file, &one_host_body)?;
+    std::fs::write(&rr10_file, &rr10_body)?;
+    let mut bytes_cmd = Command::new(hello_bin);
+    bytes_cmd
+        .arg("127.0.0.1:0")
+        .arg(max_seconds.to_string())
+        .arg(format!("/slots-1-host={}", one_host_file.display()))
+        .arg(format!("/slots-rr10={}", rr10_file.display()))
+        .stderr(std::process::Stdio::null());
+    let bytes = Server::spawn("bare-hello (slot bytes)", bytes_cmd, Duration::from_secs(10)).await?;
+    let bytes_scenario = |name: &str, path: &str| {
+        Arc::new(Scenario {
+            name: name.to_owned(),
+            addr: bytes.addr,
+            bearer: None,
+            target: Target::Get { path: path.into() },
+        })
+    };
+    let rr10_bytes = bytes_scenario(
+        "bare hyper, the RR-10 response's bytes",
+        "/slots-rr10",
+    );
+    let one_host_bytes = bytes_scenario(
+        "bare hyper, the 1-host response's bytes",
+        "/slots-1-host",
+    );
+    for (scenario, expected) in [(&rr10_bytes, &rr10_body), (&one_host_bytes, &one_host_body)] {
+        let (status, body) = load::probe(scenario).await?;
+        ensure!(
+            status == 200 && body == *expected,
+            "{} did not serve the recorded bytes",
+            scenario.name
+        );
+    }
+
     let (status, body) = load::probe(&page).await?;
     let html = String::from_utf8_lossy(&body).into_owned();
     ensure!(
@@ -335,7 +435,10 @@ async fn bench(
         (healthz, Some(slotbook.pid)),
         (ping, Some(slotbook.pid)),
         (slots, Some(slotbook.pid)),
+        (rr10, Some(slotbook.pid)),
+        (rr10_bytes, None),
         (month_slots, Some(slotbook.pid)),
+        (one_host_bytes, None),
         (page, Some(slotbook.pid)),
         (bookings.clone(), Some(slotbook.pid)),
     ] {
@@ -345,6 +448,7 @@ async fn bench(
         }
         outcomes.push(load::run(scenario, config, pid).await?);
     }
+    bytes.stop().await?;
     let Target::Bookings(walk) = &bookings.target else {
         bail!("the booking scenario lost its walk")
     };
@@ -356,6 +460,10 @@ async fn bench(
             truncated,
             slots_bytes,
             slots_path,
+            rr10_slots,
+            rr10_bytes: rr10_body.len(),
+            rr10_path,
+            one_host_bytes: one_host_body.len(),
             first_booking: first_booking.to_string(),
             bookings_taken: walk.taken(),
             page_path,
@@ -393,23 +501,16 @@ fn check_slots(body: &[u8], hosts: &[String]) -> anyhow::Result<(usize, usize, b
     Ok((slots.len(), seen.len(), truncated))
 }
 
-fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Option<u64>) {
-    let baseline = outcomes
-        .first()
-        .map(Outcome::requests_per_second)
-        .unwrap_or(0.0);
-    let ratio = |i: usize| {
-        outcomes
-            .get(i)
-            .map(|o| {
-                if baseline > 0.0 {
-                    o.requests_per_second() / baseline
-                } else {
-                    0.0
-                }
-            })
-            .unwrap_or(0.0)
-    };
+fn print_report(
+    args: &Args,
+    outcomes: &[Outcome],
+    checks: &Checks,
+    idle_rss: Option<u64>,
+    starts: &[harness::Ready],
+) {
+    let rps = |i: usize| outcomes.get(i).map_or(0.0, Outcome::requests_per_second);
+    let over = |a: usize, b: usize| if rps(b) > 0.0 { rps(a) / rps(b) } else { 0.0 };
+    let baseline = rps(BARE);
     println!(
         "\n## bench-http: {} s per scenario (+{} ms warm-up), {} keep-alive HTTP/1.1 connections, loopback, {} CPUs\n",
         args.seconds,
@@ -423,10 +524,24 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
     print!("{}", report::table(outcomes, baseline));
     println!();
     println!("Targets:");
-    println!("{}", report::verdict("`_ping`", ratio(2), PING_TARGET));
-    println!("{}", report::verdict("slots", ratio(3), SLOTS_TARGET));
-    let rps = |i: usize| outcomes.get(i).map_or(0.0, Outcome::requests_per_second);
-    let page_ratio = if rps(4) > 0.0 { rps(5) / rps(4) } else { 0.0 };
+    println!("{}", report::verdict("`_ping`", over(PING, BARE), PING_TARGET));
+    let against_bytes = |name: &str, ratio: f64, target: f64| {
+        println!(
+            "- {name}: {ratio:.2} × the bare server shipping the same bytes (target ≥ {target:.2}) — {}",
+            if ratio >= target { "PASS" } else { "FAIL" }
+        );
+    };
+    against_bytes(
+        "`/v1/slots` 1 host, 31 d",
+        over(ONE_HOST, ONE_HOST_BYTES),
+        SLOTS_ONE_HOST_TARGET,
+    );
+    against_bytes(
+        "`/v1/slots` round robin 10 hosts, 31 d",
+        over(RR10, RR10_BYTES),
+        SLOTS_RR10_TARGET,
+    );
+    let page_ratio = over(PAGE, ONE_HOST);
     println!(
         "- booking page: {page_ratio:.2} × `/v1/slots` of the same event type and month (target ≥ {PAGE_TARGET:.1}) — {}",
         if page_ratio >= PAGE_TARGET {
@@ -435,11 +550,36 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
             "FAIL"
         }
     );
+    let mut ready: Vec<f64> = starts.iter().map(|r| r.elapsed.as_secs_f64() * 1000.0).collect();
+    ready.sort_by(f64::total_cmp);
+    let median = ready.get(ready.len() / 2).copied().unwrap_or(0.0);
+    let worst = ready.last().copied().unwrap_or(0.0);
+    println!(
+        "- start: exec to first `/readyz` 200 on the existing SQLite database, median {median:.1} ms, worst {worst:.1} ms of {} starts (target ≤ {READY_TARGET_MS:.0} ms) — {}",
+        ready.len(),
+        if worst <= READY_TARGET_MS { "PASS" } else { "FAIL" }
+    );
+    let idle_mib = idle_rss.map_or(f64::MAX, |k| k as f64 / 1024.0);
+    println!(
+        "- idle RSS {} s after start: {} (target < {IDLE_RSS_TARGET_MIB:.0} MiB) — {}",
+        IDLE_MS / 1000,
+        idle_rss.map_or("n/a".to_owned(), report::mib),
+        if idle_mib < IDLE_RSS_TARGET_MIB {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    let at_ready: Vec<String> = starts
+        .iter()
+        .map(|r| r.rss_kib.map_or("n/a".to_owned(), report::mib))
+        .collect();
+    println!("  RSS at the first `/readyz` 200 per start: {}.", at_ready.join(", "));
     println!();
     let (html, css, js) = checks.page_bytes;
     let total = html + css + js;
     println!(
-        "Booking page: {} B HTML + {} B CSS + {} B JS = {} B ({:.1} KiB) against a {} KiB budget: {} (request `{}`; slots compared: `{}`).",
+        "Booking page: {} B HTML + {} B CSS + {} B JS = {} B ({:.1} KiB) against a {} KiB budget: {} (request `{}`; slots compared: `{}`, {} B).",
         html,
         css,
         js,
@@ -453,16 +593,20 @@ fn print_report(args: &Args, outcomes: &[Outcome], checks: &Checks, idle_rss: Op
         },
         checks.page_path,
         checks.page_slots_path,
+        checks.one_host_bytes,
     );
     println!(
-        "Slots check: {} slots (truncated: {}), {} distinct host_user_ids, {} KiB per response (request `{}`).",
+        "Slots check: RR 5: {} slots (truncated: {}), {} distinct host_user_ids, {} B per response (request `{}`); RR 10: {} slots, {} B (request `{}`).",
         checks.slots,
         checks.truncated,
         checks.slot_hosts,
-        checks.slots_bytes / 1024,
-        checks.slots_path
+        checks.slots_bytes,
+        checks.slots_path,
+        checks.rr10_slots,
+        checks.rr10_bytes,
+        checks.rr10_path,
     );
-    if let Some(b) = outcomes.get(6) {
+    if let Some(b) = outcomes.get(BOOKINGS) {
         println!(
             "Bookings: {} × 201 created, {} other responses, {} connection errors; {} distinct starts walked from {} (5-minute steps, incl. warm-up and the probe).",
             b.count(201),
