@@ -179,7 +179,7 @@ impl HistoryPlan {
     /// The grid stride of `size`.
     pub fn stride(&self, size: u64) -> anyhow::Result<u64> {
         anyhow::ensure!(
-            size > 0 && size % HOSTS == 0 && self.max % size == 0,
+            size > 0 && size.is_multiple_of(HOSTS) && self.max.is_multiple_of(size),
             "size {size}: every size must be a multiple of {HOSTS} dividing the largest ({})",
             self.max
         );

@@ -108,7 +108,15 @@ impl Db {
         template: uuid::Uuid,
         rows: impl Fn(&str) -> anyhow::Result<String>,
     ) -> anyhow::Result<u64> {
-        let [status, version, cancelled, reason, rescheduled, created, updated] = shared_exprs();
+        let [
+            status,
+            version,
+            cancelled,
+            reason,
+            rescheduled,
+            created,
+            updated,
+        ] = shared_exprs();
         let dur = DURATION_MIN * 60_000;
         let cut = plan.retention_cut_ms();
         let max = plan.max.max(crate::scale::UPCOMING);
@@ -153,7 +161,7 @@ impl Db {
                 Ok(n)
             }
             Self::Postgres(_) => {
-                let series = format!("generate_series(0, {}) AS s(i)", max - 1);
+                let series = format!("generate_series(0::bigint, {}) AS s(i)", max - 1);
                 let g = rows(&series)?;
                 let tmpl = format!(
                     "(SELECT * FROM bookings WHERE organization_id = '{org}' AND uid = '{template}')"
@@ -231,12 +239,11 @@ impl Db {
         for (name, sql) in queries {
             let text = match self {
                 Self::Sqlite(c) => {
-                    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                        "EXPLAIN QUERY PLAN {sql}"
-                    )))
-                    .fetch_all(&mut *c)
-                    .await
-                    .with_context(|| format!("plan of {name}"))?;
+                    let rows =
+                        sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                            .fetch_all(&mut *c)
+                            .await
+                            .with_context(|| format!("plan of {name}"))?;
                     rows.iter()
                         .map(|r| r.try_get::<String, _>("detail"))
                         .collect::<Result<Vec<_>, _>>()?

@@ -126,7 +126,9 @@ fn domain_stays_pure_transitively() {
 fn only_store_crates_and_testkit_touch_sql() {
     let meta = metadata();
     let (names, deps) = graph(&meta);
-    let allowed = ["store-sqlite", "store-postgres", "jiff-sqlx"];
+    // `loadtest` (benchmark tooling, never linked into the server): `slotbook-bench-scale`
+    // bulk-loads history and prints query plans (ARCHITECTURE.md, Decisions).
+    let allowed = ["store-sqlite", "store-postgres", "jiff-sqlx", "loadtest"];
     for member in meta["workspace_members"].as_array().unwrap() {
         let id = member.as_str().unwrap();
         let direct: Vec<&str> = deps[id].iter().map(|d| names[d].as_str()).collect();

@@ -132,8 +132,8 @@ async fn bench_backend(
 ) -> anyhow::Result<BackendRun> {
     eprintln!("[{backend}] seeding {} hosts", scale::HOSTS);
     let seeded = scale::seed(url, PEPPER).await.context("seeding")?;
-    let server = harness::spawn_slotbook(harness::slotbook_command(bin, &tmp.0, url), &tmp.0)
-        .await?;
+    let server =
+        harness::spawn_slotbook(harness::slotbook_command(bin, &tmp.0, url), &tmp.0).await?;
     let now = Timestamp::from_second(Timestamp::now().as_second())?;
     let berlin = jiff::tz::TimeZone::get(scale::ZONE)?;
     let tomorrow = now.to_zoned(berlin.clone()).date().tomorrow()?;
@@ -179,7 +179,10 @@ async fn bench_backend(
     let upcoming = db
         .load(&plan, seeded.org, template, |s| Ok(plan.upcoming_rows(s)))
         .await?;
-    ensure!(upcoming == scale::UPCOMING, "loaded {upcoming} upcoming bookings");
+    ensure!(
+        upcoming == scale::UPCOMING,
+        "loaded {upcoming} upcoming bookings"
+    );
 
     let deep_ms = plan.base_ms + (plan.now_ms - plan.base_ms) / 2;
     let deep_cursor = Cursor {
@@ -341,7 +344,12 @@ fn print_backend(args: &Args, run: &BackendRun) {
     let mut all_pass = true;
     for (i, name) in SCENARIOS.iter().enumerate() {
         let mut row = format!("| {name} |");
-        let fig = |s: usize, q: f64| run.sizes.get(s).and_then(|x| x.3.get(i)).map(|o| o.latency_ms(q));
+        let fig = |s: usize, q: f64| {
+            run.sizes
+                .get(s)
+                .and_then(|x| x.3.get(i))
+                .map(|o| o.latency_ms(q))
+        };
         for s in 0..run.sizes.len() {
             let (p50, p99) = (fig(s, 0.5).unwrap_or(0.0), fig(s, 0.99).unwrap_or(0.0));
             row.push_str(&format!(" {p50:.2} ms | {p99:.2} ms |"));

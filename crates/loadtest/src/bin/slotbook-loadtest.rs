@@ -12,7 +12,10 @@
 //! `slotbook serve` on it (port 0, fixed pepper, rate limits raised to 10⁹ per minute, log level
 //! from the built-in defaults) and `bare-hello`, runs each scenario for `--seconds` with
 //! `--connections` keep-alive connections (at most `--max-requests` requests), prints a
-//! Markdown table and the slotbook process's resident memory, and stops both children (they are
+//! Markdown table and the slotbook process's resident memory, and stops both children. It also
+//! times `--starts` cold starts of `slotbook serve` on the seeded database to the first
+//! `/readyz` 200, and compares `/v1/slots` (1 host and a 10-host round robin, 31 days) with a
+//! second `bare-hello` serving the exact bytes of those responses, fetched once at start (they are
 //! killed on drop as well, so an error leaves nothing running).
 
 #![allow(
@@ -110,7 +113,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .stderr(std::process::Stdio::null());
     let hello = Server::spawn("bare-hello", hello_cmd, Duration::from_secs(10)).await?;
 
-    let outcome = bench(&args, &seeded, &slotbook, &hello, &tmp, &hello_bin, max_seconds).await;
+    let outcome = bench(
+        &args,
+        &seeded,
+        &slotbook,
+        &hello,
+        &tmp,
+        &hello_bin,
+        max_seconds,
+    )
+    .await;
     let stopped = (slotbook.stop().await, hello.stop().await);
     let (outcomes, checks) = outcome?;
     stopped.0?;
@@ -293,7 +305,16 @@ async fn bench(
             )),
         },
     ];
-    let [bare, healthz, ping, slots, rr10, month_slots, page, bookings] = scenarios.map(Arc::new);
+    let [
+        bare,
+        healthz,
+        ping,
+        slots,
+        rr10,
+        month_slots,
+        page,
+        bookings,
+    ] = scenarios.map(Arc::new);
 
     // Checks before the load.
     let (status, body) = load::probe(&bare).await?;
@@ -337,11 +358,9 @@ async fn bench(
         "the 10-host round robin's slots answered {status}: {}",
         String::from_utf8_lossy(&rr10_body)
     );
-    let (rr10_slots, rr10_hosts, _) = check_slots(&rr10_body, &seeded.hosts)?;
-    ensure!(
-        rr10_hosts == seed::HOSTS,
-        "the 10-host round robin assigned only {rr10_hosts} hosts"
-    );
+    // Every slot must name one of the ten hosts; with no bookings yet the fairness tie-break
+    // may assign the same one throughout.
+    let (rr10_slots, _, _) = check_slots(&rr10_body, &seeded.hosts)?;
 
     // The bare server shipping the exact bytes of those two responses.
     let one_host_file = tmp.0.join("slots-1-host.json");
@@ -355,7 +374,12 @@ async fn bench(
         .arg(format!("/slots-1-host={}", one_host_file.display()))
         .arg(format!("/slots-rr10={}", rr10_file.display()))
         .stderr(std::process::Stdio::null());
-    let bytes = Server::spawn("bare-hello (slot bytes)", bytes_cmd, Duration::from_secs(10)).await?;
+    let bytes = Server::spawn(
+        "bare-hello (slot bytes)",
+        bytes_cmd,
+        Duration::from_secs(10),
+    )
+    .await?;
     let bytes_scenario = |name: &str, path: &str| {
         Arc::new(Scenario {
             name: name.to_owned(),
@@ -364,14 +388,8 @@ async fn bench(
             target: Target::Get { path: path.into() },
         })
     };
-    let rr10_bytes = bytes_scenario(
-        "bare hyper, the RR-10 response's bytes",
-        "/slots-rr10",
-    );
-    let one_host_bytes = bytes_scenario(
-        "bare hyper, the 1-host response's bytes",
-        "/slots-1-host",
-    );
+    let rr10_bytes = bytes_scenario("bare hyper, the RR-10 response's bytes", "/slots-rr10");
+    let one_host_bytes = bytes_scenario("bare hyper, the 1-host response's bytes", "/slots-1-host");
     for (scenario, expected) in [(&rr10_bytes, &rr10_body), (&one_host_bytes, &one_host_body)] {
         let (status, body) = load::probe(scenario).await?;
         ensure!(
@@ -524,7 +542,10 @@ fn print_report(
     print!("{}", report::table(outcomes, baseline));
     println!();
     println!("Targets:");
-    println!("{}", report::verdict("`_ping`", over(PING, BARE), PING_TARGET));
+    println!(
+        "{}",
+        report::verdict("`_ping`", over(PING, BARE), PING_TARGET)
+    );
     let against_bytes = |name: &str, ratio: f64, target: f64| {
         println!(
             "- {name}: {ratio:.2} × the bare server shipping the same bytes (target ≥ {target:.2}) — {}",
@@ -550,14 +571,21 @@ fn print_report(
             "FAIL"
         }
     );
-    let mut ready: Vec<f64> = starts.iter().map(|r| r.elapsed.as_secs_f64() * 1000.0).collect();
+    let mut ready: Vec<f64> = starts
+        .iter()
+        .map(|r| r.elapsed.as_secs_f64() * 1000.0)
+        .collect();
     ready.sort_by(f64::total_cmp);
     let median = ready.get(ready.len() / 2).copied().unwrap_or(0.0);
     let worst = ready.last().copied().unwrap_or(0.0);
     println!(
         "- start: exec to first `/readyz` 200 on the existing SQLite database, median {median:.1} ms, worst {worst:.1} ms of {} starts (target ≤ {READY_TARGET_MS:.0} ms) — {}",
         ready.len(),
-        if worst <= READY_TARGET_MS { "PASS" } else { "FAIL" }
+        if worst <= READY_TARGET_MS {
+            "PASS"
+        } else {
+            "FAIL"
+        }
     );
     let idle_mib = idle_rss.map_or(f64::MAX, |k| k as f64 / 1024.0);
     println!(
@@ -574,7 +602,10 @@ fn print_report(
         .iter()
         .map(|r| r.rss_kib.map_or("n/a".to_owned(), report::mib))
         .collect();
-    println!("  RSS at the first `/readyz` 200 per start: {}.", at_ready.join(", "));
+    println!(
+        "  RSS at the first `/readyz` 200 per start: {}.",
+        at_ready.join(", ")
+    );
     println!();
     let (html, css, js) = checks.page_bytes;
     let total = html + css + js;
