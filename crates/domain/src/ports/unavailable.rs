@@ -8,7 +8,7 @@
 //! adapters ask [`unavailable_kind`] and answer `503 service_unavailable` with `Retry-After`
 //! instead of a 500.
 
-use super::{CreateError, DeleteError, StoreError, UpdateError};
+use super::{BookingWriteError, CreateError, DeleteError, StoreError, UpdateError};
 use std::error::Error as StdError;
 
 /// Why the store is unavailable.
@@ -117,6 +117,8 @@ fn kind_of(c: &(dyn StdError + 'static)) -> Option<UnavailableKind> {
         e
     } else if let Some(DeleteError::Unknown(e)) = c.downcast_ref::<DeleteError>() {
         e
+    } else if let Some(BookingWriteError::Unknown(e)) = c.downcast_ref::<BookingWriteError>() {
+        e
     } else {
         return None;
     };
@@ -149,6 +151,13 @@ mod tests {
             unavailable_kind_in(wrapped.as_ref()),
             Some(UnavailableKind::QueueFull)
         );
+
+        // A booking write's failure (how a create under pool exhaustion reaches the HTTP
+        // layer: `CreateBookingError::Unknown(BookingWriteError::Unknown(..).into())`).
+        let write = anyhow::Error::new(BookingWriteError::Unknown(anyhow::Error::new(
+            StoreUnavailable::bare(UnavailableKind::PoolTimeout),
+        )));
+        assert_eq!(unavailable_kind(&write), Some(UnavailableKind::PoolTimeout));
     }
 
     #[test]
