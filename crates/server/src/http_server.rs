@@ -13,7 +13,10 @@
 //!   descriptor limit ([`raise_nofile_limit`] raises the soft limit to the hard one at start).
 //!   A connection accepted at the cap evicts the oldest connection without a request in flight
 //!   (a silent or slow socket), so clients that send requests keep being served while idle
-//!   sockets pile up.
+//!   sockets pile up. The listen backlog ([`bind`]) is `max_connections` too (the kernel caps it
+//!   at `net.core.somaxconn`): with tokio's default of 1,024, a burst of connects larger than
+//!   that completed the client's handshake but overflowed the accept queue, leaving sockets the
+//!   client thinks open and the server never accepted, so no timeout could close them.
 //! - *load shedding*: at most `max_in_flight_requests` requests are handled at once; the next
 //!   one is answered `503 service_unavailable` with `Retry-After` without touching the
 //!   application.
@@ -112,6 +115,19 @@ pub fn raise_nofile_limit() -> Option<u64> {
 /// File descriptors kept for everything but client connections (database pools, files,
 /// outgoing webhook and SMTP connections).
 pub const RESERVED_FDS: u64 = 256;
+
+/// Binds `addr` with SO_REUSEADDR (as `TcpListener::bind` does) and a listen backlog of
+/// `backlog` (capped at `u32::MAX`; the kernel caps it at `net.core.somaxconn`).
+pub fn bind(addr: SocketAddr, backlog: usize) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(u32::try_from(backlog).unwrap_or(u32::MAX))
+}
 
 /// The connection cap in force: the configured one, lowered to stay [`RESERVED_FDS`] below
 /// the soft descriptor limit `nofile`.

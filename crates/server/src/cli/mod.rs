@@ -159,8 +159,7 @@ async fn serve(config: &Config, with_demo: bool) -> anyhow::Result<()> {
     };
     let (ctx, opened) = context(config).await?;
     let listen = config.http.listen_addr()?;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
+    let listener = crate::http_server::bind(listen, config.http.max_connections)
         .with_context(|| format!("binding http.listen {listen}"))?;
     let bound = listener.local_addr()?;
     let api = api_config(config, bound);
