@@ -184,6 +184,14 @@ async fn metrics_with_a_token_need_it(app: TestApp) {
     let r = app.client(METRICS_TOKEN).get("/metrics").await;
     r.assert_status(200);
     assert!(r.text.contains("http_requests_total"), "{}", r.describe());
+    // The served document says so.
+    let doc = app.anon().get("/openapi.json").await;
+    assert_eq!(
+        doc.body["paths"]["/metrics"]["get"]["security"],
+        serde_json::json!([{"bearerAuth": []}]),
+        "{}",
+        doc.describe()
+    );
 }
 
 async fn metrics_without_a_token_are_open(app: TestApp) {
@@ -191,4 +199,12 @@ async fn metrics_without_a_token_are_open(app: TestApp) {
     let r = app.anon().get("/metrics").await;
     r.assert_status(200);
     assert!(r.text.contains("http_requests_total"), "{}", r.describe());
+    // The served document declares no authentication for it.
+    let doc = app.anon().get("/openapi.json").await;
+    assert_eq!(
+        doc.body["paths"]["/metrics"]["get"]["security"],
+        serde_json::json!([{}]),
+        "{}",
+        doc.describe()
+    );
 }

@@ -60,6 +60,26 @@ pub fn document() -> OpenApi {
     doc
 }
 
+/// Declares the bearer scheme, required, on every operation of `path` (e.g. `/metrics` when
+/// `[metrics] token` is configured).
+pub(crate) fn require_bearer(doc: &mut OpenApi, path: &str) {
+    if let Some(item) = doc.paths.paths.get_mut(path) {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for op in operations.into_iter().flatten() {
+            op.security = Some(vec![SecurityRequirement::new(
+                BEARER_SCHEME,
+                Vec::<String>::new(),
+            )]);
+        }
+    }
+}
+
 /// `Idempotency-Key`: what [`crate::idempotency::read_key`] accepts and an HTTP/1 parser lets
 /// through (RFC 9110 field values have no control characters and no surrounding spaces): 1–255
 /// visible ASCII characters, inner spaces allowed.

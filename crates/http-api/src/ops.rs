@@ -87,6 +87,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub fn assemble(state: AppState, v1: OpenApiRouter<AppState>) -> Router {
     let (router, mut api) = v1.merge(router()).split_for_parts();
     crate::openapi::constrain_parameters(&mut api);
+    if state.config.metrics_token.is_some() {
+        crate::openapi::require_bearer(&mut api, "/metrics");
+    }
     let stack = Arc::new(Stack {
         state: state.clone(),
         docs: Arc::new(ApiDocs::render(&api)),
@@ -196,7 +199,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics. Open unless `[metrics] token` is configured; then only
 /// `Authorization: Bearer <token>` reads them.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("bearerAuth" = [])),
+// Documented without security; the served document (`assemble`) declares the bearer scheme
+// on it when a token is configured, so it says what this server enforces.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
     responses(
         (status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain"),
         (status = 401, description = "A metrics token is configured and the request does not carry it; code `invalid_token`", body = crate::openapi::ErrorEnvelope),

@@ -225,6 +225,8 @@ fn idempotency_lease_follows_the_timeouts_and_long_request_timeouts_are_refused(
 
         jail.set_env("SLOTBOOK__HTTP__REQUEST_TIMEOUT_SECS", "1");
         jail.set_env("SLOTBOOK__DATABASE__ACQUIRE_TIMEOUT_MS", "100");
+        // The shared rate-limit counters may not wait longer than the pool (250 ms default).
+        jail.set_env("SLOTBOOK__RATE_LIMIT__SHARED_TIMEOUT_MS", "50");
         let c = load().unwrap();
         assert_eq!(c.idempotency_lease(), Duration::from_millis(6100));
         let api = server::cli::api_config(&c, "127.0.0.1:1".parse().unwrap());
