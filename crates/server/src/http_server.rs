@@ -378,12 +378,14 @@ pub async fn serve(
             },
         }
     }
+    // Connections learn of the drain before the listener closes: a client that sees the
+    // listener gone and then finishes its request gets `Connection: close` on the answer.
+    let _ = closing_tx.send(true);
     drop(listener);
     tracing::info!(
         connections = tasks.len(),
         "no longer accepting; draining in-flight requests"
     );
-    let _ = closing_tx.send(true);
     let drained = tokio::time::timeout(limits.drain_timeout, async {
         while tasks.join_next().await.is_some() {}
     })
@@ -536,15 +538,18 @@ async fn serve_http<I>(
     tokio::pin!(timer);
     loop {
         tokio::select! {
+            // The drain first: once it is signalled, the response being read or handled is
+            // already the connection's last (hyper adds `Connection: close`).
+            biased;
+            _ = closing.changed(), if !shutting_down => {
+                shutting_down = true;
+                served.as_mut().graceful_shutdown();
+            }
             r = served.as_mut() => {
                 if let Err(e) = r {
                     tracing::debug!(error = %e, %peer, "connection ended with an error");
                 }
                 break;
-            }
-            _ = closing.changed(), if !shutting_down => {
-                shutting_down = true;
-                served.as_mut().graceful_shutdown();
             }
             () = conn.evict.notified() => {
                 if conn.in_flight.load(Ordering::SeqCst) == 0 {
