@@ -1,7 +1,8 @@
 //! [`IdempotencyStore`]: idempotency records keyed by (organization, credential owner, key).
 //!
-//! `reserve` reads and writes the record in one `BEGIN IMMEDIATE` transaction, so two
-//! concurrent reservations of one key cannot both win. Expiry is judged by the caller's `now`
+//! `reserve` answers a held key (replay, in progress, mismatch) from a read connection and
+//! takes an absent, expired or abandoned one in one `BEGIN IMMEDIATE` transaction that reads
+//! and writes the record, so two concurrent reservations of one key cannot both win. Expiry is judged by the caller's `now`
 //! and `lease` (never the wall clock), so tests can drive it with a fake clock. Each
 //! reservation stores its random nonce (`nonce`, 16-byte UUID); completion and release match
 //! on it.
@@ -51,6 +52,37 @@ pub(crate) async fn complete_on(
     Ok(())
 }
 
+/// What a stored record means for a new reservation: `Some` when the key is held (replay,
+/// in progress or another body's), `None` when it is absent, expired or abandoned and may be
+/// (re)taken.
+fn held(
+    row: Option<&sqlx::sqlite::SqliteRow>,
+    fingerprint: &str,
+    now_ms: i64,
+    ttl_ms: i64,
+    lease_ms: i64,
+) -> Result<Option<Reservation>> {
+    let Some(row) = row else { return Ok(None) };
+    let created: i64 = col(row, "created_at")?;
+    let state: String = col(row, "state")?;
+    let age = now_ms.saturating_sub(created);
+    let expired = age > ttl_ms;
+    let abandoned = state == IN_PROGRESS && age > lease_ms;
+    if expired || abandoned {
+        return Ok(None);
+    }
+    let stored: String = col(row, "fingerprint")?;
+    if stored != fingerprint {
+        return Ok(Some(Reservation::Mismatch));
+    }
+    if state != DONE {
+        return Ok(Some(Reservation::InProgress));
+    }
+    let record: Option<String> = col(row, "response_body")?;
+    let record = record.ok_or_else(|| crate::codec::corrupt("idempotent replay record"))?;
+    Ok(Some(Reservation::Replay(ReplayRecord(record))))
+}
+
 #[async_trait]
 impl IdempotencyStore for SqliteStore {
     async fn purge_expired(&self, before: Timestamp, max: u32) -> Result<u64> {
@@ -82,35 +114,33 @@ impl IdempotencyStore for SqliteStore {
         let now_ms = now.as_millisecond();
         let ttl_ms = IDEMPOTENCY_TTL.as_millis() as i64;
         let lease_ms = lease.as_millis() as i64;
+        let select = "SELECT fingerprint, state, response_body, created_at FROM idempotency_keys \
+             WHERE organization_id = ? AND owner = ? AND key = ?";
+        // A key that is held (in progress, done, or another body's) is answered from a read
+        // connection: a retry polling an in-progress key costs no write transaction, so a
+        // storm of such polls cannot fill the single writer's queue ahead of real work.
+        // What this snapshot says stays true for a held key (a release only makes the caller
+        // retry), so only "absent, expired or abandoned" is decided again under the write.
+        let seen = sqlx::query(select)
+            .bind(key.organization_id.as_uuid())
+            .bind(&key.owner)
+            .bind(&key.key)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(db_err("reading idempotency key"))?;
+        if let Some(held) = held(seen.as_ref(), fingerprint, now_ms, ttl_ms, lease_ms)? {
+            return Ok(held);
+        }
         let mut w = self.begin_write().await?;
-        let row = sqlx::query(
-            "SELECT fingerprint, state, response_body, created_at FROM idempotency_keys WHERE organization_id = ? AND owner = ? AND key = ?",
-        )
-        .bind(key.organization_id.as_uuid())
-        .bind(&key.owner)
-        .bind(&key.key)
-        .fetch_optional(&mut *w.tx)
-        .await
-        .map_err(db_err("reading idempotency key"))?;
-        if let Some(row) = &row {
-            let created: i64 = col(row, "created_at")?;
-            let state: String = col(row, "state")?;
-            let age = now_ms.saturating_sub(created);
-            let expired = age > ttl_ms;
-            let abandoned = state == IN_PROGRESS && age > lease_ms;
-            if !expired && !abandoned {
-                let stored: String = col(row, "fingerprint")?;
-                if stored != fingerprint {
-                    return Ok(Reservation::Mismatch);
-                }
-                if state != DONE {
-                    return Ok(Reservation::InProgress);
-                }
-                let record: Option<String> = col(row, "response_body")?;
-                let record =
-                    record.ok_or_else(|| crate::codec::corrupt("idempotent replay record"))?;
-                return Ok(Reservation::Replay(ReplayRecord(record)));
-            }
+        let row = sqlx::query(select)
+            .bind(key.organization_id.as_uuid())
+            .bind(&key.owner)
+            .bind(&key.key)
+            .fetch_optional(&mut *w.tx)
+            .await
+            .map_err(db_err("reading idempotency key"))?;
+        if let Some(held) = held(row.as_ref(), fingerprint, now_ms, ttl_ms, lease_ms)? {
+            return Ok(held);
         }
         // Absent, expired or abandoned: (re)take the key, under a new nonce.
         let nonce = ReservationNonce(uuid::Uuid::new_v4());
