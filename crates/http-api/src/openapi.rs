@@ -60,18 +60,26 @@ pub fn document() -> OpenApi {
     doc
 }
 
+/// The operations of one path (the methods the API uses).
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
 /// Declares the bearer scheme, required, on every operation of `path` (e.g. `/metrics` when
 /// `[metrics] token` is configured).
 pub(crate) fn require_bearer(doc: &mut OpenApi, path: &str) {
     if let Some(item) = doc.paths.paths.get_mut(path) {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations(item) {
             op.security = Some(vec![SecurityRequirement::new(
                 BEARER_SCHEME,
                 Vec::<String>::new(),
@@ -106,14 +114,7 @@ pub(crate) fn constrain_parameters(doc: &mut OpenApi) {
             "/v1/event-types" => Some(EventTypeSort::ALL.iter().map(|s| s.as_str()).collect()),
             _ => None,
         };
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for op in operations.into_iter().flatten() {
+        for op in operations(item) {
             for p in op.parameters.iter_mut().flatten() {
                 let RefOr::T(p) = p else { continue };
                 let schema = match (&p.parameter_in, p.name.as_str()) {
