@@ -127,6 +127,10 @@ async fn schedule_validation(app: TestApp) {
             "overrides[0].date",
         ),
         (
+            json!({"name": "X", "timezone": "UTC", "rules": ok_rules, "overrides": [{"date": "0000-12-24", "intervals": []}]}),
+            "overrides[0].date",
+        ),
+        (
             json!({"name": "X", "timezone": "UTC", "rules": ok_rules, "colour": "red"}),
             "colour",
         ),

@@ -283,7 +283,13 @@ fn overrides(e: &mut FieldErrors, overrides: &[OverrideRequest]) -> Vec<DateOver
     let mut out = Vec::new();
     for (i, o) in overrides.iter().enumerate() {
         let date = match (o.date.len() == 10).then(|| o.date.parse::<Date>()) {
-            Some(Ok(d)) => Some(d),
+            Some(Ok(d)) => match crate::validate::check_date_range(d) {
+                Ok(d) => Some(d),
+                Err(m) => {
+                    e.push(format!("overrides[{i}].date"), m);
+                    None
+                }
+            },
             _ => {
                 e.push(
                     format!("overrides[{i}].date"),

@@ -19,6 +19,7 @@ both_backends!(
     invitee_cancels_and_reschedules,
     changes_refused_where_forbidden_or_notice_passed,
     links_are_unguessable_and_per_booking,
+    a_start_outside_the_calendar_goes_back_to_it,
 );
 
 both_backends!(
@@ -651,5 +652,44 @@ async fn submissions_have_their_own_bucket(app: TestApp) {
     );
     // Views are a separate bucket.
     assert_page(&b.get(&form_path("intro-call", start)).await, 200);
+    assert!(bookings(&app).await.is_empty());
+}
+
+/// A `start` outside the years 0001–9999 (the API's rule) in the form's URL or its submission
+/// is no start: the invitee goes back to the calendar, never to an error page.
+async fn a_start_outside_the_calendar_goes_back_to_it(app: TestApp) {
+    let mut b = Browser::new(&app);
+    for bad in ["0000-06-01T10:00:00Z", "-000001-06-01T10:00:00Z"] {
+        let r = b
+            .get(&format!(
+                "/alice/intro-call/book?start={bad}&tz=Europe/Berlin"
+            ))
+            .await;
+        assert_eq!(r.status, 303, "GET {bad}: {}", r.describe());
+        assert_eq!(r.header("location"), Some("/alice/intro-call"), "{bad}");
+    }
+    let form = b
+        .get(&form_path("intro-call", tomorrow(&app, "10:00")))
+        .await;
+    assert_page(&form, 200);
+    let (csrf, key) = (
+        hidden(&form.text, "csrf_token"),
+        hidden(&form.text, "idempotency_key"),
+    );
+    let r = b
+        .post(
+            "/alice/intro-call/book",
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("start", "0000-06-01T10:00:00Z"),
+                ("tz", "Europe/Berlin"),
+                ("name", "Ann"),
+                ("email", "ann@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "POST: {}", r.describe());
+    assert_eq!(r.header("location"), Some("/alice/intro-call"));
     assert!(bookings(&app).await.is_empty());
 }

@@ -52,7 +52,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     let on = |g: &str| args.only.is_empty() || args.only.iter().any(|o| o == g);
     if on("kill") {
-        let clients = if args.fast { 40 } else { 200 };
+        let clients = if args.fast {
+            faults::FAST_KILL_CLIENTS
+        } else {
+            200
+        };
         push(faults::kill::row(&bin, "sqlite", clients).await);
         if !args.fast {
             push(faults::kill::row(&bin, "postgres", clients).await);
@@ -66,7 +70,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     if on("sockets") {
         let (idle, slow, normal) = if args.fast {
-            (200, 50, 100)
+            faults::FAST_SOCKETS
         } else {
             (1000, 200, 300)
         };

@@ -26,6 +26,11 @@ pub mod pg;
 pub mod pool;
 pub mod sockets;
 
+/// Clients of the SIGKILL row in the CI-cheap (`--fast`) run.
+pub const FAST_KILL_CLIENTS: usize = 40;
+/// Idle, slowloris and normal-request counts of the sockets row in the `--fast` run.
+pub const FAST_SOCKETS: (usize, usize, usize) = (200, 50, 100);
+
 /// One scorecard row.
 #[derive(Debug, Clone)]
 pub struct Row {

@@ -15,6 +15,7 @@ mod admin;
 mod cli;
 mod config;
 mod connections;
+mod faults;
 mod notify_process;
 mod outage;
 mod postgres;

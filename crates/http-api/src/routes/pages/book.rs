@@ -15,7 +15,7 @@
 
 use super::link;
 use super::security::{check_csrf, csrf, csrf_refused, form_owner, not_found, page, see_other};
-use super::views::{invitee_zone, query};
+use super::views::{invitee_zone, query, start_param};
 use super::{api_not_found, is_page_user};
 use crate::idempotency::{FormStart, begin_form, fingerprint};
 use crate::state::AppState;
@@ -109,7 +109,7 @@ pub(super) async fn form(
     };
     let q = query(raw.as_deref());
     let (zone, _, _) = invitee_zone(q.get("tz"), &et_page.zone);
-    let Some(start) = q.get("start").and_then(|s| s.parse::<Timestamp>().ok()) else {
+    let Some(start) = start_param(q.get("start")) else {
         return see_other(&state, &pages::booking::event_type_path(&et_page));
     };
     match state.services.pages.slot(&et_page, start).await {
@@ -221,7 +221,7 @@ pub(super) async fn submit(
         return csrf_refused(&state, &pages::booking::event_type_path(&et_page));
     };
     let (zone, _, _) = invitee_zone(f.get("tz"), &et_page.zone);
-    let Some(start) = f.get("start").and_then(|s| s.parse::<Timestamp>().ok()) else {
+    let Some(start) = start_param(f.get("start")) else {
         return see_other(&state, &pages::booking::event_type_path(&et_page));
     };
     let key = f

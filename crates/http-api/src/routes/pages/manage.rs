@@ -10,7 +10,7 @@
 use super::book::{form_problem, replayed, reserve, stored};
 use super::link;
 use super::security::{check_csrf, csrf, csrf_refused, form_owner, page, see_other, server_error};
-use super::views::{invitee_zone, query};
+use super::views::{invitee_zone, query, start_param};
 use crate::idempotency::{FormStart, fingerprint};
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -21,7 +21,6 @@ use domain::booking_page::{InviteeBooking, InviteeChangeError, PageError};
 use domain::booking_service::Idempotent;
 use domain::ids::{BookingUid, OrganizationId};
 use domain::ports::IdempotencyKey;
-use jiff::Timestamp;
 use std::collections::HashMap;
 
 fn link_not_found(state: &AppState) -> Response {
@@ -352,7 +351,7 @@ pub(super) async fn reschedule_form(
         .unwrap_or_else(|_| et_page.zone.clone());
     let (zone, zone_from_url, notice) = invitee_zone(q.get("tz"), &booking_zone);
     let here = format!("/_b/{token}/reschedule");
-    if let Some(start) = q.get("start").and_then(|s| s.parse::<Timestamp>().ok()) {
+    if let Some(start) = start_param(q.get("start")) {
         let Some(c) = csrf(&state, &headers) else {
             return server_error(&state, &anyhow::anyhow!("no random numbers"));
         };
@@ -459,7 +458,7 @@ pub(super) async fn reschedule(
         }
         Err(r) => return r,
     };
-    let Some(start) = f.get("start").and_then(|s| s.parse::<Timestamp>().ok()) else {
+    let Some(start) = start_param(f.get("start")) else {
         guard.release().await;
         return see_other(&state, &format!("/_b/{token}/reschedule"));
     };

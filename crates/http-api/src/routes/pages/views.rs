@@ -26,6 +26,13 @@ pub(super) fn query(raw: Option<&str>) -> HashMap<String, String> {
     out
 }
 
+/// A slot start from a page's query or form: an RFC 3339 instant within the years 0001–9999
+/// (`api_types::time::parse_instant`, the API's own rule); anything else is no start, and the
+/// handler sends the invitee back to the calendar.
+pub(super) fn start_param(v: Option<&String>) -> Option<jiff::Timestamp> {
+    v.and_then(|s| api_types::time::parse_instant(s).ok())
+}
+
 /// `GET /{username}`.
 pub(super) async fn host(
     State(state): State<AppState>,
