@@ -1,6 +1,6 @@
 //! `GET /v1/slots` (§3.5) and `GET /v1/slots/check` (§3.6) responses.
 
-use crate::time::ts;
+use crate::time::{WireTime, ts};
 use domain::slots::{Slot as DomSlot, SlotList, UnavailableReason};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -10,10 +10,10 @@ use uuid::Uuid;
 /// One bookable start.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Slot {
-    #[schema(format = DateTime)]
-    pub start: String,
-    #[schema(format = DateTime)]
-    pub end: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: WireTime,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: WireTime,
     /// Always true: busy times are omitted.
     pub available: bool,
     /// Round robin (`collective`) only: the member who would be assigned.
@@ -27,8 +27,8 @@ pub struct Slot {
 impl Slot {
     pub fn from_domain(s: &DomSlot) -> Self {
         Self {
-            start: ts(s.start),
-            end: ts(s.end),
+            start: WireTime(s.start),
+            end: WireTime(s.end),
             available: true,
             host_user_id: s.host_user_id.map(|h| h.0),
             seats_remaining: s.seats_remaining,

@@ -5,13 +5,36 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 /// Formats an instant as `2026-05-20T10:00:00.000Z`: UTC, exactly three fractional digits
-/// (truncated, never rounded). Every timestamp the API writes goes through this function.
-///
-/// Hand-written because slot lists write thousands per response: the civil date comes from the
-/// day count (H. Hinnant's `civil_from_days`), and the output is byte-for-byte what
-/// `strftime("%Y-%m-%dT%H:%M:%S%.3fZ")` of the UTC datetime writes (the tests compare both).
-/// Years outside 0000–9999 (only reachable near jiff's range limits) use strftime itself.
+/// (truncated, never rounded). Every timestamp the API writes goes through this function or
+/// [`WireTime`], which writes the same bytes without a heap allocation.
 pub fn ts(t: Timestamp) -> String {
+    match ts_bytes(t) {
+        Some(b) => ascii(&b).to_owned(),
+        None => strftime_ts(t),
+    }
+}
+
+/// An instant serialized as [`ts`] writes it, formatted on the stack: slot lists write thousands
+/// per response, and a `String` per instant was a third of `GET /v1/slots`' time (BENCHMARKS.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WireTime(pub Timestamp);
+
+impl serde::Serialize for WireTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match ts_bytes(self.0) {
+            Some(b) => s.serialize_str(ascii(&b)),
+            None => s.serialize_str(&strftime_ts(self.0)),
+        }
+    }
+}
+
+/// The 24 bytes of [`ts`], or `None` for years outside 0000–9999 (only reachable near jiff's
+/// range limits; [`strftime_ts`] writes those).
+///
+/// Hand-written: the civil date comes from the day count (H. Hinnant's `civil_from_days`), and
+/// the output is byte-for-byte what `strftime("%Y-%m-%dT%H:%M:%S%.3fZ")` of the UTC datetime
+/// writes (the tests compare both).
+fn ts_bytes(t: Timestamp) -> Option<[u8; 24]> {
     let mut secs = t.as_second();
     let mut nanos = t.subsec_nanosecond();
     if nanos < 0 {
@@ -23,7 +46,7 @@ pub fn ts(t: Timestamp) -> String {
     let sod = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
-        return strftime_ts(t);
+        return None;
     }
     let mut b = [0u8; 24];
     put(&mut b[0..4], year);
@@ -40,7 +63,12 @@ pub fn ts(t: Timestamp) -> String {
     b[19] = b'.';
     put(&mut b[20..23], i64::from(nanos / 1_000_000));
     b[23] = b'Z';
-    b.iter().map(|&c| char::from(c)).collect()
+    Some(b)
+}
+
+/// The formatted bytes as text (always ASCII digits and separators).
+fn ascii(b: &[u8; 24]) -> &str {
+    std::str::from_utf8(b).unwrap_or("0000-00-00T00:00:00.000Z")
 }
 
 /// The reference formatting [`ts`] reproduces.
@@ -135,6 +163,11 @@ mod tests {
         }
         for t in edges {
             assert_eq!(ts(t), strftime_ts(t), "{t:?}");
+            assert_eq!(
+                serde_json::to_string(&WireTime(t)).unwrap(),
+                format!("\"{}\"", strftime_ts(t)),
+                "{t:?}"
+            );
         }
         // splitmix64 over the whole jiff range, nanosecond resolution.
         let (lo, hi) = (
@@ -160,6 +193,11 @@ mod tests {
                 Timestamp::from_nanosecond(near - 70 * 365 * 86_400 * 1_000_000_000_i128).unwrap()
             };
             assert_eq!(ts(t), strftime_ts(t), "{t:?}");
+            assert_eq!(
+                serde_json::to_string(&WireTime(t)).unwrap(),
+                format!("\"{}\"", strftime_ts(t)),
+                "{t:?}"
+            );
         }
     }
 
