@@ -19,6 +19,18 @@ pub fn ts(t: Timestamp) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireTime(pub Timestamp);
 
+impl WireTime {
+    /// Appends the JSON string (quotes included) [`serde::Serialize`] writes.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        match ts_bytes(self.0) {
+            Some(b) => out.extend_from_slice(&b),
+            None => out.extend_from_slice(strftime_ts(self.0).as_bytes()),
+        }
+        out.push(b'"');
+    }
+}
+
 impl serde::Serialize for WireTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match ts_bytes(self.0) {
@@ -48,21 +60,19 @@ fn ts_bytes(t: Timestamp) -> Option<[u8; 24]> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    let mut b = [0u8; 24];
-    put(&mut b[0..4], year);
-    b[4] = b'-';
-    put(&mut b[5..7], month);
-    b[7] = b'-';
-    put(&mut b[8..10], day);
-    b[10] = b'T';
-    put(&mut b[11..13], sod / 3600);
-    b[13] = b':';
-    put(&mut b[14..16], sod / 60 % 60);
-    b[16] = b':';
-    put(&mut b[17..19], sod % 60);
-    b[19] = b'.';
-    put(&mut b[20..23], i64::from(nanos / 1_000_000));
-    b[23] = b'Z';
+    // In range: year 0–9999, month, day, second of day and millisecond all fit u32.
+    let (year, month, day, sod) = (year as u32, month as u32, day as u32, sod as u32);
+    let ms = nanos.unsigned_abs() / 1_000_000;
+    let mut b = *b"0000-00-00T00:00:00.000Z";
+    put2(&mut b[0..2], year / 100);
+    put2(&mut b[2..4], year % 100);
+    put2(&mut b[5..7], month);
+    put2(&mut b[8..10], day);
+    put2(&mut b[11..13], sod / 3600);
+    put2(&mut b[14..16], sod / 60 % 60);
+    put2(&mut b[17..19], sod % 60);
+    b[20] = b'0' + (ms / 100) as u8;
+    put2(&mut b[21..23], ms % 100);
     Some(b)
 }
 
@@ -79,12 +89,18 @@ fn strftime_ts(t: Timestamp) -> String {
         .to_string()
 }
 
-/// Writes `n` (non-negative, fitting) as zero-padded decimal filling `out`.
-fn put(out: &mut [u8], mut n: i64) {
-    for c in out.iter_mut().rev() {
-        *c = b'0' + (n % 10) as u8;
-        n /= 10;
-    }
+/// `00`…`99`: two digits per table read.
+const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `n` (< 100) as two digits.
+fn put2(out: &mut [u8], n: u32) {
+    let i = (n as usize % 100) * 2;
+    out[0] = DIGITS2[i];
+    out[1] = DIGITS2[i + 1];
 }
 
 /// `(year, month, day)` of the proleptic Gregorian date `days` after 1970-01-01.

@@ -144,6 +144,25 @@ pub fn ok<T: Serialize>(value: &T) -> Response {
     data(StatusCode::OK, value)
 }
 
+/// 200 `{data, meta:{request_id}}` whose `data` JSON `write_data` appends (a hot response's
+/// hand-written serializer, e.g. `api_types::slots::Slots::write_json`); the same bytes as
+/// [`ok`] of the value.
+pub fn ok_written(write_data: impl FnOnce(&mut Vec<u8>)) -> Response {
+    let request_id = RequestId::current();
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"{\"data\":");
+    write_data(&mut bytes);
+    bytes.extend_from_slice(b",\"meta\":{\"request_id\":\"");
+    bytes.extend_from_slice(request_id.as_str().as_bytes());
+    bytes.extend_from_slice(b"\"}}");
+    let mut resp = Response::new(Body::from(bytes));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
 /// A list page: `{data: [...], meta: {request_id, next_cursor, has_more}}`.
 pub fn page<T: Serialize>(items: &[T], next_cursor: Option<&str>, has_more: bool) -> Response {
     let request_id = RequestId::current();
@@ -222,6 +241,32 @@ mod tests {
                 })
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_written_envelope_is_the_bytes_of_ok() {
+        let id = RequestId::new();
+        let bytes = |r: Response| async move {
+            let ct = r.headers()[header::CONTENT_TYPE].clone();
+            (
+                r.status(),
+                ct,
+                r.into_body().collect().await.unwrap().to_bytes(),
+            )
+        };
+        let item = Item {
+            id: 7,
+            name: "x\"y",
+        };
+        let (served, written) = id
+            .scope(async {
+                (
+                    bytes(ok(&item)).await,
+                    bytes(ok_written(|out| serde_json::to_writer(out, &item).unwrap())).await,
+                )
+            })
+            .await;
+        assert_eq!(served, written);
     }
 
     #[tokio::test]

@@ -87,12 +87,8 @@ pub async fn list_slots(
         timezone: q.get("timezone").map(str::to_owned),
     };
     let l = state.services.slots.list(p.organization_id, &query).await?;
-    Ok(crate::envelope::ok(&Slots::new(
-        l.event_type.id.0,
-        l.zone.name(),
-        l.now,
-        &l.slots,
-    )))
+    let body = Slots::new(l.event_type.id.0, l.zone.name(), l.now, &l.slots);
+    Ok(crate::envelope::ok_written(|out| body.write_json(out)))
 }
 
 /// Checks one start.
