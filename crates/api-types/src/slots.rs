@@ -65,9 +65,7 @@ impl Slots {
             truncated: list.truncated.then_some(true),
         }
     }
-}
 
-impl Slots {
     /// Appends exactly the JSON `serde_json` writes for `self` (the tests compare both on many
     /// lists). Written by hand because `GET /v1/slots` answers with thousands of slots and the
     /// generic serializer (escaping scans, per-field dispatch) was 40 % of the request's CPU

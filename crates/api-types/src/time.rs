@@ -8,9 +8,15 @@ use jiff::tz::TimeZone;
 /// (truncated, never rounded). Every timestamp the API writes goes through this function or
 /// [`WireTime`], which writes the same bytes without a heap allocation.
 pub fn ts(t: Timestamp) -> String {
+    formatted(t, str::to_owned)
+}
+
+/// Calls `f` with the text of [`ts`]: from a stack buffer, or [`strftime_ts`] for years
+/// outside 0000–9999.
+fn formatted<R>(t: Timestamp, f: impl FnOnce(&str) -> R) -> R {
     match ts_bytes(t) {
-        Some(b) => ascii(&b).to_owned(),
-        None => strftime_ts(t),
+        Some(b) => f(ascii(&b)),
+        None => f(&strftime_ts(t)),
     }
 }
 
@@ -22,21 +28,17 @@ pub struct WireTime(pub Timestamp);
 impl WireTime {
     /// Appends the JSON string (quotes included) [`serde::Serialize`] writes.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'"');
-        match ts_bytes(self.0) {
-            Some(b) => out.extend_from_slice(&b),
-            None => out.extend_from_slice(strftime_ts(self.0).as_bytes()),
-        }
-        out.push(b'"');
+        formatted(self.0, |text| {
+            out.push(b'"');
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'"');
+        });
     }
 }
 
 impl serde::Serialize for WireTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match ts_bytes(self.0) {
-            Some(b) => s.serialize_str(ascii(&b)),
-            None => s.serialize_str(&strftime_ts(self.0)),
-        }
+        formatted(self.0, |text| s.serialize_str(text))
     }
 }
 

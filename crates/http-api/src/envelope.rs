@@ -112,17 +112,20 @@ struct PageMeta<'a> {
 /// serialized, e.g. a map with non-string keys).
 fn json_response<B: Serialize>(status: StatusCode, body: &B) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut resp = Response::new(Body::from(bytes));
-            *resp.status_mut() = status;
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }
+        Ok(bytes) => json_bytes(status, bytes),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
+}
+
+/// `bytes` (JSON) with `Content-Type: application/json`.
+fn json_bytes(status: StatusCode, bytes: Vec<u8>) -> Response {
+    let mut resp = Response::new(Body::from(bytes));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
 }
 
 /// `{data, meta:{request_id}}` with the given status.
@@ -155,12 +158,7 @@ pub fn ok_written(write_data: impl FnOnce(&mut Vec<u8>)) -> Response {
     bytes.extend_from_slice(b",\"meta\":{\"request_id\":\"");
     bytes.extend_from_slice(request_id.as_str().as_bytes());
     bytes.extend_from_slice(b"\"}}");
-    let mut resp = Response::new(Body::from(bytes));
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+    json_bytes(StatusCode::OK, bytes)
 }
 
 /// A list page: `{data: [...], meta: {request_id, next_cursor, has_more}}`.
