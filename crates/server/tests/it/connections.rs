@@ -234,14 +234,21 @@ async fn requests_beyond_the_in_flight_limit_are_shed_with_503() {
     crate::serve::wait_healthy(&http, &server.base).await;
 
     // A request whose body is still arriving stays in flight (the handler reads the form).
-    let mut slow = TcpStream::connect(&addr).await.unwrap();
-    slow.write_all(
-        b"POST /v1/oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 30\r\nConnection: close\r\n\r\ngrant_type=",
-    )
-    .await
-    .unwrap();
-    // Until the server counts it, /healthz still answers 200; then 503 (bounded).
+    async fn slow_post(addr: &str) -> TcpStream {
+        let mut slow = TcpStream::connect(addr).await.unwrap();
+        slow.write_all(
+            b"POST /v1/oauth/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 30\r\nConnection: close\r\n\r\ngrant_type=",
+        )
+        .await
+        .unwrap();
+        slow
+    }
+    let mut slow = slow_post(&addr).await;
+    // Until the server counts it, /healthz still answers 200; then 503 (bounded). The two
+    // connections race: if a /healthz was in flight when the slow request arrived, the slow one
+    // is the request shed (answered at once), and it is sent again.
     let deadline = Instant::now() + BOUND;
+    let mut buf = [0u8; 256];
     let shed = loop {
         let r = http
             .get(format!("{}/healthz", server.base))
@@ -253,6 +260,15 @@ async fn requests_beyond_the_in_flight_limit_are_shed_with_503() {
         }
         assert_eq!(r.status(), 200);
         assert!(Instant::now() < deadline, "no request was ever shed");
+        match slow.try_read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Ok(n) => {
+                let got = String::from_utf8_lossy(&buf[..n]);
+                assert!(n == 0 || got.starts_with("HTTP/1.1 503"), "{got}");
+                slow = slow_post(&addr).await;
+            }
+            Err(e) => panic!("the slow request's socket failed: {e}"),
+        }
         tokio::task::yield_now().await;
     };
     assert_eq!(
