@@ -20,6 +20,7 @@ both_backends!(
     changes_refused_where_forbidden_or_notice_passed,
     links_are_unguessable_and_per_booking,
     a_start_outside_the_calendar_goes_back_to_it,
+    a_reschedule_start_outside_the_calendar_goes_back_to_it,
 );
 
 both_backends!(
@@ -692,4 +693,53 @@ async fn a_start_outside_the_calendar_goes_back_to_it(app: TestApp) {
     assert_eq!(r.status, 303, "POST: {}", r.describe());
     assert_eq!(r.header("location"), Some("/alice/intro-call"));
     assert!(bookings(&app).await.is_empty());
+}
+
+/// The same rule on a booking's reschedule link: a `start` outside 0001–9999 in its URL shows
+/// the calendar again, and in its submission sends the invitee back to it; the booking stays.
+async fn a_reschedule_start_outside_the_calendar_goes_back_to_it(app: TestApp) {
+    let mut b = Browser::new(&app);
+    let link = page_link(&mut b, "intro-call", tomorrow(&app, "09:00")).await;
+    let calendar = format!("{link}/reschedule?start=");
+    for bad in ["0000-06-01T10:00:00Z", "-000001-06-01T10:00:00Z"] {
+        let r = b
+            .get(&format!("{link}/reschedule?start={bad}&tz=Europe/Berlin"))
+            .await;
+        assert_page(&r, 200);
+        assert!(
+            !hrefs(&r.text, &calendar).is_empty(),
+            "GET {bad}: the calendar, not a confirmation: {}",
+            r.text
+        );
+    }
+    let confirm = b
+        .get(&format!(
+            "{link}/reschedule?start={}",
+            tomorrow(&app, "15:00")
+        ))
+        .await;
+    assert_page(&confirm, 200);
+    let (csrf, key) = (
+        hidden(&confirm.text, "csrf_token"),
+        hidden(&confirm.text, "idempotency_key"),
+    );
+    let r = b
+        .post(
+            &format!("{link}/reschedule"),
+            &[
+                ("csrf_token", csrf.as_str()),
+                ("idempotency_key", key.as_str()),
+                ("start", "0000-06-01T10:00:00Z"),
+                ("tz", "Europe/Berlin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "POST: {}", r.describe());
+    assert_eq!(
+        r.header("location"),
+        Some(format!("{link}/reschedule").as_str())
+    );
+    let list = bookings(&app).await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["status"], "confirmed");
 }
