@@ -125,20 +125,49 @@ impl SlotService {
     /// The bookable slots of the window.
     pub async fn list(&self, org: OrganizationId, q: &SlotQuery) -> Result<SlotListing, SlotError> {
         let et = self.event_type(org, &q.event_type).await?;
-        let zone = self.query_zone(q.timezone.as_deref(), &et).await?;
+        let named = q
+            .timezone
+            .as_deref()
+            .map(|name| Zone::parse(name).map_err(|m| invalid("timezone", m)))
+            .transpose()?;
         let start = parse_bound("start", &q.start)?;
         let end = parse_bound("end", &q.end)?;
-        let asked = match (&start, &end) {
-            (DateOrInstant::Date(a), DateOrInstant::Date(b)) => {
-                local_window(*a, *b)?;
-                let (s, e) = (at("start", &start, &zone)?, at("end", &end, &zone)?);
-                Interval::new(s, e).ok_or_else(|| invalid("end", "end must be after start"))?
+        let instants = matches!(
+            (&start, &end),
+            (DateOrInstant::Instant(_), DateOrInstant::Instant(_))
+        );
+        // Two instants do not need the zone to find the window, and the inputs read below hold
+        // the first host's schedule: the event type's zone is then taken from them (one read
+        // less per listing). A plain date needs the zone first.
+        let zone = match named {
+            Some(z) => Some(z),
+            None if instants => None,
+            None => Some(event_type_zone(self.schedules.as_ref(), &et).await?),
+        };
+        let asked = {
+            let utc = Zone::utc();
+            let z = zone.as_ref().unwrap_or(&utc);
+            match (&start, &end) {
+                (DateOrInstant::Date(a), DateOrInstant::Date(b)) => {
+                    local_window(*a, *b)?;
+                    let (s, e) = (at("start", &start, z)?, at("end", &end, z)?);
+                    Interval::new(s, e).ok_or_else(|| invalid("end", "end must be after start"))?
+                }
+                _ => window(at("start", &start, z)?, at("end", &end, z)?)?,
             }
-            _ => window(at("start", &start, &zone)?, at("end", &end, &zone)?)?,
         };
         let (w, clipped) = within_budget(&et, asked);
         let now = self.clock.now();
         let inputs = self.load(&et, w, now).await?;
+        let zone = zone.unwrap_or_else(|| {
+            et.zone(|id| {
+                inputs
+                    .hosts
+                    .iter()
+                    .find(|h| h.schedule.id == id)
+                    .map(|h| &h.schedule.zone)
+            })
+        });
         let mut slots = slots::list_slots(&inputs, w);
         slots.truncated |= clipped;
         Ok(SlotListing {

@@ -9,7 +9,8 @@
 //! Modules: [`children`] (child processes, killed on drop; `/proc` RSS), [`harness`] (what
 //! every benchmark binary shares: entry point, temporary directory, sibling binaries, the
 //! `slotbook serve` child), [`seed`] (the benchmark organization), [`load`] (the load
-//! generator), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
+//! generator), [`in_process`] (the same bookings through `BookingService` in this process, the
+//! reference of `POST /v1/bookings`), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
 //! bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
 //! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
 //! hostile-input corpus, also run by the black-box tests on both stores), [`race`] (the
@@ -30,6 +31,7 @@ pub mod children;
 pub mod faults;
 pub mod harness;
 pub mod hostile;
+pub mod in_process;
 pub mod load;
 pub mod race;
 pub mod raw;

@@ -64,14 +64,19 @@ impl BookingWalk {
         self.next.load(Ordering::Relaxed)
     }
 
-    /// The next start, its sequence number and the request body.
-    fn next_body(&self) -> anyhow::Result<(u64, Vec<u8>)> {
+    /// The next start and its sequence number.
+    pub fn next_start(&self) -> anyhow::Result<(u64, Timestamp)> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
         let offset = self
             .step
             .checked_mul(i32::try_from(n).context("booking walk too long")?)
             .context("booking walk too long")?;
-        let start = self.first_start.checked_add(offset)?;
+        Ok((n, self.first_start.checked_add(offset)?))
+    }
+
+    /// The next start, its sequence number and the request body.
+    fn next_body(&self) -> anyhow::Result<(u64, Vec<u8>)> {
+        let (n, start) = self.next_start()?;
         let body = serde_json::json!({
             "event_type_id": self.event_type_id,
             "start": start.to_string(),
@@ -188,7 +193,7 @@ impl Outcome {
     }
 }
 
-fn new_histogram() -> anyhow::Result<Histogram<u64>> {
+pub(crate) fn new_histogram() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).context("creating a latency histogram")
 }
 

@@ -25,6 +25,7 @@ pub const RR_HOSTS: usize = 5;
 /// What the benchmark needs to know about the seeded data.
 #[derive(Debug, Clone)]
 pub struct Seeded {
+    pub organization: domain::OrganizationId,
     /// The full-scope personal access token (a throwaway: the database dies with the run).
     pub token: String,
     /// The round-robin event type over the first [`RR_HOSTS`] hosts.
@@ -121,6 +122,7 @@ pub async fn seed(database_url: &str, pepper: &str) -> anyhow::Result<Seeded> {
     )
     .await?;
     Ok(Seeded {
+        organization: org.id,
         token: secret.expose_secret().to_owned(),
         round_robin_event_type: rr.id.to_string(),
         round_robin_10_event_type: rr10.id.to_string(),

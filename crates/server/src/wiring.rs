@@ -279,6 +279,13 @@ pub fn oauth_service(
     }
 }
 
+/// The webhook payload encoder of the wire format, with links under `public_base_url`.
+pub fn event_encoder(public_base_url: &str) -> Arc<dyn domain::ports::EventEncoder> {
+    Arc::new(api_types::webhook::WebhookEncoder::new(
+        public_base_url.trim_end_matches('/'),
+    ))
+}
+
 /// Builds the HTTP state. `metrics` is `None`; `serve` callers set it from [`install_metrics`].
 /// Webhooks use the default policy (no loopback); callers replace `state.webhooks` to change it.
 pub fn app_state(
@@ -289,9 +296,7 @@ pub fn app_state(
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGen>,
 ) -> anyhow::Result<AppState> {
-    let encoder: Arc<dyn domain::ports::EventEncoder> = Arc::new(
-        api_types::webhook::WebhookEncoder::new(api_config.public_base_url.trim_end_matches('/')),
-    );
+    let encoder = event_encoder(&api_config.public_base_url);
     let deps = BookingService::over(storage.clone(), clock.clone(), ids.clone(), encoder.clone());
     let oauth = oauth_service(storage.clone(), clock.clone(), ids.clone(), &pepper);
     let webhooks = webhook_service(

@@ -16,7 +16,9 @@
 //! times `--starts` cold starts of `slotbook serve` on the seeded database to the first
 //! `/readyz` 200, and compares `/v1/slots` (1 host and a 10-host round robin, 31 days) with a
 //! second `bare-hello` serving the exact bytes of those responses, fetched once at start (they are
-//! killed on drop as well, so an error leaves nothing running).
+//! killed on drop as well, so an error leaves nothing running). Once the server has stopped, the
+//! same booking walk runs through `BookingService::create` in this process on the same database
+//! (`loadtest::in_process`), the reference `POST /v1/bookings` is compared with.
 
 #![allow(
     clippy::disallowed_methods,
@@ -31,7 +33,7 @@ use jiff::{SignedDuration, Timestamp};
 use loadtest::children::Server;
 use loadtest::harness::{self, PEPPER, RATE_LIMIT, TempDir, sibling};
 use loadtest::load::{self, BookingWalk, LoadConfig, Outcome, Scenario, Target};
-use loadtest::{report, seed};
+use loadtest::{in_process, report, seed};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +49,8 @@ const READY_TARGET_MS: f64 = 200.0;
 const IDLE_RSS_TARGET_MIB: f64 = 30.0;
 /// The booking page against `/v1/slots` of the same event type and month.
 const PAGE_TARGET: f64 = 0.5;
+/// `POST /v1/bookings` ÷ the same bookings through `BookingService` in process (issue 18 item 2).
+const BOOKINGS_TARGET: f64 = 0.5;
 /// The page's budget: HTML + CSS + JS bytes.
 const PAGE_BUDGET_BYTES: usize = 50 * 1024;
 
@@ -124,12 +128,48 @@ async fn run(args: Args) -> anyhow::Result<()> {
     )
     .await;
     let stopped = (slotbook.stop().await, hello.stop().await);
-    let (outcomes, checks) = outcome?;
+    let (mut outcomes, checks) = outcome?;
     stopped.0?;
     stopped.1?;
 
+    // Issue 18 item 2's reference, on the same database once the server has stopped: the same
+    // walk of starts (after the HTTP scenario's) through `BookingService::create` in process.
+    let first: Timestamp = checks.first_booking.parse()?;
+    let walk = Arc::new(BookingWalk::new(
+        seeded.booking_event_type.clone(),
+        first.checked_add(
+            SignedDuration::from_mins(5)
+                .checked_mul(
+                    i32::try_from(checks.bookings_taken + 1).context("booking walk too long")?,
+                )
+                .context("booking walk too long")?,
+        )?,
+        SignedDuration::from_mins(5),
+        String::new(),
+    ));
+    let name = "in-process `BookingService::create` (same DB and walk, no HTTP; 201 = created)";
+    eprintln!("running {name} for {} s", args.seconds);
+    let config = load_config(&args)?;
+    if args.warmup_ms > 0 {
+        let warmup = LoadConfig {
+            duration: Duration::from_millis(args.warmup_ms),
+            ..config
+        };
+        in_process::bookings(name, &db_url, seeded.organization, walk.clone(), warmup).await?;
+    }
+    outcomes.push(in_process::bookings(name, &db_url, seeded.organization, walk, config).await?);
+
     print_report(&args, &outcomes, &checks, idle_rss, &starts);
     Ok(())
+}
+
+/// The measured load of every scenario.
+fn load_config(args: &Args) -> anyhow::Result<LoadConfig> {
+    Ok(LoadConfig {
+        connections: usize::try_from(args.connections)?,
+        duration: Duration::from_secs(args.seconds),
+        max_requests: args.max_requests,
+    })
 }
 
 /// Milliseconds the measured server idles after start before its resident memory is read.
@@ -195,6 +235,7 @@ const ONE_HOST: usize = 6;
 const ONE_HOST_BYTES: usize = 7;
 const PAGE: usize = 8;
 const BOOKINGS: usize = 9;
+const IN_PROCESS: usize = 10;
 
 async fn bench(
     args: &Args,
@@ -438,11 +479,7 @@ async fn bench(
         String::from_utf8_lossy(&body)
     );
 
-    let config = LoadConfig {
-        connections: usize::try_from(args.connections)?,
-        duration: Duration::from_secs(args.seconds),
-        max_requests: args.max_requests,
-    };
+    let config = load_config(args)?;
     let warmup = LoadConfig {
         duration: Duration::from_millis(args.warmup_ms),
         ..config
@@ -566,6 +603,15 @@ fn print_report(
     println!(
         "- booking page: {page_ratio:.2} × `/v1/slots` of the same event type and month (target ≥ {PAGE_TARGET:.1}) — {}",
         if page_ratio >= PAGE_TARGET {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    let http_ratio = over(BOOKINGS, IN_PROCESS);
+    println!(
+        "- `POST /v1/bookings`: {http_ratio:.2} × the same bookings through `BookingService::create` in process (target ≥ {BOOKINGS_TARGET:.1}) — {}",
+        if http_ratio >= BOOKINGS_TARGET {
             "PASS"
         } else {
             "FAIL"

@@ -73,7 +73,7 @@ impl AdminContext {
             self.store.clone(),
             self.clock.clone(),
             self.ids.clone(),
-            Arc::new(api_types::webhook::WebhookEncoder::new("")),
+            crate::wiring::event_encoder(""),
             self.pepper.clone(),
         )
     }
