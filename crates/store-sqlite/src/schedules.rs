@@ -57,6 +57,30 @@ pub(crate) async fn load_schedule(
     row.as_ref().map(schedule_of).transpose()
 }
 
+/// The schedules of `org` among `ids`, in one statement, in no particular order (missing ones
+/// are absent).
+pub(crate) async fn load_schedules(
+    conn: &mut SqliteConnection,
+    org: OrganizationId,
+    ids: &[ScheduleId],
+) -> Result<Vec<Schedule>> {
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+        "SELECT {COLUMNS} FROM schedules WHERE organization_id = "
+    ));
+    qb.push_bind(org.as_uuid()).push(" AND id IN (");
+    let mut sep = qb.separated(", ");
+    for id in ids {
+        sep.push_bind(id.as_uuid());
+    }
+    qb.push(")");
+    let rows = qb
+        .build()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("reading schedules"))?;
+    rows.iter().map(schedule_of).collect()
+}
+
 #[async_trait]
 impl ScheduleStore for SqliteStore {
     async fn create_schedule(&self, s: &Schedule) -> std::result::Result<(), CreateError> {

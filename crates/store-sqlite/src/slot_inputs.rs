@@ -10,13 +10,15 @@
 use crate::bookings::HOLDS_TIME;
 use crate::codec::{Result, col, corrupt, ms, ts, uuid_col};
 use crate::db_err;
-use crate::schedules::load_schedule;
+use crate::schedules::load_schedules;
 use domain::event_type::EventType;
+use domain::ids::UserId;
 use domain::interval::Interval;
 use domain::ports::StoreError;
 use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::SqliteConnection;
+use std::collections::HashMap;
 
 pub(crate) async fn load(
     conn: &mut SqliteConnection,
@@ -25,49 +27,57 @@ pub(crate) async fn load(
     now: Timestamp,
 ) -> Result<SlotInputs> {
     let org = event_type.organization_id;
-    let busy_sql = format!(
-        "SELECT blocked_start, blocked_end, event_type_id, start_at FROM bookings \
-         WHERE organization_id = ? AND host_user_id = ? AND status IN {HOLDS_TIME} \
-         AND blocked_end > ? AND blocked_start < ?"
+    // Every host's schedule in one statement and every host's busy blocks in another (one
+    // trip each to the connection's thread, whatever the number of hosts).
+    let ids: Vec<_> = event_type.hosts.iter().map(|h| h.schedule_id).collect();
+    let schedules: HashMap<_, _> = load_schedules(conn, org, &ids)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s))
+        .collect();
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at FROM bookings \
+         WHERE organization_id = ",
     );
+    qb.push_bind(org.as_uuid()).push(" AND host_user_id IN (");
+    let mut sep = qb.separated(", ");
+    for host in &event_type.hosts {
+        sep.push_bind(host.user_id.as_uuid());
+    }
+    qb.push(format!(") AND status IN {HOLDS_TIME} AND blocked_end > "))
+        .push_bind(ms(ranges.busy.start()))
+        .push(" AND blocked_start < ")
+        .push_bind(ms(ranges.busy.end()));
+    let rows = qb
+        .build()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_err("reading busy time"))?;
+    let mut busy: HashMap<UserId, Vec<BusyBlock>> = HashMap::new();
+    for r in &rows {
+        busy.entry(uuid_col(r, "host_user_id")?.into())
+            .or_default()
+            .push(BusyBlock {
+                blocked: Interval::new(ts(col(r, "blocked_start")?)?, ts(col(r, "blocked_end")?)?)
+                    .ok_or_else(|| corrupt("empty blocked interval"))?,
+                event_type_id: uuid_col(r, "event_type_id")?.into(),
+                start: ts(col(r, "start_at")?)?,
+            });
+    }
     let mut hosts = Vec::with_capacity(event_type.hosts.len());
     for host in &event_type.hosts {
-        let schedule = load_schedule(conn, org, host.schedule_id)
-            .await?
-            .ok_or_else(|| {
-                StoreError::Unknown(anyhow::anyhow!(
-                    "schedule {} of host {} of event type {} does not exist",
-                    host.schedule_id,
-                    host.user_id,
-                    event_type.id
-                ))
-            })?;
-        let rows = sqlx::query(sqlx::AssertSqlSafe(busy_sql.as_str()))
-            .bind(org.as_uuid())
-            .bind(host.user_id.as_uuid())
-            .bind(ms(ranges.busy.start()))
-            .bind(ms(ranges.busy.end()))
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(db_err("reading busy time"))?;
-        let busy = rows
-            .iter()
-            .map(|r| {
-                Ok(BusyBlock {
-                    blocked: Interval::new(
-                        ts(col(r, "blocked_start")?)?,
-                        ts(col(r, "blocked_end")?)?,
-                    )
-                    .ok_or_else(|| corrupt("empty blocked interval"))?,
-                    event_type_id: uuid_col(r, "event_type_id")?.into(),
-                    start: ts(col(r, "start_at")?)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let schedule = schedules.get(&host.schedule_id).cloned().ok_or_else(|| {
+            StoreError::Unknown(anyhow::anyhow!(
+                "schedule {} of host {} of event type {} does not exist",
+                host.schedule_id,
+                host.user_id,
+                event_type.id
+            ))
+        })?;
         hosts.push(HostInput {
             user_id: host.user_id,
             schedule,
-            busy,
+            busy: busy.remove(&host.user_id).unwrap_or_default(),
         });
     }
     let counted = match ranges.counted {
