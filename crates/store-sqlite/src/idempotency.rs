@@ -131,7 +131,9 @@ impl IdempotencyStore for SqliteStore {
         if let Some(held) = held(seen.as_ref(), fingerprint, now_ms, ttl_ms, lease_ms)? {
             return Ok(held);
         }
-        let mut w = self.begin_write().await?;
+        // The reservation's commit does not wait for fsync: the booking's commit does, and
+        // makes it durable first (`begin_unsynced_write`).
+        let mut w = self.begin_unsynced_write().await?;
         let row = sqlx::query(select)
             .bind(key.organization_id.as_uuid())
             .bind(&key.owner)

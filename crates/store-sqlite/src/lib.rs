@@ -102,6 +102,10 @@ pub struct SqliteStore {
 
 struct Inner {
     pool: SqlitePool,
+    /// One connection with `synchronous=NORMAL` (whatever `pool`'s level) for the one write
+    /// whose loss in a power cut cannot lose an acknowledged answer: the idempotency
+    /// reservation (see [`SqliteStore::begin_unsynced_write`]).
+    unsynced: SqlitePool,
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
     lock_timeout: Duration,
@@ -191,6 +195,11 @@ impl SqliteStore {
             .busy_timeout(lock_timeout)
             .pragma("wal_autocheckpoint", "10000")
             .pragma("cache_size", "-16000");
+        let unsynced_level = match synchronous {
+            SqliteSynchronous::Off => SqliteSynchronous::Off,
+            _ => SqliteSynchronous::Normal,
+        };
+        let unsynced_options = options.clone().synchronous(unsynced_level);
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             // A local file cannot drop a connection: pinging before every acquire would only
@@ -200,12 +209,19 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
+        // Opened after `pool`, which created the file and set WAL mode.
+        let unsynced = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_lazy_with(unsynced_options);
         if let Some(db) = &db_file {
             files::warn_if_shared(db);
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                unsynced,
                 write_lock: Arc::new(Mutex::new(())),
                 lock_timeout,
                 writers: std::sync::atomic::AtomicUsize::new(0),
@@ -227,6 +243,12 @@ impl SqliteStore {
     /// The underlying pool (diagnostics, tests, benchmarks).
     pub fn pool(&self) -> &SqlitePool {
         &self.inner.pool
+    }
+
+    /// The one connection idempotency reservations are written on (`synchronous=NORMAL`, or
+    /// `OFF` for a throwaway database; [`Self::begin_unsynced_write`]).
+    pub fn unsynced_pool(&self) -> &SqlitePool {
+        &self.inner.unsynced
     }
 
     /// Diagnostic: pairs of time-holding bookings of one organization and host whose blocked
@@ -310,19 +332,29 @@ impl SqliteStore {
 
     /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction.
     async fn begin_write(&self) -> Result<WriteTx, WriteBeginError> {
+        self.begin_write_on(&self.inner.pool).await
+    }
+
+    /// [`Self::begin_write`] on the connection whose commits do not wait for `fsync`
+    /// (`synchronous=NORMAL`), for the idempotency reservation only. Safe because the WAL is
+    /// one file written in commit order: the booking that follows a reservation commits with
+    /// the configured level (`FULL` by default), and its `fsync` makes every earlier frame
+    /// durable, the reservation's included. A reservation lost in a power cut therefore
+    /// belongs to a request that was never answered, and the client's retry takes the key
+    /// afresh. (ARCHITECTURE.md, Decisions.)
+    pub(crate) async fn begin_unsynced_write(&self) -> Result<WriteTx, WriteBeginError> {
+        self.begin_write_on(&self.inner.unsynced).await
+    }
+
+    async fn begin_write_on(&self, pool: &SqlitePool) -> Result<WriteTx, WriteBeginError> {
         let guard = self.write_turn().await.map_err(WriteBeginError::from)?;
-        let tx = self
-            .inner
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| {
-                if is_lock_error(&e) {
-                    WriteBeginError::Lock
-                } else {
-                    WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
-                }
-            })?;
+        let tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
+            if is_lock_error(&e) {
+                WriteBeginError::Lock
+            } else {
+                WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
+            }
+        })?;
         Ok(WriteTx {
             tx,
             signal: self.inner.commit_signal.clone(),
@@ -553,6 +585,7 @@ impl Storage for SqliteStore {
     }
 
     async fn close(&self) {
+        self.inner.unsynced.close().await;
         self.inner.pool.close().await;
     }
 }

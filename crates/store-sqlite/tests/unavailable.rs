@@ -1,7 +1,8 @@
 //! Overload is "unavailable", never an opaque failure: an exhausted pool, a write lock held by
 //! another process past the busy timeout and a full writer queue all come back as errors whose
 //! chain says [`UnavailableKind`] (the HTTP layer answers them `503` with `Retry-After`). Also
-//! the durability defaults of a file database: `synchronous=FULL` and files created 0600.
+//! the durability defaults of a file database: `synchronous=FULL` and files created 0600, except
+//! the idempotency reservation, committed without waiting for fsync on its own connection.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -187,4 +188,51 @@ async fn file_databases_are_durable_and_private_by_default() {
         .await
         .unwrap();
     assert_eq!(sync, 1, "synchronous=NORMAL");
+}
+
+/// The idempotency reservation is the one write committed with `synchronous=NORMAL`, on its
+/// own connection: while that connection is taken, a reservation waits (every other write uses
+/// the main pool), and the reserved key is visible to the main pool once it is given back.
+#[tokio::test]
+async fn idempotency_reservations_commit_on_the_unsynced_connection() {
+    let dir = TempDir::new("unsynced");
+    let store = SqliteStore::connect(&dir.url("db.sqlite")).await.unwrap();
+    store.migrate().await.unwrap();
+    let w = world(&store, "unsynced").await;
+    let level = |pool| async move {
+        let v: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        v
+    };
+    assert_eq!(level(store.pool()).await, 2, "the main pool: FULL");
+    assert_eq!(
+        level(store.unsynced_pool()).await,
+        1,
+        "reservations: NORMAL"
+    );
+    let key = IdempotencyKey {
+        organization_id: w.org.id,
+        owner: "pat:test".into(),
+        key: "k1".into(),
+    };
+    let now = ts("2026-01-01T00:00:00Z");
+    let lease = jiff::SignedDuration::from_secs(60);
+    let held = store.unsynced_pool().acquire().await.unwrap();
+    let reserve = store.reserve(&key, "fp", now, lease);
+    tokio::pin!(reserve);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), reserve.as_mut())
+            .await
+            .is_err(),
+        "the reservation did not wait for the unsynced connection"
+    );
+    drop(held);
+    assert!(matches!(reserve.await.unwrap(), Reservation::Reserved(_)));
+    let state: String = sqlx::query_scalar("SELECT state FROM idempotency_keys WHERE key = 'k1'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(state, "in_progress");
 }
