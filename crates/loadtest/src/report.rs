@@ -51,8 +51,13 @@ pub fn statuses(o: &Outcome) -> String {
 
 /// `PASS`/`FAIL` line for a ratio target.
 pub fn verdict(name: &str, ratio: f64, target: f64) -> String {
+    verdict_against(name, ratio, "bare", target)
+}
+
+/// A target line: `name` is `ratio` × `reference`, PASS when at least `target`.
+pub fn verdict_against(name: &str, ratio: f64, reference: &str, target: f64) -> String {
     let mark = if ratio >= target { "PASS" } else { "FAIL" };
-    format!("- {name}: {ratio:.2} × bare (target ≥ {target:.1}) — {mark}")
+    format!("- {name}: {ratio:.2} × {reference} (target ≥ {target:.2}) — {mark}")
 }
 
 /// KiB as MiB with one decimal.
@@ -83,6 +88,10 @@ mod tests {
         assert!(t.contains("| GET / | 1000 | 500 | 1.00 ms | 1.00 ms | 0.50 | 200×999, 503×1 |"));
         assert!(verdict("x", 0.6, 0.5).ends_with("PASS"));
         assert!(verdict("x", 0.1, 0.2).ends_with("FAIL"));
+        assert_eq!(
+            verdict_against("y", 0.25, "z", 0.25),
+            "- y: 0.25 × z (target ≥ 0.25) — PASS"
+        );
         assert_eq!(mib(2048), "2.0 MiB");
     }
 }

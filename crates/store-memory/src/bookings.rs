@@ -75,14 +75,7 @@ pub(crate) fn slot_inputs(
             .schedules
             .get(&(org, host.schedule_id))
             .cloned()
-            .ok_or_else(|| {
-                StoreError::Unknown(anyhow::anyhow!(
-                    "schedule {} of host {} of event type {} does not exist",
-                    host.schedule_id,
-                    host.user_id,
-                    event_type.id
-                ))
-            })?;
+            .ok_or_else(|| StoreError::missing_host_schedule(event_type, host))?;
         let busy = holding
             .iter()
             .filter(|b| {

@@ -64,14 +64,7 @@ pub(crate) async fn load(
             .iter()
             .find(|s| s.id == h.schedule_id)
             .cloned()
-            .ok_or_else(|| {
-                unknown(anyhow!(
-                    "schedule {} of host {} of event type {} does not exist",
-                    h.schedule_id,
-                    h.user_id,
-                    event_type.id
-                ))
-            })?;
+            .ok_or_else(|| StoreError::missing_host_schedule(event_type, h))?;
         hosts.push(HostInput {
             user_id: h.user_id,
             schedule,

@@ -66,14 +66,10 @@ pub(crate) async fn load(
     }
     let mut hosts = Vec::with_capacity(event_type.hosts.len());
     for host in &event_type.hosts {
-        let schedule = schedules.get(&host.schedule_id).cloned().ok_or_else(|| {
-            StoreError::Unknown(anyhow::anyhow!(
-                "schedule {} of host {} of event type {} does not exist",
-                host.schedule_id,
-                host.user_id,
-                event_type.id
-            ))
-        })?;
+        let schedule = schedules
+            .get(&host.schedule_id)
+            .cloned()
+            .ok_or_else(|| StoreError::missing_host_schedule(event_type, host))?;
         hosts.push(HostInput {
             user_id: host.user_id,
             schedule,

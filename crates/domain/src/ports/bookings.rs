@@ -2,12 +2,25 @@
 
 use super::{OutboxMessage, ReplayRecord, ReservedKey, StoreError};
 use crate::booking::{Booking, BookingStatus};
-use crate::event_type::EventType;
+use crate::event_type::{EventType, Host};
 use crate::ids::*;
 use crate::pagination::{Page, PageRequest};
 use crate::slots::{InputRanges, SlotInputs};
 use async_trait::async_trait;
 use jiff::Timestamp;
+
+impl StoreError {
+    /// What [`BookingStore::slot_inputs`] answers when a host's schedule does not exist (a
+    /// missing schedule is an error, never an empty availability).
+    pub fn missing_host_schedule(event_type: &EventType, host: &Host) -> Self {
+        StoreError::Unknown(anyhow::anyhow!(
+            "schedule {} of host {} of event type {} does not exist",
+            host.schedule_id,
+            host.user_id,
+            event_type.id
+        ))
+    }
+}
 
 /// Sort orders of `GET /v1/bookings`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -583,40 +583,38 @@ fn print_report(
         "{}",
         report::verdict("`_ping`", over(PING, BARE), PING_TARGET)
     );
-    let against_bytes = |name: &str, ratio: f64, target: f64| {
+    let bytes = "the bare server shipping the same bytes";
+    for (name, ratio, reference, target) in [
+        (
+            "`/v1/slots` 1 host, 31 d",
+            over(ONE_HOST, ONE_HOST_BYTES),
+            bytes,
+            SLOTS_ONE_HOST_TARGET,
+        ),
+        (
+            "`/v1/slots` round robin 10 hosts, 31 d",
+            over(RR10, RR10_BYTES),
+            bytes,
+            SLOTS_RR10_TARGET,
+        ),
+        (
+            "booking page",
+            over(PAGE, ONE_HOST),
+            "`/v1/slots` of the same event type and month",
+            PAGE_TARGET,
+        ),
+        (
+            "`POST /v1/bookings`",
+            over(BOOKINGS, IN_PROCESS),
+            "the same bookings through `BookingService::create` in process",
+            BOOKINGS_TARGET,
+        ),
+    ] {
         println!(
-            "- {name}: {ratio:.2} × the bare server shipping the same bytes (target ≥ {target:.2}) — {}",
-            if ratio >= target { "PASS" } else { "FAIL" }
+            "{}",
+            report::verdict_against(name, ratio, reference, target)
         );
-    };
-    against_bytes(
-        "`/v1/slots` 1 host, 31 d",
-        over(ONE_HOST, ONE_HOST_BYTES),
-        SLOTS_ONE_HOST_TARGET,
-    );
-    against_bytes(
-        "`/v1/slots` round robin 10 hosts, 31 d",
-        over(RR10, RR10_BYTES),
-        SLOTS_RR10_TARGET,
-    );
-    let page_ratio = over(PAGE, ONE_HOST);
-    println!(
-        "- booking page: {page_ratio:.2} × `/v1/slots` of the same event type and month (target ≥ {PAGE_TARGET:.1}) — {}",
-        if page_ratio >= PAGE_TARGET {
-            "PASS"
-        } else {
-            "FAIL"
-        }
-    );
-    let http_ratio = over(BOOKINGS, IN_PROCESS);
-    println!(
-        "- `POST /v1/bookings`: {http_ratio:.2} × the same bookings through `BookingService::create` in process (target ≥ {BOOKINGS_TARGET:.1}) — {}",
-        if http_ratio >= BOOKINGS_TARGET {
-            "PASS"
-        } else {
-            "FAIL"
-        }
-    );
+    }
     let mut ready: Vec<f64> = starts
         .iter()
         .map(|r| r.elapsed.as_secs_f64() * 1000.0)
