@@ -102,9 +102,9 @@ pub struct SqliteStore {
 
 struct Inner {
     pool: SqlitePool,
-    /// One connection with `synchronous=NORMAL` (whatever `pool`'s level) for the one write
-    /// whose loss in a power cut cannot lose an acknowledged answer: the idempotency
-    /// reservation (see [`SqliteStore::begin_unsynced_write`]).
+    /// One connection with `synchronous=NORMAL` (whatever `pool`'s level) for the writes
+    /// whose loss in a power cut cannot lose an acknowledged answer: idempotency reservations
+    /// and notification bookkeeping (see [`SqliteStore::begin_unsynced_write`]).
     unsynced: SqlitePool,
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
@@ -245,7 +245,7 @@ impl SqliteStore {
         &self.inner.pool
     }
 
-    /// The one connection idempotency reservations are written on (`synchronous=NORMAL`, or
+    /// The one connection idempotency reservations and notification bookkeeping are written on (`synchronous=NORMAL`, or
     /// `OFF` for a throwaway database; [`Self::begin_unsynced_write`]).
     pub fn unsynced_pool(&self) -> &SqlitePool {
         &self.inner.unsynced
@@ -336,12 +336,14 @@ impl SqliteStore {
     }
 
     /// [`Self::begin_write`] on the connection whose commits do not wait for `fsync`
-    /// (`synchronous=NORMAL`), for the idempotency reservation only. Safe because the WAL is
-    /// one file written in commit order: the booking that follows a reservation commits with
-    /// the configured level (`FULL` by default), and its `fsync` makes every earlier frame
-    /// durable, the reservation's included. A reservation lost in a power cut therefore
-    /// belongs to a request that was never answered, and the client's retry takes the key
-    /// afresh. (ARCHITECTURE.md, Decisions.)
+    /// (`synchronous=NORMAL`), for writes no answer depends on: the idempotency reservation
+    /// and the notification worker's bookkeeping. Safe because the WAL is one file written in
+    /// commit order: the next commit with the configured level (`FULL` by default) makes
+    /// every earlier frame durable. A reservation lost in a power cut therefore belongs to a
+    /// request that was never answered (the booking that answers it commits `FULL` after
+    /// it), and the client's retry takes the key afresh; lost notification bookkeeping is
+    /// done again (a fan-out is redone whole; an e-mail whose `sent` mark was lost is sent
+    /// again: at least once, as after a crash mid-send). (ARCHITECTURE.md, Decisions.)
     pub(crate) async fn begin_unsynced_write(&self) -> Result<WriteTx, WriteBeginError> {
         self.begin_write_on(&self.inner.unsynced).await
     }
@@ -369,6 +371,15 @@ impl SqliteStore {
     ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
         let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
         query.execute(&self.inner.pool).await
+    }
+
+    /// [`Self::write_one`] on the unsynced connection ([`Self::begin_unsynced_write`]).
+    async fn write_one_unsynced<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
+        let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
+        query.execute(&self.inner.unsynced).await
     }
 }
 

@@ -5,6 +5,12 @@
 //! message notified in one `BEGIN IMMEDIATE` transaction (`INSERT OR IGNORE` on the
 //! `notifications_once` index makes a repeated fan-out a no-op). Claims lease inside one write
 //! transaction, so two claimers never receive the same row while its lease holds.
+//!
+//! All of this bookkeeping commits on the store's unsynced connection (no fsync wait;
+//! `SqliteStore::begin_unsynced_write`): no answer to a client depends on it, and the next
+//! `FULL` commit makes it durable. A power cut can at worst redo a fan-out (a no-op, see above)
+//! or send an e-mail again whose `sent` mark was lost — at least once, as after a crash
+//! mid-send.
 
 use crate::codec::{Result, col, corrupt, ms, opt_ts_col, ts_col, u32_col, uuid_col};
 use crate::{SqliteStore, db_err};
@@ -89,7 +95,7 @@ impl NotificationStore for SqliteStore {
         }
         let until = lease_end(now, lease)?;
         let marks = vec!["?"; events.len()].join(", ");
-        let mut w = self.begin_write().await?;
+        let mut w = self.begin_unsynced_write().await?;
         let sql = format!(
             "SELECT organization_id, id, event, payload, created_at FROM outbox \
              WHERE notified_at IS NULL AND event IN ({marks}) \
@@ -131,7 +137,7 @@ impl NotificationStore for SqliteStore {
         cancel_reminders_of: &[BookingUid],
         now: Timestamp,
     ) -> Result<()> {
-        let mut w = self.begin_write().await?;
+        let mut w = self.begin_unsynced_write().await?;
         for uid in cancel_reminders_of {
             sqlx::query(
                 "UPDATE notifications SET state = 'skipped', next_attempt_at = NULL, \
@@ -202,7 +208,7 @@ impl NotificationStore for SqliteStore {
         max: u32,
     ) -> Result<Vec<Notification>> {
         let until = lease_end(now, lease)?;
-        let mut w = self.begin_write().await?;
+        let mut w = self.begin_unsynced_write().await?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM notifications \
              WHERE state = 'pending' AND next_attempt_at <= ? \
@@ -237,7 +243,7 @@ impl NotificationStore for SqliteStore {
     }
 
     async fn record_notification(&self, n: &Notification) -> Result<()> {
-        self.write_one(
+        self.write_one_unsynced(
             sqlx::query(
                 "UPDATE notifications SET state = ?, attempts = ?, next_attempt_at = ?, \
                  lease_until = NULL, last_error = ?, sent_at = ?, updated_at = ? \

@@ -7,6 +7,7 @@
 
 mod support;
 
+use domain::notification::NotificationStore as _;
 use domain::ports::*;
 use std::time::{Duration, Instant};
 use store_sqlite::{SqliteSettings, SqliteStore, Synchronous};
@@ -190,11 +191,12 @@ async fn file_databases_are_durable_and_private_by_default() {
     assert_eq!(sync, 1, "synchronous=NORMAL");
 }
 
-/// The idempotency reservation is the one write committed with `synchronous=NORMAL`, on its
-/// own connection: while that connection is taken, a reservation waits (every other write uses
-/// the main pool), and the reserved key is visible to the main pool once it is given back.
+/// Idempotency reservations and the notification worker's bookkeeping commit with
+/// `synchronous=NORMAL`, on their own connection: while that connection is taken, they wait
+/// (acknowledged writes use the main pool), and what they wrote is visible to the main pool
+/// once it is given back.
 #[tokio::test]
-async fn idempotency_reservations_commit_on_the_unsynced_connection() {
+async fn reservations_and_notification_bookkeeping_commit_on_the_unsynced_connection() {
     let dir = TempDir::new("unsynced");
     let store = SqliteStore::connect(&dir.url("db.sqlite")).await.unwrap();
     store.migrate().await.unwrap();
@@ -235,4 +237,22 @@ async fn idempotency_reservations_commit_on_the_unsynced_connection() {
         .await
         .unwrap();
     assert_eq!(state, "in_progress");
+
+    // A booking (main pool, FULL) goes through while the unsynced connection is taken; the
+    // notification claim waits for it.
+    let held = store.unsynced_pool().acquire().await.unwrap();
+    let b = booking(&w.event_type, ts("2030-01-01T09:00:00Z"));
+    let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
+    tx.insert_booking(&b, false).await.unwrap();
+    tx.commit().await.unwrap();
+    let claim = store.claim_notifications(now, lease, 10);
+    tokio::pin!(claim);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), claim.as_mut())
+            .await
+            .is_err(),
+        "the notification claim did not wait for the unsynced connection"
+    );
+    drop(held);
+    assert!(claim.await.unwrap().is_empty());
 }
