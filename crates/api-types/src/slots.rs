@@ -1,6 +1,6 @@
 //! `GET /v1/slots` (§3.5) and `GET /v1/slots/check` (§3.6) responses.
 
-use crate::time::{WireTime, ts};
+use crate::time::{InstantWriter, WireTime, ts};
 use domain::slots::{Slot as DomSlot, SlotList, UnavailableReason};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -86,14 +86,15 @@ impl Slots {
         out.extend_from_slice(b",\"computed_at\":");
         json_str(out, &self.computed_at);
         out.extend_from_slice(b",\"slots\":[");
+        let mut instants = InstantWriter::default();
         for (i, slot) in self.slots.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
             }
             out.extend_from_slice(b"{\"start\":");
-            slot.start.write_json(out);
+            instants.write_json(slot.start.0, out);
             out.extend_from_slice(b",\"end\":");
-            slot.end.write_json(out);
+            instants.write_json(slot.end.0, out);
             out.extend_from_slice(if slot.available {
                 b",\"available\":true"
             } else {

@@ -28,17 +28,48 @@ pub struct WireTime(pub Timestamp);
 impl WireTime {
     /// Appends the JSON string (quotes included) [`serde::Serialize`] writes.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        formatted(self.0, |text| {
-            out.push(b'"');
-            out.extend_from_slice(text.as_bytes());
-            out.push(b'"');
-        });
+        InstantWriter::default().write_json(self.0, out);
     }
 }
 
 impl serde::Serialize for WireTime {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         formatted(self.0, |text| s.serialize_str(text))
+    }
+}
+
+/// Writes many instants as JSON strings (the bytes of [`WireTime::write_json`]), remembering
+/// the last instant's date: a slot list's instants mostly share days, so the calendar
+/// arithmetic runs about once per day instead of twice per slot.
+#[derive(Debug, Default)]
+pub struct InstantWriter {
+    /// The day count since 1970-01-01 and its `YYYY-MM-DD` of the last instant written.
+    last: Option<(i64, [u8; 10])>,
+}
+
+impl InstantWriter {
+    pub fn write_json(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        let (days, sod, ms) = split(t);
+        let date = match self.last {
+            Some((d, date)) if d == days => date,
+            _ => match date_bytes(days) {
+                Some(date) => {
+                    self.last = Some((days, date));
+                    date
+                }
+                None => {
+                    // Years outside 0000–9999: the reference formatting, rare enough.
+                    out.push(b'"');
+                    out.extend_from_slice(strftime_ts(t).as_bytes());
+                    out.push(b'"');
+                    return;
+                }
+            },
+        };
+        out.push(b'"');
+        out.extend_from_slice(&date);
+        out.extend_from_slice(&time_bytes(sod, ms));
+        out.push(b'"');
     }
 }
 
@@ -49,6 +80,15 @@ impl serde::Serialize for WireTime {
 /// the output is byte-for-byte what `strftime("%Y-%m-%dT%H:%M:%S%.3fZ")` of the UTC datetime
 /// writes (the tests compare both).
 fn ts_bytes(t: Timestamp) -> Option<[u8; 24]> {
+    let (days, sod, ms) = split(t);
+    let mut b = [0u8; 24];
+    b[..10].copy_from_slice(&date_bytes(days)?);
+    b[10..].copy_from_slice(&time_bytes(sod, ms));
+    Some(b)
+}
+
+/// `(days since 1970-01-01, second of the day, millisecond)` of `t`, floored.
+fn split(t: Timestamp) -> (i64, u32, u32) {
     let mut secs = t.as_second();
     let mut nanos = t.subsec_nanosecond();
     if nanos < 0 {
@@ -56,26 +96,40 @@ fn ts_bytes(t: Timestamp) -> Option<[u8; 24]> {
         secs -= 1;
         nanos += 1_000_000_000;
     }
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
+    // rem_euclid of 86,400 and a millisecond count both fit u32.
+    let sod = secs.rem_euclid(86_400) as u32;
+    (
+        secs.div_euclid(86_400),
+        sod,
+        nanos.unsigned_abs() / 1_000_000,
+    )
+}
+
+/// `YYYY-MM-DD` of the day `days` after 1970-01-01, or `None` outside years 0000–9999.
+fn date_bytes(days: i64) -> Option<[u8; 10]> {
     let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
         return None;
     }
-    // In range: year 0–9999, month, day, second of day and millisecond all fit u32.
-    let (year, month, day, sod) = (year as u32, month as u32, day as u32, sod as u32);
-    let ms = nanos.unsigned_abs() / 1_000_000;
-    let mut b = *b"0000-00-00T00:00:00.000Z";
+    // In range: year 0–9999, month and day fit u32.
+    let (year, month, day) = (year as u32, month as u32, day as u32);
+    let mut b = *b"0000-00-00";
     put2(&mut b[0..2], year / 100);
     put2(&mut b[2..4], year % 100);
     put2(&mut b[5..7], month);
     put2(&mut b[8..10], day);
-    put2(&mut b[11..13], sod / 3600);
-    put2(&mut b[14..16], sod / 60 % 60);
-    put2(&mut b[17..19], sod % 60);
-    b[20] = b'0' + (ms / 100) as u8;
-    put2(&mut b[21..23], ms % 100);
     Some(b)
+}
+
+/// `THH:MM:SS.mmmZ` of a second of the day and a millisecond.
+fn time_bytes(sod: u32, ms: u32) -> [u8; 14] {
+    let mut b = *b"T00:00:00.000Z";
+    put2(&mut b[1..3], sod / 3600);
+    put2(&mut b[4..6], sod / 60 % 60);
+    put2(&mut b[7..9], sod % 60);
+    b[10] = b'0' + (ms / 100) as u8;
+    put2(&mut b[11..13], ms % 100);
+    b
 }
 
 /// The formatted bytes as text (always ASCII digits and separators).
@@ -179,6 +233,26 @@ mod tests {
         ] {
             edges.push(s.parse().unwrap_or_else(|e| panic!("{s}: {e}")));
         }
+        // One writer across all instants: its remembered date must never leak into the next.
+        let mut writer = InstantWriter::default();
+        let mut written = Vec::new();
+        let mut check_writer = |t: Timestamp| {
+            written.clear();
+            writer.write_json(t, &mut written);
+            assert_eq!(
+                String::from_utf8_lossy(&written),
+                format!("\"{}\"", strftime_ts(t)),
+                "{t:?}"
+            );
+        };
+        // Consecutive instants across day, month, year and era boundaries, and back.
+        let base: Timestamp = "1999-12-31T23:00:00Z".parse().unwrap();
+        for m in (-3000..3000).step_by(7) {
+            check_writer(base + jiff::SignedDuration::from_mins(m));
+        }
+        for t in edges.iter().copied().chain(edges.iter().rev().copied()) {
+            check_writer(t);
+        }
         for t in edges {
             assert_eq!(ts(t), strftime_ts(t), "{t:?}");
             assert_eq!(
@@ -216,6 +290,7 @@ mod tests {
                 format!("\"{}\"", strftime_ts(t)),
                 "{t:?}"
             );
+            check_writer(t);
         }
     }
 
