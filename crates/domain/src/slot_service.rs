@@ -125,6 +125,12 @@ impl SlotService {
     /// The bookable slots of the window.
     pub async fn list(&self, org: OrganizationId, q: &SlotQuery) -> Result<SlotListing, SlotError> {
         let et = self.event_type(org, &q.event_type).await?;
+        self.list_of(et, q).await
+    }
+
+    /// [`Self::list`] for an event type the caller already read inside its organization
+    /// (`q.event_type` is not read): one read less, e.g. for the booking page's month.
+    pub async fn list_of(&self, et: EventType, q: &SlotQuery) -> Result<SlotListing, SlotError> {
         let named = q
             .timezone
             .as_deref()

@@ -249,7 +249,10 @@ impl BookingPageService {
             .ok_or(PageError::NotFound)?;
         let mut hosts = Vec::new();
         for h in &event_type.hosts {
-            if let Some(u) = self.directory.get_user(org, h.user_id).await? {
+            // The page's user is read already (an individual event type's only host).
+            if h.user_id == host.user.id {
+                hosts.push(host.user.clone());
+            } else if let Some(u) = self.directory.get_user(org, h.user_id).await? {
                 hosts.push(u);
             }
         }
@@ -277,8 +280,8 @@ impl BookingPageService {
             .map_err(|e| PageError::Unknown(e.into()))?;
         let listing = self
             .slots
-            .list(
-                page.organization_id(),
+            .list_of(
+                page.event_type.clone(),
                 &SlotQuery {
                     event_type: EventTypeRef::Id(page.event_type.id),
                     start: first.to_string(),
