@@ -57,7 +57,7 @@ pub fn verdict(name: &str, ratio: f64, target: f64) -> String {
 /// A target line: `name` is `ratio` × `reference`, PASS when at least `target`.
 pub fn verdict_against(name: &str, ratio: f64, reference: &str, target: f64) -> String {
     let mark = if ratio >= target { "PASS" } else { "FAIL" };
-    format!("- {name}: {ratio:.2} × {reference} (target ≥ {target:.2}) — {mark}")
+    format!("- {name}: {ratio:.3} × {reference} (target ≥ {target:.2}) — {mark}")
 }
 
 /// KiB as MiB with one decimal.
@@ -90,7 +90,7 @@ mod tests {
         assert!(verdict("x", 0.1, 0.2).ends_with("FAIL"));
         assert_eq!(
             verdict_against("y", 0.25, "z", 0.25),
-            "- y: 0.25 × z (target ≥ 0.25) — PASS"
+            "- y: 0.250 × z (target ≥ 0.25) — PASS"
         );
         assert_eq!(mib(2048), "2.0 MiB");
     }

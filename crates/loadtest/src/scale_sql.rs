@@ -300,8 +300,8 @@ fn sqlite_queries(p: &PlanInputs) -> Vec<(&'static str, String)> {
         (
             "slots: busy blocks of one host",
             format!(
-                "SELECT blocked_start, blocked_end, event_type_id, start_at FROM bookings \
-                 WHERE organization_id = {org} AND host_user_id = X'{}' \
+                "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
+                 FROM bookings WHERE organization_id = {org} AND host_user_id IN (X'{}') \
                  AND status IN ('confirmed', 'pending') AND blocked_end > {} AND blocked_start < {}",
                 p.host0.simple(),
                 p.window.0,
