@@ -131,11 +131,7 @@ impl SlotService {
     /// [`Self::list`] for an event type the caller already read inside its organization
     /// (`q.event_type` is not read): one read less, e.g. for the booking page's month.
     pub async fn list_of(&self, et: EventType, q: &SlotQuery) -> Result<SlotListing, SlotError> {
-        let named = q
-            .timezone
-            .as_deref()
-            .map(|name| Zone::parse(name).map_err(|m| invalid("timezone", m)))
-            .transpose()?;
+        let named = named_zone(q.timezone.as_deref())?;
         let start = parse_bound("start", &q.start)?;
         let end = parse_bound("end", &q.end)?;
         let instants = matches!(
@@ -252,10 +248,10 @@ impl SlotService {
 
     /// `timezone` (IANA), else the event type's zone.
     async fn query_zone(&self, timezone: Option<&str>, et: &EventType) -> Result<Zone, SlotError> {
-        if let Some(name) = timezone {
-            return Zone::parse(name).map_err(|m| invalid("timezone", m));
+        match named_zone(timezone)? {
+            Some(zone) => Ok(zone),
+            None => Ok(event_type_zone(self.schedules.as_ref(), et).await?),
         }
-        Ok(event_type_zone(self.schedules.as_ref(), et).await?)
     }
 }
 
@@ -282,6 +278,13 @@ fn within_budget(et: &EventType, window: Interval) -> (Interval, bool) {
         Some(w) => (w, true),
         None => (window, false),
     }
+}
+
+/// The `timezone` parameter (IANA), when given.
+fn named_zone(timezone: Option<&str>) -> Result<Option<Zone>, SlotError> {
+    timezone
+        .map(|name| Zone::parse(name).map_err(|m| invalid("timezone", m)))
+        .transpose()
 }
 
 /// A bound as written: RFC 3339 date-time or plain date.

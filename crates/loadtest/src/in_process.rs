@@ -9,7 +9,7 @@
 //! defaults of `defaults.toml`: e.g. SQLite `synchronous=FULL`), after the measured server has
 //! stopped, so the two never share the writer.
 
-use crate::load::{BookingWalk, LoadConfig, MAX_LATENCY_MICROS, Outcome, new_histogram};
+use crate::load::{BookingWalk, ConnStats, LoadConfig, MAX_LATENCY_MICROS, Outcome, new_histogram};
 use anyhow::Context as _;
 use domain::OrganizationId;
 use domain::booking_input::{AttendeeDraft, BookingDraft};
@@ -19,7 +19,7 @@ use server::wiring::{SystemClock, UuidV7};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// The pseudo-status an outcome counts a created booking under (what the HTTP scenario counts
 /// as `201`); any error counts as `0`.
@@ -53,8 +53,12 @@ pub async fn bookings(
         .map(|_| {
             let (service, walk, issued) = (service.clone(), walk.clone(), issued.clone());
             tokio::spawn(async move {
-                let mut histogram = new_histogram()?;
-                let mut statuses = BTreeMap::<u16, u64>::new();
+                let mut stats = ConnStats {
+                    histogram: new_histogram()?,
+                    statuses: BTreeMap::new(),
+                    requests: 0,
+                    errors: 0,
+                };
                 while Instant::now() < deadline
                     && issued.fetch_add(1, Ordering::Relaxed) < config.max_requests
                 {
@@ -76,34 +80,17 @@ pub async fn bookings(
                         Err(_) => 0,
                     };
                     let micros = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-                    histogram.saturating_record(micros.clamp(1, MAX_LATENCY_MICROS));
-                    *statuses.entry(status).or_default() += 1;
+                    stats
+                        .histogram
+                        .saturating_record(micros.clamp(1, MAX_LATENCY_MICROS));
+                    *stats.statuses.entry(status).or_default() += 1;
+                    stats.requests += 1;
                 }
-                anyhow::Ok((histogram, statuses))
+                anyhow::Ok(stats)
             })
         })
         .collect();
-    let mut outcome = Outcome {
-        name: name.to_owned(),
-        requests: 0,
-        elapsed: std::time::Duration::ZERO,
-        histogram: new_histogram()?,
-        statuses: BTreeMap::new(),
-        errors: 0,
-        peak_rss_kib: None,
-    };
-    for task in tasks {
-        let (histogram, statuses) = task.await.context("a booking task failed")??;
-        outcome
-            .histogram
-            .add(&histogram)
-            .context("merging histograms")?;
-        for (status, n) in statuses {
-            outcome.requests += n;
-            *outcome.statuses.entry(status).or_default() += n;
-        }
-    }
-    outcome.elapsed = started.elapsed();
+    let outcome = Outcome::collect(name.to_owned(), tasks, started).await?;
     opened.storage.close().await;
     Ok(outcome)
 }

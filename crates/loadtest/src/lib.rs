@@ -10,8 +10,8 @@
 //! every benchmark binary shares: entry point, temporary directory, sibling binaries, the
 //! `slotbook serve` child), [`seed`] (the benchmark organization), [`load`] (the load
 //! generator), [`in_process`] (the same bookings through `BookingService` in this process, the
-//! reference of `POST /v1/bookings`), [`report`] (the Markdown table). `slotbook-bench-webhooks` (`just
-//! bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
+//! reference of `POST /v1/bookings`), [`report`] (the Markdown table).
+//! `slotbook-bench-webhooks` (`just bench-webhooks`) reuses all of them. `slotbook-reliability` (`just reliability`, the
 //! issue-17 scorecard) adds [`raw`] (a byte-exact HTTP/1.1 client), [`hostile`] (the
 //! hostile-input corpus, also run by the black-box tests on both stores), [`race`] (the
 //! concurrency rows) and [`schemathesis`] (the OpenAPI row, also a black-box test);

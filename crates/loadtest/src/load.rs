@@ -197,12 +197,45 @@ pub(crate) fn new_histogram() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, MAX_LATENCY_MICROS, 3).context("creating a latency histogram")
 }
 
-/// What one connection task saw.
-struct ConnStats {
-    histogram: Histogram<u64>,
-    statuses: BTreeMap<u16, u64>,
-    requests: u64,
-    errors: u64,
+/// What one connection task (or in-process worker, [`crate::in_process`]) saw.
+pub(crate) struct ConnStats {
+    pub(crate) histogram: Histogram<u64>,
+    pub(crate) statuses: BTreeMap<u16, u64>,
+    pub(crate) requests: u64,
+    pub(crate) errors: u64,
+}
+
+impl Outcome {
+    /// The outcome named `name` of the tasks' stats, timed from `started`.
+    pub(crate) async fn collect(
+        name: String,
+        tasks: Vec<tokio::task::JoinHandle<anyhow::Result<ConnStats>>>,
+        started: Instant,
+    ) -> anyhow::Result<Self> {
+        let mut outcome = Outcome {
+            name,
+            requests: 0,
+            elapsed: Duration::ZERO,
+            histogram: new_histogram()?,
+            statuses: BTreeMap::new(),
+            errors: 0,
+            peak_rss_kib: None,
+        };
+        for task in tasks {
+            let stats = task.await.context("a connection task failed")??;
+            outcome.requests += stats.requests;
+            outcome.errors += stats.errors;
+            outcome
+                .histogram
+                .add(&stats.histogram)
+                .context("merging histograms")?;
+            for (status, n) in stats.statuses {
+                *outcome.statuses.entry(status).or_default() += n;
+            }
+        }
+        outcome.elapsed = started.elapsed();
+        Ok(outcome)
+    }
 }
 
 /// Sends one request on a fresh connection and returns the status and body (for checks
@@ -266,28 +299,7 @@ pub async fn run(
             ))
         })
         .collect();
-    let mut outcome = Outcome {
-        name: scenario.name.clone(),
-        requests: 0,
-        elapsed: Duration::ZERO,
-        histogram: new_histogram()?,
-        statuses: BTreeMap::new(),
-        errors: 0,
-        peak_rss_kib: None,
-    };
-    for task in tasks {
-        let stats = task.await.context("a connection task failed")??;
-        outcome.requests += stats.requests;
-        outcome.errors += stats.errors;
-        outcome
-            .histogram
-            .add(&stats.histogram)
-            .context("merging histograms")?;
-        for (status, n) in stats.statuses {
-            *outcome.statuses.entry(status).or_default() += n;
-        }
-    }
-    outcome.elapsed = started.elapsed();
+    let mut outcome = Outcome::collect(scenario.name.clone(), tasks, started).await?;
     sampling.store(false, Ordering::Relaxed);
     if let Some(sampler) = sampler {
         outcome.peak_rss_kib = sampler.await.ok().flatten();

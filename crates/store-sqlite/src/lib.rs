@@ -35,7 +35,8 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use domain::ports::{Storage, StoreError, StoreUnavailable, UnavailableKind};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
 use std::path::PathBuf;
 use std::str::FromStr as _;
@@ -245,8 +246,9 @@ impl SqliteStore {
         &self.inner.pool
     }
 
-    /// The one connection idempotency reservations and notification bookkeeping are written on (`synchronous=NORMAL`, or
-    /// `OFF` for a throwaway database; [`Self::begin_unsynced_write`]).
+    /// The one connection idempotency reservations and notification bookkeeping are written
+    /// on (`synchronous=NORMAL`, or `OFF` for a throwaway database;
+    /// [`Self::begin_unsynced_write`]).
     pub fn unsynced_pool(&self) -> &SqlitePool {
         &self.inner.unsynced
     }
@@ -365,23 +367,30 @@ impl SqliteStore {
     }
 
     /// Runs one autocommit write statement in this process's write turn.
-    async fn write_one<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
-        let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
-        query.execute(&self.inner.pool).await
+    async fn write_one(&self, query: WriteQuery<'_>) -> Result<SqliteQueryResult, sqlx::Error> {
+        self.write_one_on(&self.inner.pool, query).await
     }
 
     /// [`Self::write_one`] on the unsynced connection ([`Self::begin_unsynced_write`]).
-    async fn write_one_unsynced<'q>(
+    async fn write_one_unsynced(
         &self,
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<sqlx::sqlite::SqliteQueryResult, sqlx::Error> {
+        query: WriteQuery<'_>,
+    ) -> Result<SqliteQueryResult, sqlx::Error> {
+        self.write_one_on(&self.inner.unsynced, query).await
+    }
+
+    async fn write_one_on(
+        &self,
+        pool: &SqlitePool,
+        query: WriteQuery<'_>,
+    ) -> Result<SqliteQueryResult, sqlx::Error> {
         let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
-        query.execute(&self.inner.unsynced).await
+        query.execute(pool).await
     }
 }
+
+/// One write statement with its arguments bound.
+type WriteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Holds this process's write turn and its place in the writer count.
 struct WriteTurn {

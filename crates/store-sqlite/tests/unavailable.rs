@@ -2,7 +2,8 @@
 //! another process past the busy timeout and a full writer queue all come back as errors whose
 //! chain says [`UnavailableKind`] (the HTTP layer answers them `503` with `Retry-After`). Also
 //! the durability defaults of a file database: `synchronous=FULL` and files created 0600, except
-//! the idempotency reservation, committed without waiting for fsync on its own connection.
+//! idempotency reservations and notification bookkeeping, committed without waiting for fsync
+//! on their own connection.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
@@ -222,16 +223,13 @@ async fn reservations_and_notification_bookkeeping_commit_on_the_unsynced_connec
     let now = ts("2026-01-01T00:00:00Z");
     let lease = jiff::SignedDuration::from_secs(60);
     let held = store.unsynced_pool().acquire().await.unwrap();
-    let reserve = store.reserve(&key, "fp", now, lease);
-    tokio::pin!(reserve);
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), reserve.as_mut())
-            .await
-            .is_err(),
-        "the reservation did not wait for the unsynced connection"
-    );
-    drop(held);
-    assert!(matches!(reserve.await.unwrap(), Reservation::Reserved(_)));
+    let reserved = waits_for(
+        held,
+        store.reserve(&key, "fp", now, lease),
+        "the reservation",
+    )
+    .await;
+    assert!(matches!(reserved.unwrap(), Reservation::Reserved(_)));
     let state: String = sqlx::query_scalar("SELECT state FROM idempotency_keys WHERE key = 'k1'")
         .fetch_one(store.pool())
         .await
@@ -245,14 +243,29 @@ async fn reservations_and_notification_bookkeeping_commit_on_the_unsynced_connec
     let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
     tx.insert_booking(&b, false).await.unwrap();
     tx.commit().await.unwrap();
-    let claim = store.claim_notifications(now, lease, 10);
-    tokio::pin!(claim);
+    let claimed = waits_for(
+        held,
+        store.claim_notifications(now, lease, 10),
+        "the notification claim",
+    )
+    .await;
+    assert!(claimed.unwrap().is_empty());
+}
+
+/// Asserts that `work` does not finish while `held` (the unsynced pool's only connection) is
+/// taken, then gives the connection back and returns what `work` answers.
+async fn waits_for<T>(
+    held: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+    work: impl std::future::Future<Output = T>,
+    what: &str,
+) -> T {
+    tokio::pin!(work);
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), claim.as_mut())
+        tokio::time::timeout(Duration::from_millis(300), work.as_mut())
             .await
             .is_err(),
-        "the notification claim did not wait for the unsynced connection"
+        "{what} did not wait for the unsynced connection"
     );
     drop(held);
-    assert!(claim.await.unwrap().is_empty());
+    work.await
 }

@@ -134,16 +134,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     // Issue 18 item 2's reference, on the same database once the server has stopped: the same
     // walk of starts (after the HTTP scenario's) through `BookingService::create` in process.
-    let first: Timestamp = checks.first_booking.parse()?;
     let walk = Arc::new(BookingWalk::new(
         seeded.booking_event_type.clone(),
-        first.checked_add(
-            SignedDuration::from_mins(5)
-                .checked_mul(
-                    i32::try_from(checks.bookings_taken + 1).context("booking walk too long")?,
-                )
-                .context("booking walk too long")?,
-        )?,
+        checks.next_free_start,
         SignedDuration::from_mins(5),
         String::new(),
     ));
@@ -188,6 +181,8 @@ struct Checks {
     one_host_bytes: usize,
     first_booking: String,
     bookings_taken: u64,
+    /// The first start the booking walk did not hand out.
+    next_free_start: Timestamp,
     /// The month page's request and its bytes: (HTML, CSS, JS).
     page_path: String,
     page_bytes: (usize, usize, usize),
@@ -521,6 +516,7 @@ async fn bench(
             one_host_bytes: one_host_body.len(),
             first_booking: first_booking.to_string(),
             bookings_taken: walk.taken(),
+            next_free_start: walk.next_start()?.1,
             page_path,
             page_bytes,
             page_slots_path,
