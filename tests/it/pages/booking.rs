@@ -79,6 +79,18 @@ impl<'a> Browser<'a> {
             .request(Method::POST, path, &h, Some(body.into_bytes()))
             .await
     }
+
+    /// Posts the form of the page `form` (its CSRF token and idempotency key) to `path`, with
+    /// `fields` after those two.
+    pub async fn submit(&mut self, form: &str, path: &str, fields: &[(&str, &str)]) -> Resp {
+        let (csrf, key) = (hidden(form, "csrf_token"), hidden(form, "idempotency_key"));
+        let mut all = vec![
+            ("csrf_token", csrf.as_str()),
+            ("idempotency_key", key.as_str()),
+        ];
+        all.extend_from_slice(fields);
+        self.post(path, &all).await
+    }
 }
 
 /// The value of the hidden field `name` in `html`.
@@ -106,19 +118,11 @@ async fn book(
 ) -> Resp {
     let form = b.get(&form_path(slug, start)).await;
     assert_page(&form, 200);
-    let (csrf, key) = (
-        hidden(&form.text, "csrf_token"),
-        hidden(&form.text, "idempotency_key"),
-    );
     let start_s = start.to_string();
-    let mut fields = vec![
-        ("csrf_token", csrf.as_str()),
-        ("idempotency_key", key.as_str()),
-        ("start", start_s.as_str()),
-        ("tz", "Europe/Berlin"),
-    ];
+    let mut fields = vec![("start", start_s.as_str()), ("tz", "Europe/Berlin")];
     fields.extend_from_slice(extra);
-    b.post(&format!("/alice/{slug}/book"), &fields).await
+    b.submit(&form.text, &format!("/alice/{slug}/book"), &fields)
+        .await
 }
 
 pub(super) async fn bookings(app: &TestApp) -> Vec<Value> {
@@ -317,17 +321,12 @@ async fn a_taken_time_sends_the_invitee_back(app: TestApp) {
     assert_page(&form, 200);
     // Meanwhile an API client takes the time.
     app.book(&app.a, app.a.event_type_id, start).await;
-    let (csrf, key) = (
-        hidden(&form.text, "csrf_token"),
-        hidden(&form.text, "idempotency_key"),
-    );
     let start_s = start.to_string();
     let r = b
-        .post(
+        .submit(
+            &form.text,
             "/alice/intro-call/book",
             &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str()),
                 ("start", start_s.as_str()),
                 ("tz", "Europe/Berlin"),
                 ("name", "Ann"),
@@ -458,18 +457,11 @@ async fn invitee_cancels_and_reschedules(app: TestApp) {
     // Cancel the new one with a reason.
     let page = b.get(&new_link).await;
     assert!(page.text.contains("15:00–15:30"));
-    let (csrf, key) = (
-        hidden(&page.text, "csrf_token"),
-        hidden(&page.text, "idempotency_key"),
-    );
     let r = b
-        .post(
+        .submit(
+            &page.text,
             &format!("{new_link}/cancel"),
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str()),
-                ("reason", "Something came up"),
-            ],
+            &[("reason", "Something came up")],
         )
         .await;
     assert_eq!(r.status, 303, "{}", r.describe());
@@ -580,37 +572,15 @@ async fn links_are_unguessable_and_per_booking(app: TestApp) {
         let r = b.get(&bad).await;
         assert_page(&r, 404);
         let page = b.get(&one).await;
-        let (csrf, key) = (
-            hidden(&page.text, "csrf_token"),
-            hidden(&page.text, "idempotency_key"),
-        );
-        let r = b
-            .post(
-                &format!("{bad}/cancel"),
-                &[
-                    ("csrf_token", csrf.as_str()),
-                    ("idempotency_key", key.as_str()),
-                ],
-            )
-            .await;
+        let r = b.submit(&page.text, &format!("{bad}/cancel"), &[]).await;
         assert_page(&r, 404);
     }
     // Cancelling through one link leaves the other booking alone.
     let page = b.get(&one).await;
-    let (csrf, key) = (
-        hidden(&page.text, "csrf_token"),
-        hidden(&page.text, "idempotency_key"),
-    );
     assert_eq!(
-        b.post(
-            &format!("{one}/cancel"),
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str())
-            ]
-        )
-        .await
-        .status,
+        b.submit(&page.text, &format!("{one}/cancel"), &[])
+            .await
+            .status,
         303
     );
     let list = bookings(&app).await;
@@ -673,16 +643,11 @@ async fn a_start_outside_the_calendar_goes_back_to_it(app: TestApp) {
         .get(&form_path("intro-call", tomorrow(&app, "10:00")))
         .await;
     assert_page(&form, 200);
-    let (csrf, key) = (
-        hidden(&form.text, "csrf_token"),
-        hidden(&form.text, "idempotency_key"),
-    );
     let r = b
-        .post(
+        .submit(
+            &form.text,
             "/alice/intro-call/book",
             &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str()),
                 ("start", "0000-06-01T10:00:00Z"),
                 ("tz", "Europe/Berlin"),
                 ("name", "Ann"),
@@ -719,19 +684,11 @@ async fn a_reschedule_start_outside_the_calendar_goes_back_to_it(app: TestApp) {
         ))
         .await;
     assert_page(&confirm, 200);
-    let (csrf, key) = (
-        hidden(&confirm.text, "csrf_token"),
-        hidden(&confirm.text, "idempotency_key"),
-    );
     let r = b
-        .post(
+        .submit(
+            &confirm.text,
             &format!("{link}/reschedule"),
-            &[
-                ("csrf_token", csrf.as_str()),
-                ("idempotency_key", key.as_str()),
-                ("start", "0000-06-01T10:00:00Z"),
-                ("tz", "Europe/Berlin"),
-            ],
+            &[("start", "0000-06-01T10:00:00Z"), ("tz", "Europe/Berlin")],
         )
         .await;
     assert_eq!(r.status, 303, "POST: {}", r.describe());
