@@ -15,6 +15,7 @@
 //! use the compile-time `query!` macros (the build must not need a database) and never return or
 //! change another organization's rows.
 
+mod batch_tx;
 mod bookings;
 mod codec;
 mod directory;
@@ -352,18 +353,28 @@ impl SqliteStore {
 
     async fn begin_write_on(&self, pool: &SqlitePool) -> Result<WriteTx, WriteBeginError> {
         let guard = self.write_turn().await.map_err(WriteBeginError::from)?;
-        let tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| {
-            if is_lock_error(&e) {
-                WriteBeginError::Lock
-            } else {
-                WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
-            }
-        })?;
+        let tx = pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(WriteBeginError::of("BEGIN IMMEDIATE"))?;
         Ok(WriteTx {
             tx,
             signal: self.inner.commit_signal.clone(),
             _turn: guard,
         })
+    }
+
+    /// Waits for the write turn and opens a [`batch_tx::BatchTx`] (a booking write, whose
+    /// writes and `COMMIT` go in one batch).
+    async fn begin_batch_write(&self) -> Result<batch_tx::BatchTx, WriteBeginError> {
+        let turn = self.write_turn().await.map_err(WriteBeginError::from)?;
+        let conn = self
+            .inner
+            .pool
+            .acquire()
+            .await
+            .map_err(WriteBeginError::of("acquiring a connection"))?;
+        batch_tx::BatchTx::begin(conn, turn, self.inner.commit_signal.clone()).await
     }
 
     /// Runs one autocommit write statement in this process's write turn.
@@ -393,7 +404,7 @@ impl SqliteStore {
 type WriteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Holds this process's write turn and its place in the writer count.
-struct WriteTurn {
+pub(crate) struct WriteTurn {
     _guard: OwnedMutexGuard<()>,
     _queued: Queued,
 }
@@ -482,6 +493,17 @@ impl From<TurnRefused> for WriteBeginError {
 }
 
 impl WriteBeginError {
+    /// How a driver error of opening a write (`what`) is reported.
+    pub(crate) fn of(what: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
+        move |e| {
+            if is_lock_error(&e) {
+                WriteBeginError::Lock
+            } else {
+                WriteBeginError::Other(classify(e).context(what))
+            }
+        }
+    }
+
     /// As an `anyhow::Error` whose chain says the store is unavailable when it is.
     pub(crate) fn into_anyhow(self) -> anyhow::Error {
         match self {

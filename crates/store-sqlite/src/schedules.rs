@@ -57,28 +57,23 @@ pub(crate) async fn load_schedule(
     row.as_ref().map(schedule_of).transpose()
 }
 
-/// The schedules of `org` among `ids`, in one statement, in no particular order (missing ones
-/// are absent).
-pub(crate) async fn load_schedules(
-    conn: &mut SqliteConnection,
+/// Pushes the statement reading the schedules of `org` among `ids` (in no particular order;
+/// missing ones are absent) onto `qb`.
+pub(crate) fn push_schedules(
+    qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     org: OrganizationId,
-    ids: &[ScheduleId],
-) -> Result<Vec<Schedule>> {
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(format!(
+    ids: impl IntoIterator<Item = ScheduleId>,
+) {
+    qb.push(format!(
         "SELECT {COLUMNS} FROM schedules WHERE organization_id = "
-    ));
-    qb.push_bind(org.as_uuid()).push(" AND id IN (");
+    ))
+    .push_bind(org.as_uuid())
+    .push(" AND id IN (");
     let mut sep = qb.separated(", ");
     for id in ids {
         sep.push_bind(id.as_uuid());
     }
     qb.push(")");
-    let rows = qb
-        .build()
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_err("reading schedules"))?;
-    rows.iter().map(schedule_of).collect()
 }
 
 #[async_trait]

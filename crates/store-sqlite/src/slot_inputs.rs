@@ -10,14 +10,16 @@
 use crate::bookings::HOLDS_TIME;
 use crate::codec::{Result, col, corrupt, ms, ts, uuid_col};
 use crate::db_err;
-use crate::schedules::load_schedules;
+use crate::schedules::{push_schedules, schedule_of};
 use domain::event_type::EventType;
 use domain::ids::UserId;
 use domain::interval::Interval;
 use domain::ports::StoreError;
 use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
+use futures::TryStreamExt;
 use jiff::Timestamp;
-use sqlx::SqliteConnection;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Either, Executor, SqliteConnection};
 use std::collections::HashMap;
 
 pub(crate) async fn load(
@@ -27,17 +29,13 @@ pub(crate) async fn load(
     now: Timestamp,
 ) -> Result<SlotInputs> {
     let org = event_type.organization_id;
-    // Every host's schedule in one statement and every host's busy blocks in another (one
-    // trip each to the connection's thread, whatever the number of hosts).
-    let ids: Vec<_> = event_type.hosts.iter().map(|h| h.schedule_id).collect();
-    let schedules: HashMap<_, _> = load_schedules(conn, org, &ids)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s))
-        .collect();
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at FROM bookings \
-         WHERE organization_id = ",
+    // One batch, one trip to the connection's thread whatever the number of hosts: every
+    // host's schedule, every host's busy blocks and (when counting) the counted bookings.
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    push_schedules(&mut qb, org, event_type.hosts.iter().map(|h| h.schedule_id));
+    qb.push(
+        "; SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
+         FROM bookings WHERE organization_id = ",
     );
     qb.push_bind(org.as_uuid()).push(" AND host_user_id IN (");
     let mut sep = qb.separated(", ");
@@ -48,13 +46,38 @@ pub(crate) async fn load(
         .push_bind(ms(ranges.busy.start()))
         .push(" AND blocked_start < ")
         .push_bind(ms(ranges.busy.end()));
-    let rows = qb
-        .build()
-        .fetch_all(&mut *conn)
+    if let Some(range) = ranges.counted {
+        qb.push("; SELECT start_at, host_user_id FROM bookings WHERE organization_id = ")
+            .push_bind(org.as_uuid())
+            .push(" AND event_type_id = ")
+            .push_bind(event_type.id.as_uuid())
+            .push(format!(" AND status IN {HOLDS_TIME} AND start_at >= "))
+            .push_bind(ms(range.start()))
+            .push(" AND start_at < ")
+            .push_bind(ms(range.end()))
+            .push(" ORDER BY start_at");
+    }
+    let results: Vec<_> = conn
+        .fetch_many(qb.build())
+        .try_collect()
         .await
-        .map_err(db_err("reading busy time"))?;
+        .map_err(db_err("reading slot inputs"))?;
+    // The rows of each statement, in statement order (each statement ends with its result).
+    let mut statements: Vec<Vec<SqliteRow>> = vec![Vec::new()];
+    for r in results {
+        match r {
+            Either::Right(row) => statements.last_mut().map_or((), |rows| rows.push(row)),
+            Either::Left(_) => statements.push(Vec::new()),
+        }
+    }
+    let mut statements = statements.into_iter();
+    let mut next = || statements.next().unwrap_or_default();
+    let schedules: HashMap<_, _> = next()
+        .iter()
+        .map(|r| schedule_of(r).map(|s| (s.id, s)))
+        .collect::<Result<_>>()?;
     let mut busy: HashMap<UserId, Vec<BusyBlock>> = HashMap::new();
-    for r in &rows {
+    for r in &next() {
         busy.entry(uuid_col(r, "host_user_id")?.into())
             .or_default()
             .push(BusyBlock {
@@ -78,29 +101,15 @@ pub(crate) async fn load(
     }
     let counted = match ranges.counted {
         None => Vec::new(),
-        Some(range) => {
-            let sql = format!(
-                "SELECT start_at, host_user_id FROM bookings \
-                 WHERE organization_id = ? AND event_type_id = ? AND status IN {HOLDS_TIME} \
-                 AND start_at >= ? AND start_at < ? ORDER BY start_at"
-            );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(org.as_uuid())
-                .bind(event_type.id.as_uuid())
-                .bind(ms(range.start()))
-                .bind(ms(range.end()))
-                .fetch_all(&mut *conn)
-                .await
-                .map_err(db_err("reading counted bookings"))?;
-            rows.iter()
-                .map(|r| {
-                    Ok(CountedBooking {
-                        start: ts(col(r, "start_at")?)?,
-                        host_user_id: uuid_col(r, "host_user_id")?.into(),
-                    })
+        Some(_) => next()
+            .iter()
+            .map(|r| {
+                Ok(CountedBooking {
+                    start: ts(col(r, "start_at")?)?,
+                    host_user_id: uuid_col(r, "host_user_id")?.into(),
                 })
-                .collect::<Result<Vec<_>>>()?
-        }
+            })
+            .collect::<Result<Vec<_>>>()?,
     };
     Ok(SlotInputs {
         event_type: event_type.clone(),
