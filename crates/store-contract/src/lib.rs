@@ -33,6 +33,7 @@ pub mod oauth;
 pub mod outbox;
 pub mod pagination;
 pub mod schedules;
+pub mod side_by_side;
 pub mod tenancy;
 pub mod tokens;
 pub mod webhooks;

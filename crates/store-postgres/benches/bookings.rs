@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
+use store_contract::side_by_side;
 use store_postgres::PgStore;
 use uuid::Uuid;
 
@@ -192,31 +193,24 @@ fn bench(c: &mut Criterion) {
     g.finish();
     let overlaps = rt.block_on(f.store.count_overlapping_bookings()).unwrap();
     assert_eq!(overlaps, 0, "the benchmark must never double-book");
-    // Direct figures for the report (criterion's own are above).
-    let (steps, unit, base) = rt.block_on(async {
-        let n = 2000;
-        let t = Instant::now();
-        for _ in 0..n {
-            book_one(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
-        }
-        let steps = n as f64 / t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for _ in 0..n {
-            book_one_unit(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
-        }
-        let unit = n as f64 / t.elapsed().as_secs_f64();
-        let t = Instant::now();
-        for _ in 0..n {
-            plain_insert(&f, slot.fetch_add(1, Ordering::Relaxed)).await;
-        }
-        (steps, unit, n as f64 / t.elapsed().as_secs_f64())
-    });
-    println!(
-        "summary: step-by-step {steps:.0} bookings/s (ratio {:.2}), commit_new_booking \
-         {unit:.0} bookings/s (ratio {:.2}), baseline {base:.0} inserts/s",
-        steps / base,
-        unit / base
-    );
+    // Side by side, interleaved in rounds (criterion's own figures are above).
+    let (rounds, per_round) = (20, 100);
+    let next = || slot.fetch_add(1, Ordering::Relaxed);
+    let ops: [side_by_side::Op<'_>; 3] = [
+        ("step-by-step", Box::new(|| Box::pin(book_one(&f, next())))),
+        (
+            "commit_new_booking",
+            Box::new(|| Box::pin(book_one_unit(&f, next()))),
+        ),
+        (
+            "baseline insert",
+            Box::new(|| Box::pin(plain_insert(&f, next()))),
+        ),
+    ];
+    let figures = rt.block_on(side_by_side::measure(rounds, per_round, &ops));
+    println!("{}", side_by_side::report(rounds, per_round, &figures));
+    let overlaps = rt.block_on(f.store.count_overlapping_bookings()).unwrap();
+    assert_eq!(overlaps, 0, "the benchmark must never double-book");
 }
 
 criterion_group! {

@@ -15,6 +15,7 @@ use jiff::{SignedDuration, Timestamp};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
+use store_contract::side_by_side;
 use store_sqlite::SqliteStore;
 use support::*;
 
@@ -141,35 +142,18 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    // A direct side-by-side on the same (now larger) database, interleaved in rounds so both
-    // see the same file size and cache state.
-    let (port, unit, base) = rt.block_on(async {
-        let mut port = Duration::ZERO;
-        let mut unit = Duration::ZERO;
-        let mut base = Duration::ZERO;
-        for _ in 0..5 {
-            port += timed(1000, &f, |f| async move { book_one(&f).await }).await;
-            unit += timed(1000, &f, |f| async move { book_one_unit(&f).await }).await;
-            base += timed(1000, &f, |f| async move { baseline_one(&f).await }).await;
-        }
-        (port, unit, base)
-    });
-    let port_rate = 5000.0 / port.as_secs_f64();
-    let unit_rate = 5000.0 / unit.as_secs_f64();
-    let base_rate = 5000.0 / base.as_secs_f64();
-    let bookings: i64 = rt.block_on(async {
-        sqlx::query_scalar("SELECT COUNT(*) FROM bookings")
-            .fetch_one(f.store.pool())
-            .await
-            .unwrap()
-    });
-    println!(
-        "side-by-side (5 x 1000 each, {bookings} bookings in the table at the end): \
-         step-by-step {port_rate:.0} bookings/s (ratio {:.2}), commit_new_booking \
-         {unit_rate:.0} bookings/s (ratio {:.2}), baseline {base_rate:.0} inserts/s",
-        port_rate / base_rate,
-        unit_rate / base_rate
-    );
+    // Side by side on the same (now larger) database, interleaved in rounds.
+    let (rounds, per_round) = (20, 250);
+    let ops: [side_by_side::Op<'_>; 3] = [
+        ("step-by-step", Box::new(|| Box::pin(book_one(&f)))),
+        (
+            "commit_new_booking",
+            Box::new(|| Box::pin(book_one_unit(&f))),
+        ),
+        ("baseline insert", Box::new(|| Box::pin(baseline_one(&f)))),
+    ];
+    let figures = rt.block_on(side_by_side::measure(rounds, per_round, &ops));
+    println!("{}", side_by_side::report(rounds, per_round, &figures));
 }
 
 criterion_group!(benches, bench);

@@ -214,7 +214,7 @@ impl BookingStore for SqliteStore {
         org: OrganizationId,
         _event_type: EventTypeId,
     ) -> std::result::Result<Box<dyn BookingTx>, BookingWriteError> {
-        let w = self.begin_batch_write().await.map_err(|e| match e {
+        let w = self.begin_write().await.map_err(|e| match e {
             WriteBeginError::Lock => BookingWriteError::LockTimeout,
             WriteBeginError::Other(e) => BookingWriteError::Unknown(e),
         })?;

@@ -1,7 +1,8 @@
 //! SQLite adapter for Slotbook's storage ports: the embedded default store.
 //!
 //! [`SqliteStore`] implements every port of [`domain::ports`] (except the optional
-//! `RateLimitCounter`) on one SQLite database reached through a small sqlx pool in WAL mode.
+//! `RateLimitCounter`) on one SQLite database in WAL mode, reached through a small sqlx pool
+//! for reads and one writer connection for every write (see `Inner::writer`).
 //! Instants are stored as INTEGER epoch milliseconds, identifiers as 16-byte UUID blobs and
 //! nested values as JSON text; every tenant row carries its `organization_id` and every query
 //! filters by it.
@@ -15,7 +16,6 @@
 //! use the compile-time `query!` macros (the build must not need a database) and never return or
 //! change another organization's rows.
 
-mod batch_tx;
 mod bookings;
 mod codec;
 mod directory;
@@ -42,6 +42,7 @@ use sqlx::sqlite::{
 use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -103,11 +104,21 @@ pub struct SqliteStore {
 }
 
 struct Inner {
+    /// Reads.
     pool: SqlitePool,
-    /// One connection with `synchronous=NORMAL` (whatever `pool`'s level) for the writes
-    /// whose loss in a power cut cannot lose an acknowledged answer: idempotency reservations
-    /// and notification bookkeeping (see [`SqliteStore::begin_unsynced_write`]).
-    unsynced: SqlitePool,
+    /// The one connection every write goes through. SQLite drops a connection's whole page
+    /// cache when another connection has written since its last transaction; with one writer
+    /// connection a write finds the pages the previous write left (a booking touches a dozen
+    /// B-trees).
+    writer: SqlitePool,
+    /// `synchronous` of acknowledged writes (the configured level) and of the writes whose
+    /// loss in a power cut cannot lose an acknowledged answer (see
+    /// [`SqliteStore::begin_unsynced_write`]).
+    durable: Level,
+    unsynced: Level,
+    /// The level the writer connection is set to, [`Level::UNKNOWN`] when not known;
+    /// changed only inside the write turn.
+    writer_level: std::sync::atomic::AtomicU8,
     /// In-process writer queue; see the crate documentation.
     write_lock: Arc<Mutex<()>>,
     lock_timeout: Duration,
@@ -197,11 +208,12 @@ impl SqliteStore {
             .busy_timeout(lock_timeout)
             .pragma("wal_autocheckpoint", "10000")
             .pragma("cache_size", "-16000");
-        let unsynced_level = match synchronous {
-            SqliteSynchronous::Off => SqliteSynchronous::Off,
-            _ => SqliteSynchronous::Normal,
+        let (durable, unsynced) = match synchronous {
+            SqliteSynchronous::Off => (Level::Off, Level::Off),
+            SqliteSynchronous::Normal => (Level::Normal, Level::Normal),
+            _ => (Level::Full, Level::Normal),
         };
-        let unsynced_options = options.clone().synchronous(unsynced_level);
+        let writer_options = options.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             // A local file cannot drop a connection: pinging before every acquire would only
@@ -212,18 +224,21 @@ impl SqliteStore {
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
         // Opened after `pool`, which created the file and set WAL mode.
-        let unsynced = SqlitePoolOptions::new()
+        let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .test_before_acquire(false)
             .acquire_timeout(settings.acquire_timeout)
-            .connect_lazy_with(unsynced_options);
+            .connect_lazy_with(writer_options);
         if let Some(db) = &db_file {
             files::warn_if_shared(db);
         }
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                writer,
+                durable,
                 unsynced,
+                writer_level: std::sync::atomic::AtomicU8::new(Level::UNKNOWN),
                 write_lock: Arc::new(Mutex::new(())),
                 lock_timeout,
                 writers: std::sync::atomic::AtomicUsize::new(0),
@@ -247,11 +262,15 @@ impl SqliteStore {
         &self.inner.pool
     }
 
-    /// The one connection idempotency reservations and notification bookkeeping are written
-    /// on (`synchronous=NORMAL`, or `OFF` for a throwaway database;
-    /// [`Self::begin_unsynced_write`]).
-    pub fn unsynced_pool(&self) -> &SqlitePool {
-        &self.inner.unsynced
+    /// Diagnostic: the `synchronous` level (0 `OFF`, 1 `NORMAL`, 2 `FULL`) the writer
+    /// connection committed its last write with, read in the write turn.
+    pub async fn writer_synchronous(&self) -> anyhow::Result<i64> {
+        let _turn = self.write_turn().await?;
+        let level = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&self.inner.writer)
+            .await
+            .context("reading the writer connection's synchronous level")?;
+        Ok(level)
     }
 
     /// Diagnostic: pairs of time-holding bookings of one organization and host whose blocked
@@ -333,13 +352,14 @@ impl SqliteStore {
         })
     }
 
-    /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction.
+    /// Waits for the write turn and opens a `BEGIN IMMEDIATE` transaction that commits with
+    /// the configured `synchronous` level.
     async fn begin_write(&self) -> Result<WriteTx, WriteBeginError> {
-        self.begin_write_on(&self.inner.pool).await
+        self.begin_write_as(self.inner.durable).await
     }
 
-    /// [`Self::begin_write`] on the connection whose commits do not wait for `fsync`
-    /// (`synchronous=NORMAL`), for writes no answer depends on: the idempotency reservation
+    /// [`Self::begin_write`] committing without waiting for `fsync` (`synchronous=NORMAL`),
+    /// for writes no answer depends on: the idempotency reservation
     /// and the notification worker's bookkeeping. Safe because the WAL is one file written in
     /// commit order: the next commit with the configured level (`FULL` by default) makes
     /// every earlier frame durable. A reservation lost in a power cut therefore belongs to a
@@ -348,15 +368,23 @@ impl SqliteStore {
     /// done again (a fan-out is redone whole; an e-mail whose `sent` mark was lost is sent
     /// again: at least once, as after a crash mid-send). (ARCHITECTURE.md, Decisions.)
     pub(crate) async fn begin_unsynced_write(&self) -> Result<WriteTx, WriteBeginError> {
-        self.begin_write_on(&self.inner.unsynced).await
+        self.begin_write_as(self.inner.unsynced).await
     }
 
-    async fn begin_write_on(&self, pool: &SqlitePool) -> Result<WriteTx, WriteBeginError> {
+    /// Opens a write on the writer connection that commits with `level`: the level is set in
+    /// the same trip as `BEGIN IMMEDIATE`.
+    async fn begin_write_as(&self, level: Level) -> Result<WriteTx, WriteBeginError> {
         let guard = self.write_turn().await.map_err(WriteBeginError::from)?;
-        let tx = pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(WriteBeginError::of("BEGIN IMMEDIATE"))?;
+        let known = self.unknown_writer_level();
+        let tx = self.inner.writer.begin_with(level.begin_sql()).await;
+        let tx = tx.map_err(|e| {
+            if is_lock_error(&e) {
+                WriteBeginError::Lock
+            } else {
+                WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
+            }
+        })?;
+        known.set(level);
         Ok(WriteTx {
             tx,
             signal: self.inner.commit_signal.clone(),
@@ -364,39 +392,85 @@ impl SqliteStore {
         })
     }
 
-    /// Waits for the write turn and opens a [`batch_tx::BatchTx`] (a booking write, whose
-    /// writes and `COMMIT` go in one batch).
-    async fn begin_batch_write(&self) -> Result<batch_tx::BatchTx, WriteBeginError> {
-        let turn = self.write_turn().await.map_err(WriteBeginError::from)?;
-        let conn = self
-            .inner
-            .pool
-            .acquire()
-            .await
-            .map_err(WriteBeginError::of("acquiring a connection"))?;
-        batch_tx::BatchTx::begin(conn, turn, self.inner.commit_signal.clone()).await
-    }
-
-    /// Runs one autocommit write statement in this process's write turn.
+    /// Runs one autocommit write statement in this process's write turn, committing with the
+    /// configured `synchronous` level.
     async fn write_one(&self, query: WriteQuery<'_>) -> Result<SqliteQueryResult, sqlx::Error> {
-        self.write_one_on(&self.inner.pool, query).await
+        self.write_one_as(self.inner.durable, query).await
     }
 
-    /// [`Self::write_one`] on the unsynced connection ([`Self::begin_unsynced_write`]).
+    /// [`Self::write_one`] committing like [`Self::begin_unsynced_write`].
     async fn write_one_unsynced(
         &self,
         query: WriteQuery<'_>,
     ) -> Result<SqliteQueryResult, sqlx::Error> {
-        self.write_one_on(&self.inner.unsynced, query).await
+        self.write_one_as(self.inner.unsynced, query).await
     }
 
-    async fn write_one_on(
+    /// Sets the writer connection to `level` first when it is not known to be there (one trip
+    /// more, only when the level changes).
+    async fn write_one_as(
         &self,
-        pool: &SqlitePool,
+        level: Level,
         query: WriteQuery<'_>,
     ) -> Result<SqliteQueryResult, sqlx::Error> {
         let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
-        query.execute(pool).await
+        let mut conn = self.inner.writer.acquire().await?;
+        if self.inner.writer_level.load(Ordering::Acquire) != level as u8 {
+            let known = self.unknown_writer_level();
+            sqlx::raw_sql(level.pragma_sql())
+                .execute(&mut *conn)
+                .await?;
+            known.set(level);
+        }
+        query.execute(&mut *conn).await
+    }
+
+    /// Marks the writer connection's level unknown until the returned guard is told the level
+    /// a statement set (a statement that fails half-way may or may not have changed it).
+    fn unknown_writer_level(&self) -> KnownLevel<'_> {
+        self.inner
+            .writer_level
+            .store(Level::UNKNOWN, Ordering::Release);
+        KnownLevel(&self.inner.writer_level)
+    }
+}
+
+/// A `synchronous` level of the writer connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum Level {
+    Off = 0,
+    Normal = 1,
+    Full = 2,
+}
+
+impl Level {
+    const UNKNOWN: u8 = u8::MAX;
+
+    fn pragma_sql(self) -> &'static str {
+        match self {
+            Level::Off => "PRAGMA synchronous = OFF",
+            Level::Normal => "PRAGMA synchronous = NORMAL",
+            Level::Full => "PRAGMA synchronous = FULL",
+        }
+    }
+
+    /// The level, then `BEGIN IMMEDIATE` (one `sqlite3_exec`, one trip).
+    fn begin_sql(self) -> &'static str {
+        match self {
+            Level::Off => "PRAGMA synchronous = OFF; BEGIN IMMEDIATE",
+            Level::Normal => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
+            Level::Full => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
+        }
+    }
+}
+
+/// See [`SqliteStore::unknown_writer_level`].
+struct KnownLevel<'a>(&'a std::sync::atomic::AtomicU8);
+
+impl KnownLevel<'_> {
+    fn set(self, level: Level) {
+        self.0.store(level as u8, Ordering::Release);
     }
 }
 
@@ -404,7 +478,7 @@ impl SqliteStore {
 type WriteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>;
 
 /// Holds this process's write turn and its place in the writer count.
-pub(crate) struct WriteTurn {
+struct WriteTurn {
     _guard: OwnedMutexGuard<()>,
     _queued: Queued,
 }
@@ -493,17 +567,6 @@ impl From<TurnRefused> for WriteBeginError {
 }
 
 impl WriteBeginError {
-    /// How a driver error of opening a write (`what`) is reported.
-    pub(crate) fn of(what: &'static str) -> impl FnOnce(sqlx::Error) -> Self {
-        move |e| {
-            if is_lock_error(&e) {
-                WriteBeginError::Lock
-            } else {
-                WriteBeginError::Other(classify(e).context(what))
-            }
-        }
-    }
-
     /// As an `anyhow::Error` whose chain says the store is unavailable when it is.
     pub(crate) fn into_anyhow(self) -> anyhow::Error {
         match self {
@@ -627,7 +690,7 @@ impl Storage for SqliteStore {
     }
 
     async fn close(&self) {
-        self.inner.unsynced.close().await;
+        self.inner.writer.close().await;
         self.inner.pool.close().await;
     }
 }

@@ -6,7 +6,7 @@
 //! `notifications_once` index makes a repeated fan-out a no-op). Claims lease inside one write
 //! transaction, so two claimers never receive the same row while its lease holds.
 //!
-//! All of this bookkeeping commits on the store's unsynced connection (no fsync wait;
+//! All of this bookkeeping commits unsynced (`synchronous=NORMAL`, no fsync wait;
 //! `SqliteStore::begin_unsynced_write`): no answer to a client depends on it, and the next
 //! `FULL` commit makes it durable. A power cut can at worst redo a fan-out (a no-op, see above)
 //! or send an e-mail again whose `sent` mark was lost — at least once, as after a crash

@@ -7,10 +7,10 @@
 //! The check and the write are one statement inside the write-locked transaction, so no
 //! concurrent writer can slip in between.
 
-use crate::batch_tx::BatchTx;
+use crate::WriteTx;
 use crate::bookings::load_booking;
 use crate::codec::{
-    Result, attendees_to_json, col, guests_to_json, location_to_json, metadata_to_json, ms,
+    Result, attendees_to_json, guests_to_json, location_to_json, metadata_to_json, ms,
 };
 use crate::db_err;
 use crate::idempotency::complete_on;
@@ -28,13 +28,13 @@ use futures::TryStreamExt;
 use jiff::Timestamp;
 use sqlx::query::Query;
 use sqlx::sqlite::SqliteArguments;
-use sqlx::{Either, Executor, Sqlite};
+use sqlx::{Executor, Sqlite};
 use std::sync::LazyLock;
 
 /// A booking write in progress (see the module documentation).
 pub struct SqliteBookingTx {
     org: OrganizationId,
-    write: BatchTx,
+    write: WriteTx,
 }
 
 /// The booking columns written by insert and update, in bind order.
@@ -165,31 +165,17 @@ static INSERT_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// The caller's idempotency reservation still holds its key. Binds: org, owner, key, nonce,
-/// state `in_progress`.
-const OWNED_SQL: &str = "SELECT 1 FROM idempotency_keys WHERE organization_id = ? AND owner = ? \
-     AND key = ? AND nonce = ? AND state = ?";
-
-/// The batch of [`BookingTx::commit_new_booking`], one trip to the connection's thread that
-/// ends in `COMMIT`, so every write after the guarded insert is conditional on the statement
-/// before it having written its row (`changes() = 1`: rows the attendee trigger writes do not
-/// count): when the guard refuses, nothing is written and the empty transaction commits.
-///
-/// First form: the guarded booking insert, its outbox message, `COMMIT`. Second form, with a
-/// replay record: whether the reservation is still the caller's (a row), the insert guarded by
-/// that too, the message, the completion (`COMPLETE_SQL`), `COMMIT`. Outbox binds: org, id,
-/// event, payload, created_at; replay binds: state, body, org, owner, key, nonce, state.
+/// The batch of [`BookingTx::commit_new_booking`]: the guarded booking insert, its outbox
+/// message and (second form) the replay record, run in one trip to the connection's thread.
+/// Outbox binds: org, id, event, payload, created_at; replay binds: state, body, org, owner, key,
+/// nonce, state (`COMPLETE_SQL`: no row touched when the reservation is not the caller's).
 static NEW_BOOKING_SQL: LazyLock<[String; 2]> = LazyLock::new(|| {
     let outbox = "INSERT INTO outbox (organization_id, id, event, payload, created_at) \
-                  SELECT ?, ?, ?, ?, ? WHERE changes() = 1";
-    let insert = INSERT_SQL.as_str();
+                  VALUES (?, ?, ?, ?, ?)";
     let replay = crate::idempotency::COMPLETE_SQL;
     [
-        format!("{insert}; {outbox}; COMMIT"),
-        format!(
-            "SELECT EXISTS ({OWNED_SQL}) AS owned; {insert} AND EXISTS ({OWNED_SQL}); {outbox}; \
-             {replay} AND changes() = 1; COMMIT"
-        ),
+        format!("{}; {outbox}", INSERT_SQL.as_str()),
+        format!("{}; {outbox}; {replay}", INSERT_SQL.as_str()),
     ]
 });
 
@@ -203,18 +189,8 @@ static UPDATE_SQL: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Binds [`OWNED_SQL`] for `reserved`.
-fn bind_owned<'q>(q: SqliteQuery<'q>, reserved: &'q ReservedKey) -> SqliteQuery<'q> {
-    let key = &reserved.key;
-    q.bind(key.organization_id.as_uuid())
-        .bind(&key.owner)
-        .bind(&key.key)
-        .bind(reserved.nonce.0)
-        .bind(crate::idempotency::IN_PROGRESS)
-}
-
 impl SqliteBookingTx {
-    pub(crate) fn new(org: OrganizationId, write: BatchTx) -> Self {
+    pub(crate) fn new(org: OrganizationId, write: WriteTx) -> Self {
         Self { org, write }
     }
 
@@ -239,11 +215,11 @@ impl BookingTx for SqliteBookingTx {
         now: Timestamp,
     ) -> Result<SlotInputs> {
         self.check_org(event_type.organization_id)?;
-        crate::slot_inputs::load(self.write.conn()?, event_type, ranges, now).await
+        crate::slot_inputs::load(&mut self.write.tx, event_type, ranges, now).await
     }
 
     async fn get_booking(&mut self, uid: BookingUid) -> Result<Option<Booking>> {
-        load_booking(self.write.conn()?, self.org, uid).await
+        load_booking(&mut self.write.tx, self.org, uid).await
     }
 
     async fn insert_booking(
@@ -259,7 +235,7 @@ impl BookingTx for SqliteBookingTx {
             .bind(shares_seats);
         let q = bind_fields(q, booking, enc);
         let done = bind_no_overlap(q, booking, Some(shares_seats))
-            .execute(self.write.conn()?)
+            .execute(&mut *self.write.tx)
             .await
             .map_err(db_err("inserting booking"))?;
         if done.rows_affected() == 0 {
@@ -280,7 +256,7 @@ impl BookingTx for SqliteBookingTx {
             .bind(booking.uid.as_uuid())
             .bind(expected_version);
         let done = bind_no_overlap(q, booking, None)
-            .execute(self.write.conn()?)
+            .execute(&mut *self.write.tx)
             .await
             .map_err(db_err("updating booking"))?;
         if done.rows_affected() > 0 {
@@ -291,7 +267,7 @@ impl BookingTx for SqliteBookingTx {
         )
         .bind(booking.organization_id.as_uuid())
         .bind(booking.uid.as_uuid())
-        .fetch_optional(self.write.conn()?)
+        .fetch_optional(&mut *self.write.tx)
         .await
         .map_err(db_err("reading booking version"))?;
         Err(if stored == Some(expected_version) {
@@ -304,7 +280,7 @@ impl BookingTx for SqliteBookingTx {
 
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<()> {
         self.check_org(message.organization_id)?;
-        insert_message(self.write.conn()?, message).await
+        insert_message(&mut self.write.tx, message).await
     }
 
     async fn complete_idempotency(
@@ -313,7 +289,7 @@ impl BookingTx for SqliteBookingTx {
         record: &ReplayRecord,
     ) -> Result<()> {
         self.check_org(reserved.key.organization_id)?;
-        complete_on(self.write.conn()?, reserved, record).await
+        complete_on(&mut self.write.tx, reserved, record).await
     }
 
     async fn commit_new_booking(
@@ -329,18 +305,11 @@ impl BookingTx for SqliteBookingTx {
         let booking = w.booking;
         let enc = encode(booking)?;
         let sql = &NEW_BOOKING_SQL[usize::from(w.replay.is_some())];
-        let mut q = sqlx::query(sql.as_str());
-        if let Some((reserved, _)) = w.replay {
-            q = bind_owned(q, reserved);
-        }
-        let q = q
+        let q = sqlx::query(sql.as_str())
             .bind(booking.organization_id.as_uuid())
             .bind(booking.uid.as_uuid())
             .bind(w.shares_seats);
-        let mut q = bind_no_overlap(bind_fields(q, booking, enc), booking, Some(w.shares_seats));
-        if let Some((reserved, _)) = w.replay {
-            q = bind_owned(q, reserved);
-        }
+        let q = bind_no_overlap(bind_fields(q, booking, enc), booking, Some(w.shares_seats));
         let m = w.message;
         let mut q = q
             .bind(m.organization_id.as_uuid())
@@ -359,35 +328,25 @@ impl BookingTx for SqliteBookingTx {
                 .bind(reserved.nonce.0)
                 .bind(crate::idempotency::IN_PROGRESS);
         }
-        let results: Vec<_> = this
-            .write
-            .conn()?
-            .fetch_many(q)
+        let done: Vec<_> = (&mut *this.write.tx)
+            .execute_many(q)
             .try_collect()
             .await
             .map_err(db_err("writing new booking"))?;
-        // The batch ran to its `COMMIT`.
-        this.write.committed();
-        let mut owned = true;
-        let mut done = Vec::with_capacity(5);
-        for r in &results {
-            match r {
-                Either::Left(d) => done.push(d.rows_affected()),
-                Either::Right(row) => owned = col(row, "owned")?,
-            }
+        if done.first().is_none_or(|d| d.rows_affected() == 0) {
+            // Refused by the guard; dropping `this` rolls back the rest of the batch.
+            return Err(BookingWriteError::SlotUnavailable);
         }
-        // Statements: [owned,] insert, message, [completion,] commit.
-        let insert = usize::from(w.replay.is_some());
-        if done.get(insert) == Some(&1) {
-            return Ok(());
+        if w.replay.is_some() && done.get(2).is_none_or(|d| d.rows_affected() == 0) {
+            // The reservation is no longer this request's: commit nothing (dropping `this`
+            // rolls the booking and its message back).
+            return Err(StoreError::reservation_lost().into());
         }
-        // Nothing was written.
-        Err(if owned {
-            BookingWriteError::SlotUnavailable
-        } else {
-            // The reservation is no longer this request's.
-            StoreError::reservation_lost().into()
-        })
+        this.write
+            .commit()
+            .await
+            .map_err(db_err("committing booking write"))?;
+        Ok(())
     }
 
     async fn commit(self: Box<Self>) -> Result<()> {

@@ -12,9 +12,6 @@ use std::time::Duration;
 use store_sqlite::SqliteStore;
 use support::*;
 
-/// At least the connections in a store's pool.
-const MAX_POOL: usize = 8;
-
 #[tokio::test]
 async fn migrations_apply_on_a_fresh_file_and_are_idempotent() {
     let dir = TempDir::new("migrate");
@@ -367,40 +364,6 @@ async fn dropping_a_booking_write_rolls_everything_back() {
     tx.insert_booking(&b, false).await.unwrap();
     tx.commit().await.unwrap();
     assert!(store.get_booking(w.org.id, b.uid).await.unwrap().is_some());
-}
-
-/// A booking write dropped where no runtime is left (so no rollback can be spawned) closes its
-/// connection, which rolls back: nothing of it is stored, and the next write gets the lock
-/// (a connection back in the pool inside the transaction would refuse `BEGIN` or hold the
-/// lock past the timeout).
-#[test]
-fn a_booking_write_dropped_outside_a_runtime_rolls_back_by_closing_its_connection() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (store, _dir, w) = rt.block_on(async {
-        let (store, dir) = file_store("orphan").await;
-        let w = world(&store, "orphan").await;
-        (store, dir, w)
-    });
-    let b = booking(&w.event_type, ts("2026-06-01T09:00:00Z"));
-    let tx = rt.block_on(async {
-        let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
-        tx.insert_booking(&b, false).await.unwrap();
-        tx
-    });
-    assert!(tokio::runtime::Handle::try_current().is_err());
-    drop(tx);
-    rt.block_on(async {
-        assert!(store.get_booking(w.org.id, b.uid).await.unwrap().is_none());
-        for _ in 0..MAX_POOL {
-            let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
-            assert!(tx.get_booking(b.uid).await.unwrap().is_none());
-            tx.commit().await.unwrap();
-        }
-        let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
-        tx.insert_booking(&b, false).await.unwrap();
-        tx.commit().await.unwrap();
-        assert!(store.get_booking(w.org.id, b.uid).await.unwrap().is_some());
-    });
 }
 
 #[tokio::test]

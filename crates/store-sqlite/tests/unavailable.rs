@@ -192,29 +192,18 @@ async fn file_databases_are_durable_and_private_by_default() {
     assert_eq!(sync, 1, "synchronous=NORMAL");
 }
 
-/// Idempotency reservations and the notification worker's bookkeeping commit with
-/// `synchronous=NORMAL`, on their own connection: while that connection is taken, they wait
-/// (acknowledged writes use the main pool), and what they wrote is visible to the main pool
-/// once it is given back.
+/// Every write goes through the one writer connection, each with its own `synchronous`
+/// level: idempotency reservations and the notification worker's bookkeeping commit with
+/// `NORMAL`, acknowledged writes (bookings, autocommit writes such as a new schedule) with
+/// the configured `FULL`, whatever the write before them set.
 #[tokio::test]
-async fn reservations_and_notification_bookkeeping_commit_on_the_unsynced_connection() {
+async fn reservations_and_notification_bookkeeping_commit_unsynced_and_the_rest_full() {
     let dir = TempDir::new("unsynced");
     let store = SqliteStore::connect(&dir.url("db.sqlite")).await.unwrap();
     store.migrate().await.unwrap();
     let w = world(&store, "unsynced").await;
-    let level = |pool| async move {
-        let v: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        v
-    };
-    assert_eq!(level(store.pool()).await, 2, "the main pool: FULL");
-    assert_eq!(
-        level(store.unsynced_pool()).await,
-        1,
-        "reservations: NORMAL"
-    );
+    let level = || async { store.writer_synchronous().await.unwrap() };
+    assert_eq!(level().await, 2, "the world's writes: FULL");
     let key = IdempotencyKey {
         organization_id: w.org.id,
         owner: "pat:test".into(),
@@ -222,50 +211,34 @@ async fn reservations_and_notification_bookkeeping_commit_on_the_unsynced_connec
     };
     let now = ts("2026-01-01T00:00:00Z");
     let lease = jiff::SignedDuration::from_secs(60);
-    let held = store.unsynced_pool().acquire().await.unwrap();
-    let reserved = waits_for(
-        held,
-        store.reserve(&key, "fp", now, lease),
-        "the reservation",
-    )
-    .await;
-    assert!(matches!(reserved.unwrap(), Reservation::Reserved(_)));
+    let reserved = store.reserve(&key, "fp", now, lease).await.unwrap();
+    assert!(matches!(reserved, Reservation::Reserved(_)));
+    assert_eq!(level().await, 1, "a reservation: NORMAL");
     let state: String = sqlx::query_scalar("SELECT state FROM idempotency_keys WHERE key = 'k1'")
         .fetch_one(store.pool())
         .await
         .unwrap();
-    assert_eq!(state, "in_progress");
+    assert_eq!(state, "in_progress", "visible to the read pool");
 
-    // A booking (main pool, FULL) goes through while the unsynced connection is taken; the
-    // notification claim waits for it.
-    let held = store.unsynced_pool().acquire().await.unwrap();
     let b = booking(&w.event_type, ts("2030-01-01T09:00:00Z"));
     let mut tx = store.begin(w.org.id, w.event_type.id).await.unwrap();
     tx.insert_booking(&b, false).await.unwrap();
     tx.commit().await.unwrap();
-    let claimed = waits_for(
-        held,
-        store.claim_notifications(now, lease, 10),
-        "the notification claim",
-    )
-    .await;
-    assert!(claimed.unwrap().is_empty());
-}
+    assert_eq!(level().await, 2, "a booking: FULL");
 
-/// Asserts that `work` does not finish while `held` (the unsynced pool's only connection) is
-/// taken, then gives the connection back and returns what `work` answers.
-async fn waits_for<T>(
-    held: sqlx::pool::PoolConnection<sqlx::Sqlite>,
-    work: impl std::future::Future<Output = T>,
-    what: &str,
-) -> T {
-    tokio::pin!(work);
     assert!(
-        tokio::time::timeout(Duration::from_millis(300), work.as_mut())
+        store
+            .claim_notifications(now, lease, 10)
             .await
-            .is_err(),
-        "{what} did not wait for the unsynced connection"
+            .unwrap()
+            .is_empty()
     );
-    drop(held);
-    work.await
+    assert_eq!(level().await, 1, "notification bookkeeping: NORMAL");
+    // An autocommit write after an unsynced one sets FULL again.
+    let mut schedule = w.schedule.clone();
+    schedule.id = uuid::Uuid::now_v7().into();
+    schedule.name = "second".into();
+    store.create_schedule(&schedule).await.unwrap();
+    assert_eq!(level().await, 2, "a new schedule: FULL");
+    assert!(store.get_booking(w.org.id, b.uid).await.unwrap().is_some());
 }
