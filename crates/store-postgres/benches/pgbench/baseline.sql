@@ -1,0 +1,1 @@
+INSERT INTO bench_baseline (id, payload) VALUES (nextval('b'), '{"uid":"x"}');

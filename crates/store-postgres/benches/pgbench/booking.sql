@@ -1,0 +1,7 @@
+BEGIN;
+SELECT pg_advisory_xact_lock(42) FROM (SELECT set_config('lock_timeout', '5000ms', true)) t;
+WITH k AS (SELECT nextval('s') AS i), new_booking AS (INSERT INTO bookings (organization_id, uid, slot_key, version, event_type_id, event_type_slug, title, status, start_at, end_at, blocked, timezone, host_user_id, attendees, guests, location, metadata, responses, utm_source, utm_medium, utm_campaign, calendar_sync_status, calendar_event_id, rescheduled_from_uid, reschedule_generation, cancelled_at, cancellation_reason, no_show_at, no_show_reason, rescheduled_at, created_at, updated_at)
+ SELECT '00000000-0000-0000-0000-000000000001', gen_random_uuid(), gen_random_uuid()::text, 1, '00000000-0000-0000-0000-0000000000e1', 'intro', 'Intro', 'confirmed', to_timestamp(1900000000 + i*1800), to_timestamp(1900000000 + i*1800 + 1800), tstzrange(to_timestamp(1900000000 + i*1800), to_timestamp(1900000000 + i*1800+1800)), 'Europe/Berlin', '00000000-0000-0000-0000-0000000000a1', '[{"name":"Ada","email":"ada@example.com","timeZone":"Europe/Berlin","language":"en"}]', '[]', '{"type":"video"}', NULL, NULL, NULL, NULL, NULL, 'not_applicable', NULL, NULL, 0, NULL, NULL, NULL, NULL, NULL, now(), now() FROM k),
+ new_message AS (INSERT INTO outbox (organization_id, id, event, payload, created_at) VALUES ('00000000-0000-0000-0000-000000000001', gen_random_uuid(), 'booking.created', repeat('y', 600), now()))
+ SELECT 1;
+COMMIT;
