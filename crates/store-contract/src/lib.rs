@@ -11,6 +11,8 @@
 //! store_contract::contract_tests!(fresh(), overlap_count = |s| s.count_overlapping_bookings());
 //! ```
 //!
+//! Besides the suite, [`side_by_side`] is the figure both stores' booking benchmarks report.
+//!
 //! The suite never talks to a database itself and never depends on a concrete store; it must not
 //! weaken an assertion to suit one backend — a behaviour both stores cannot meet is a port
 //! question, not a test question.

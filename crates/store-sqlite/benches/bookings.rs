@@ -3,7 +3,8 @@
 //! same database file: single-row autocommit INSERTs into a plain table.
 //!
 //! Run: `cargo bench -p store-sqlite --bench bookings -- --warm-up-time 1 --measurement-time 5`.
-//! Besides criterion's figures it prints both throughputs and their ratio (target ≥ 0.5).
+//! Besides criterion's figures it prints the side-by-side medians of `store_contract::side_by_side`
+//! (each operation's rate and its ratio to the baseline; target ≥ 0.5).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../tests/support/mod.rs"]

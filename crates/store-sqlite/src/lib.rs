@@ -42,7 +42,6 @@ use sqlx::sqlite::{
 use std::path::PathBuf;
 use std::str::FromStr as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -116,11 +115,9 @@ struct Inner {
     /// [`SqliteStore::begin_unsynced_write`]).
     durable: Level,
     unsynced: Level,
-    /// The level the writer connection is set to, [`Level::UNKNOWN`] when not known;
-    /// changed only inside the write turn.
-    writer_level: std::sync::atomic::AtomicU8,
-    /// In-process writer queue; see the crate documentation.
-    write_lock: Arc<Mutex<()>>,
+    /// In-process writer queue (see the crate documentation); it guards the level the writer
+    /// connection is set to, `None` when not known.
+    write_lock: Arc<Mutex<Option<Level>>>,
     lock_timeout: Duration,
     /// Writers waiting for (or holding) the turn, and the bound of that number.
     writers: std::sync::atomic::AtomicUsize,
@@ -238,8 +235,7 @@ impl SqliteStore {
                 writer,
                 durable,
                 unsynced,
-                writer_level: std::sync::atomic::AtomicU8::new(Level::UNKNOWN),
-                write_lock: Arc::new(Mutex::new(())),
+                write_lock: Arc::new(Mutex::new(None)),
                 lock_timeout,
                 writers: std::sync::atomic::AtomicUsize::new(0),
                 writer_queue: settings.writer_queue.max(1),
@@ -347,7 +343,7 @@ impl SqliteStore {
         .await
         .map_err(|_| TurnRefused::Timeout)?;
         Ok(WriteTurn {
-            _guard: guard,
+            level: guard,
             _queued: queued,
         })
     }
@@ -374,9 +370,15 @@ impl SqliteStore {
     /// Opens a write on the writer connection that commits with `level`: the level is set in
     /// the same trip as `BEGIN IMMEDIATE`.
     async fn begin_write_as(&self, level: Level) -> Result<WriteTx, WriteBeginError> {
-        let guard = self.write_turn().await.map_err(WriteBeginError::from)?;
-        let known = self.unknown_writer_level();
-        let tx = self.inner.writer.begin_with(level.begin_sql()).await;
+        let mut guard = self.write_turn().await.map_err(WriteBeginError::from)?;
+        // Unknown until the statement answers: one that fails half-way may have set it.
+        *guard.level = None;
+        let begin = format!("{}; BEGIN IMMEDIATE", level.pragma_sql());
+        let tx = self
+            .inner
+            .writer
+            .begin_with(sqlx::AssertSqlSafe(begin))
+            .await;
         let tx = tx.map_err(|e| {
             if is_lock_error(&e) {
                 WriteBeginError::Lock
@@ -384,7 +386,7 @@ impl SqliteStore {
                 WriteBeginError::Other(classify(e).context("BEGIN IMMEDIATE"))
             }
         })?;
-        known.set(level);
+        *guard.level = Some(level);
         Ok(WriteTx {
             tx,
             signal: self.inner.commit_signal.clone(),
@@ -413,64 +415,34 @@ impl SqliteStore {
         level: Level,
         query: WriteQuery<'_>,
     ) -> Result<SqliteQueryResult, sqlx::Error> {
-        let _turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
+        let mut turn = self.write_turn().await.map_err(TurnRefused::into_sqlx)?;
         let mut conn = self.inner.writer.acquire().await?;
-        if self.inner.writer_level.load(Ordering::Acquire) != level as u8 {
-            let known = self.unknown_writer_level();
+        if *turn.level != Some(level) {
+            *turn.level = None;
             sqlx::raw_sql(level.pragma_sql())
                 .execute(&mut *conn)
                 .await?;
-            known.set(level);
+            *turn.level = Some(level);
         }
         query.execute(&mut *conn).await
-    }
-
-    /// Marks the writer connection's level unknown until the returned guard is told the level
-    /// a statement set (a statement that fails half-way may or may not have changed it).
-    fn unknown_writer_level(&self) -> KnownLevel<'_> {
-        self.inner
-            .writer_level
-            .store(Level::UNKNOWN, Ordering::Release);
-        KnownLevel(&self.inner.writer_level)
     }
 }
 
 /// A `synchronous` level of the writer connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
 enum Level {
-    Off = 0,
-    Normal = 1,
-    Full = 2,
+    Off,
+    Normal,
+    Full,
 }
 
 impl Level {
-    const UNKNOWN: u8 = u8::MAX;
-
     fn pragma_sql(self) -> &'static str {
         match self {
             Level::Off => "PRAGMA synchronous = OFF",
             Level::Normal => "PRAGMA synchronous = NORMAL",
             Level::Full => "PRAGMA synchronous = FULL",
         }
-    }
-
-    /// The level, then `BEGIN IMMEDIATE` (one `sqlite3_exec`, one trip).
-    fn begin_sql(self) -> &'static str {
-        match self {
-            Level::Off => "PRAGMA synchronous = OFF; BEGIN IMMEDIATE",
-            Level::Normal => "PRAGMA synchronous = NORMAL; BEGIN IMMEDIATE",
-            Level::Full => "PRAGMA synchronous = FULL; BEGIN IMMEDIATE",
-        }
-    }
-}
-
-/// See [`SqliteStore::unknown_writer_level`].
-struct KnownLevel<'a>(&'a std::sync::atomic::AtomicU8);
-
-impl KnownLevel<'_> {
-    fn set(self, level: Level) {
-        self.0.store(level as u8, Ordering::Release);
     }
 }
 
@@ -479,7 +451,8 @@ type WriteQuery<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteA
 
 /// Holds this process's write turn and its place in the writer count.
 struct WriteTurn {
-    _guard: OwnedMutexGuard<()>,
+    /// The writer connection's level, guarded by the turn.
+    level: OwnedMutexGuard<Option<Level>>,
     _queued: Queued,
 }
 

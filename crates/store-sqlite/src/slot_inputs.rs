@@ -66,8 +66,12 @@ pub(crate) async fn load(
     let mut statements: Vec<Vec<SqliteRow>> = vec![Vec::new()];
     for r in results {
         match r {
-            Either::Right(row) => statements.last_mut().map_or((), |rows| rows.push(row)),
             Either::Left(_) => statements.push(Vec::new()),
+            Either::Right(row) => {
+                if let Some(rows) = statements.last_mut() {
+                    rows.push(row);
+                }
+            }
         }
     }
     let mut statements = statements.into_iter();
