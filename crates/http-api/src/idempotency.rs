@@ -8,7 +8,8 @@
 //!   the service stores the successful response (encoded by [`replay_record`] into the opaque
 //!   [`ReplayRecord`] the domain attaches to its unit of work) in the booking transaction, and
 //!   the handler calls [`IdemGuard::done`]; on any error it calls [`IdemGuard::release`] so the
-//!   key can be retried — only successes are remembered. A request dropped before either (client
+//!   key can be retried — only successes are remembered. The answer waits for that release at
+//!   most [`RELEASE_WAIT`] (a release stuck behind an exhausted pool finishes on its own task). A request dropped before either (client
 //!   gone, request timeout, shutdown) drops its guard, whose `Drop` spawns the release: a retry
 //!   with the same key is never stuck behind `idempotency_in_progress` until the lease expires.
 //!   [`Reservations`] counts reservations not yet settled, so tests and shutdown can wait for
@@ -151,12 +152,34 @@ impl IdemGuard {
         self.held = None;
     }
 
-    /// Forgets the reservation so the same key can be retried.
+    /// Forgets the reservation so the same key can be retried: waits up to [`RELEASE_WAIT`]
+    /// for it, then lets the release finish on its own task. A release that waits for a pooled
+    /// connection (the pool is exhausted, the very failure being answered) never delays the
+    /// answer by another acquire timeout; meanwhile a retry gets `409 idempotency_in_progress`
+    /// with `Retry-After: 1`.
     pub async fn release(mut self) {
-        let held = self.held.take();
-        release(self.store.as_ref(), &self.key).await;
-        drop(held);
+        let Some(held) = self.held.take() else {
+            return;
+        };
+        let task = spawn_release(self.store.clone(), self.key.clone(), held);
+        // On timeout the task goes on detached; it settles `held` when it ends.
+        let _ = tokio::time::timeout(RELEASE_WAIT, task).await;
     }
+}
+
+/// How long an error answer waits for its key's release before it goes out.
+pub const RELEASE_WAIT: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Releases `key` on a task of the current runtime, settling `held` when done.
+fn spawn_release(
+    store: Arc<dyn IdempotencyStore>,
+    key: ReservedKey,
+    held: Held,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        release(store.as_ref(), &key).await;
+        drop(held);
+    })
 }
 
 impl Drop for IdemGuard {
@@ -164,15 +187,11 @@ impl Drop for IdemGuard {
         let Some(held) = self.held.take() else {
             return;
         };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        if tokio::runtime::Handle::try_current().is_err() {
             tracing::warn!("idempotency reservation dropped outside a runtime; its lease expires");
             return;
-        };
-        let (store, key) = (self.store.clone(), self.key.clone());
-        runtime.spawn(async move {
-            release(store.as_ref(), &key).await;
-            drop(held);
-        });
+        }
+        spawn_release(self.store.clone(), self.key.clone(), held);
     }
 }
 
@@ -452,6 +471,94 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         assert_eq!(fingerprint("POST", "/v1/x", &json!({})), hex);
+    }
+
+    /// An idempotency store whose `release` waits until `gate` gets a permit.
+    struct GatedRelease {
+        gate: tokio::sync::Semaphore,
+        released: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl IdempotencyStore for GatedRelease {
+        async fn reserve(
+            &self,
+            _: &IdempotencyKey,
+            _: &str,
+            _: jiff::Timestamp,
+            _: jiff::SignedDuration,
+        ) -> Result<Reservation, domain::ports::StoreError> {
+            unreachable!("the guard never reserves")
+        }
+        async fn complete(
+            &self,
+            _: &ReservedKey,
+            _: &ReplayRecord,
+        ) -> Result<(), domain::ports::StoreError> {
+            unreachable!("the guard never completes")
+        }
+        async fn release(&self, _: &ReservedKey) -> Result<(), domain::ports::StoreError> {
+            self.gate.acquire().await.expect("gate open").forget();
+            self.released
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            Ok(())
+        }
+        async fn purge_expired(
+            &self,
+            _: jiff::Timestamp,
+            _: u32,
+        ) -> Result<u64, domain::ports::StoreError> {
+            unreachable!("the guard never purges")
+        }
+    }
+
+    fn gated_guard(permits: usize) -> (IdemGuard, Arc<GatedRelease>, Reservations) {
+        let store = Arc::new(GatedRelease {
+            gate: tokio::sync::Semaphore::new(permits),
+            released: Default::default(),
+        });
+        let reservations = Reservations::default();
+        let key = ReservedKey {
+            key: IdempotencyKey {
+                organization_id: domain::ids::OrganizationId(uuid::Uuid::nil()),
+                owner: "pat:t".into(),
+                key: "k".into(),
+            },
+            nonce: domain::ports::ReservationNonce(uuid::Uuid::nil()),
+        };
+        let guard = IdemGuard {
+            key,
+            store: store.clone(),
+            held: Some(reservations.hold()),
+        };
+        (guard, store, reservations)
+    }
+
+    /// A release that answers at once is done when `release` returns: a retry finds the key
+    /// free.
+    #[tokio::test]
+    async fn a_quick_release_is_done_before_the_answer() {
+        let (guard, store, reservations) = gated_guard(1);
+        guard.release().await;
+        assert_eq!(store.released.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert_eq!(reservations.open(), 0);
+    }
+
+    /// A release stuck (behind an exhausted pool) delays the answer by at most `RELEASE_WAIT`
+    /// and still happens afterwards on its own task.
+    #[tokio::test]
+    async fn a_stuck_release_delays_the_answer_at_most_release_wait_and_finishes_later() {
+        let (guard, store, reservations) = gated_guard(0);
+        tokio::time::timeout(RELEASE_WAIT * 8, guard.release())
+            .await
+            .expect("release() returns although the store's release is stuck");
+        assert_eq!(store.released.load(std::sync::atomic::Ordering::SeqCst), 0);
+        assert_eq!(reservations.open(), 1, "the release is still under way");
+        store.gate.add_permits(1);
+        tokio::time::timeout(std::time::Duration::from_secs(10), reservations.settled())
+            .await
+            .expect("the detached release settles");
+        assert_eq!(store.released.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     fn headers(v: Option<&str>) -> HeaderMap {
