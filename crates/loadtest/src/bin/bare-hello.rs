@@ -14,6 +14,11 @@
     reason = "the load generator measures wall-clock time and reads its environment"
 )]
 
+/// The allocator `slotbook` runs on, so that the bare server and the in-process booking
+/// reference this benchmark compares with are measured on the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context as _;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};

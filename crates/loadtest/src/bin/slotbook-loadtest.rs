@@ -25,6 +25,11 @@
     reason = "the load generator measures wall-clock time and reads its environment"
 )]
 
+/// The allocator `slotbook` runs on, so that the bare server and the in-process booking
+/// reference this benchmark compares with are measured on the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use jiff::civil::Weekday;
