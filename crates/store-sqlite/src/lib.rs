@@ -26,6 +26,7 @@ mod invitee_links;
 mod notifications;
 mod oauth;
 mod outbox;
+mod read_pool;
 mod schedules;
 mod slot_inputs;
 mod tokens;
@@ -46,6 +47,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use files::shared_files;
+pub use read_pool::{ReadConn, ReadPool};
 pub use tx::SqliteBookingTx;
 
 /// How long a writer waits for the database write lock (in-process queue, then SQLite's busy
@@ -103,8 +105,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    /// Reads.
-    pool: SqlitePool,
+    /// Reads ([`ReadPool`]: hands connections back without sqlx's ping).
+    pool: ReadPool,
     /// The one connection every write goes through. SQLite drops a connection's whole page
     /// cache when another connection has written since its last transaction; with one writer
     /// connection a write finds the pages the previous write left (a booking touches a dozen
@@ -211,13 +213,7 @@ impl SqliteStore {
             _ => (Level::Full, Level::Normal),
         };
         let writer_options = options.clone();
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
-            // A local file cannot drop a connection: pinging before every acquire would only
-            // add a round trip to the connection's worker thread.
-            .test_before_acquire(false)
-            .acquire_timeout(settings.acquire_timeout)
-            .connect_with(options)
+        let pool = ReadPool::open(options, MAX_CONNECTIONS, settings.acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
         // Opened after `pool`, which created the file and set WAL mode.
@@ -248,13 +244,13 @@ impl SqliteStore {
     /// Applies the forward-only migrations in `migrations/sqlite`.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         sqlx::migrate!("../../migrations/sqlite")
-            .run(&self.inner.pool)
+            .run(&self.inner.writer)
             .await
             .context("applying SQLite migrations")
     }
 
-    /// The underlying pool (diagnostics, tests, benchmarks).
-    pub fn pool(&self) -> &SqlitePool {
+    /// The read connections (diagnostics, tests, benchmarks).
+    pub fn pool(&self) -> &ReadPool {
         &self.inner.pool
     }
 
