@@ -91,10 +91,21 @@ impl Slots {
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"start\":");
-            instants.write_json(slot.start.0, out);
-            out.extend_from_slice(b",\"end\":");
-            instants.write_json(slot.end.0, out);
+            match (instants.bytes(slot.start.0), instants.bytes(slot.end.0)) {
+                // The common case as one copy: `{"start":"…","end":"…"`.
+                (Some(start), Some(end)) => {
+                    let mut b = *b"{\"start\":\"........................\",\"end\":\"........................\"";
+                    b[10..34].copy_from_slice(&start);
+                    b[43..67].copy_from_slice(&end);
+                    out.extend_from_slice(&b);
+                }
+                _ => {
+                    out.extend_from_slice(b"{\"start\":");
+                    instants.write_json(slot.start.0, out);
+                    out.extend_from_slice(b",\"end\":");
+                    instants.write_json(slot.end.0, out);
+                }
+            }
             out.extend_from_slice(if slot.available {
                 b",\"available\":true"
             } else {
@@ -227,6 +238,16 @@ mod tests {
             (
                 vec![slot(-40_000_000, Some(domain::ids::UserId(host)), Some(0))],
                 true,
+            ),
+            // Years outside 0000–9999 take the reference formatting, one bound or both.
+            (
+                vec![
+                    // -0001-12-31T23:45Z to 0000-01-01T00:15Z: the start only.
+                    slot(-71_046_627, None, None),
+                    slot(-71_100_000, None, None),
+                    slot(0, None, None),
+                ],
+                false,
             ),
         ];
         for (slots, truncated) in lists {

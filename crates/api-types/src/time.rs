@@ -49,27 +49,36 @@ pub struct InstantWriter {
 
 impl InstantWriter {
     pub fn write_json(&mut self, t: Timestamp, out: &mut Vec<u8>) {
+        match self.bytes(t) {
+            Some(b) => {
+                let mut quoted = [b'"'; 26];
+                quoted[1..25].copy_from_slice(&b);
+                out.extend_from_slice(&quoted);
+            }
+            None => {
+                // Years outside 0000–9999: the reference formatting, rare enough.
+                out.push(b'"');
+                out.extend_from_slice(strftime_ts(t).as_bytes());
+                out.push(b'"');
+            }
+        }
+    }
+
+    /// The 24 bytes of [`ts`] (unquoted), or `None` for years outside 0000–9999.
+    pub fn bytes(&mut self, t: Timestamp) -> Option<[u8; 24]> {
         let (days, sod, ms) = split(t);
         let date = match self.last {
             Some((d, date)) if d == days => date,
-            _ => match date_bytes(days) {
-                Some(date) => {
-                    self.last = Some((days, date));
-                    date
-                }
-                None => {
-                    // Years outside 0000–9999: the reference formatting, rare enough.
-                    out.push(b'"');
-                    out.extend_from_slice(strftime_ts(t).as_bytes());
-                    out.push(b'"');
-                    return;
-                }
-            },
+            _ => {
+                let date = date_bytes(days)?;
+                self.last = Some((days, date));
+                date
+            }
         };
-        out.push(b'"');
-        out.extend_from_slice(&date);
-        out.extend_from_slice(&time_bytes(sod, ms));
-        out.push(b'"');
+        let mut b = [0u8; 24];
+        b[..10].copy_from_slice(&date);
+        b[10..].copy_from_slice(&time_bytes(sod, ms));
+        Some(b)
     }
 }
 
