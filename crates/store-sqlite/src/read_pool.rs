@@ -5,10 +5,11 @@
 //! connections left mid-protocol by a cancelled query). On SQLite every ping is one more
 //! command to the connection's worker thread: a futex wake of that thread, two context
 //! switches and a spawned task, as expensive as the query itself. A slot listing reads twice,
-//! so half of its thread hand-offs were pings (BENCHMARKS.md "Read connections without the
-//! ping"). A SQLite connection cannot be left mid-protocol: its worker runs commands in order,
-//! and a command whose caller went away ends at its first row (the result channel is closed),
-//! so the next command finds the connection idle. Returning it as is is therefore safe.
+//! so half of its thread hand-offs were pings (BENCHMARKS.md "mimalloc and read connections
+//! without the ping"). A SQLite connection cannot be left mid-protocol: its worker runs
+//! commands in order, and a command whose caller went away ends at its first row (the result
+//! channel is closed), so the next command finds the connection idle. Returning it as is is
+//! therefore safe.
 //!
 //! The pool: at most `size` connections, opened on demand (one at [`ReadPool::open`], which
 //! creates the file and sets WAL mode); a caller waits at most the acquire timeout for one, then
