@@ -287,7 +287,7 @@ fn sqlite_queries(p: &PlanInputs) -> Vec<(&'static str, String)> {
         ),
         (
             "list: status=canceled",
-            format!("{head} AND b.status IN ('canceled') {order}"),
+            format!("{head} AND b.status = 'canceled' {order}"),
         ),
         (
             "list: status=confirmed,pending + start_date/end_date",
@@ -327,7 +327,7 @@ fn pg_queries(p: &PlanInputs) -> Vec<(&'static str, String)> {
         ),
         (
             "list: status=canceled",
-            format!("{head} AND status = ANY(ARRAY['canceled']) {order}"),
+            format!("{head} AND status = 'canceled' {order}"),
         ),
         (
             "list: status=confirmed,pending + start_date/end_date",

@@ -160,7 +160,11 @@ impl BookingStore for SqliteStore {
             .push_bind(email.clone())
             .push(")");
         }
-        if !query.statuses.is_empty() {
+        if let [only] = query.statuses.as_slice() {
+            // A literal, not a bind: SQLite uses the partial index `bookings_canceled_start`
+            // (migration 0010) only for a WHERE that names `status = 'canceled'` itself.
+            qb.push(format!(" AND b.status = '{}'", only.as_str()));
+        } else if !query.statuses.is_empty() {
             qb.push(" AND b.status IN (");
             let mut sep = qb.separated(", ");
             for s in &query.statuses {
