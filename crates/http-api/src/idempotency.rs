@@ -9,9 +9,10 @@
 //!   [`ReplayRecord`] the domain attaches to its unit of work) in the booking transaction, and
 //!   the handler calls [`IdemGuard::done`]; on any error it calls [`IdemGuard::release`] so the
 //!   key can be retried — only successes are remembered. The answer waits for that release at
-//!   most [`RELEASE_WAIT`] (a release stuck behind an exhausted pool finishes on its own task). A request dropped before either (client
-//!   gone, request timeout, shutdown) drops its guard, whose `Drop` spawns the release: a retry
-//!   with the same key is never stuck behind `idempotency_in_progress` until the lease expires.
+//!   most [`RELEASE_WAIT`] (a release stuck behind an exhausted pool finishes on its own task).
+//!   A request dropped before either (client gone, request timeout, shutdown) drops its guard,
+//!   whose `Drop` spawns the release: a retry with the same key is never stuck behind
+//!   `idempotency_in_progress` until the lease expires.
 //!   [`Reservations`] counts reservations not yet settled, so tests and shutdown can wait for
 //!   those releases. When no release can happen (the process was killed, the store refused the
 //!   release), the reservation is abandoned and another request takes the key over once its

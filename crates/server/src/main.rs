@@ -10,8 +10,8 @@ use clap::Parser as _;
 /// mimalloc instead of glibc's malloc: a slot listing allocates and frees a ~130 KiB response
 /// body per request, and glibc's dynamic mmap threshold then served those from the heap with a
 /// `malloc_consolidate` pass each time (about 18 % of the server's CPU in libc on `/v1/slots`;
-/// BENCHMARKS.md "The allocator"). Built without transparent huge pages (`no_thp`), which
-/// otherwise raised idle RSS from 25 to 42 MiB.
+/// BENCHMARKS.md "mimalloc and read connections without the ping"). Built without transparent
+/// huge pages (`no_thp`), which otherwise raised idle RSS from 25 to 42 MiB.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

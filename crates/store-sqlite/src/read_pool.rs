@@ -28,7 +28,6 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection as _, Either, Execute, Executor, SqlStr, Sqlite};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -40,11 +39,11 @@ pub struct ReadPool {
 
 struct PoolInner {
     idle: std::sync::Mutex<Vec<SqliteConnection>>,
-    /// One permit per connection that may be out (idle ones included in the count).
+    /// One permit per connection that may be out (idle ones included in the count); closed
+    /// by [`ReadPool::close`].
     permits: Arc<Semaphore>,
     options: SqliteConnectOptions,
     acquire_timeout: Duration,
-    closed: AtomicBool,
 }
 
 impl std::fmt::Debug for ReadPool {
@@ -93,7 +92,7 @@ impl Drop for ReadConn {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        if self.pool.closed.load(Ordering::Acquire) {
+        if self.pool.permits.is_closed() {
             // Dropping a sqlx connection ends its worker thread, which closes the database.
             return;
         }
@@ -118,7 +117,6 @@ impl ReadPool {
                 permits: Arc::new(Semaphore::new(size.max(1) as usize)),
                 options,
                 acquire_timeout,
-                closed: AtomicBool::new(false),
             }),
         })
     }
@@ -156,7 +154,6 @@ impl ReadPool {
     /// Refuses every later `acquire` and closes the idle connections (the ones out close when
     /// they come back).
     pub async fn close(&self) {
-        self.inner.closed.store(true, Ordering::Release);
         self.inner.permits.close();
         let idle = match self.inner.idle.lock() {
             Ok(mut idle) => std::mem::take(&mut *idle),
@@ -168,7 +165,7 @@ impl ReadPool {
     }
 
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.inner.permits.is_closed()
     }
 }
 

@@ -14,11 +14,6 @@
     reason = "the load generator measures wall-clock time and reads its environment"
 )]
 
-/// The allocator `slotbook` runs on, so that the bare server and the in-process booking
-/// reference this benchmark compares with are measured on the same allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::Context as _;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -31,6 +26,11 @@ use std::convert::Infallible;
 use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// mimalloc, the allocator `slotbook` runs on (see `server`'s `main.rs`): the bare server is
+/// measured on the same allocator, so the ratios compare the work, not two allocators.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn answer(
     bodies: &HashMap<String, Bytes>,

@@ -25,11 +25,6 @@
     reason = "the load generator measures wall-clock time and reads its environment"
 )]
 
-/// The allocator `slotbook` runs on, so that the bare server and the in-process booking
-/// reference this benchmark compares with are measured on the same allocator.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
 use jiff::civil::Weekday;
@@ -43,6 +38,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::process::Command;
+
+/// mimalloc, the allocator `slotbook` runs on (see `server`'s `main.rs`): the load generator
+/// and the in-process booking reference use the same allocator, so the ratios compare the work,
+/// not two allocators.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Ratio targets.
 const PING_TARGET: f64 = 0.8;
 /// Real `/v1/slots` against the bare server shipping the same bytes (issue 18 item 3).
