@@ -297,6 +297,60 @@ async fn slot_lock_timeout_maps_to_lock_timeout() {
     assert!(impatient.begin(w.org, w.event_type.id).await.is_ok());
 }
 
+/// `BEGIN` and the lock travel in one statement; a caller that gives up while it waits for the
+/// lock (a request timeout) must not hand a connection back to the pool inside a transaction
+/// that holds, or later takes, the lock.
+#[tokio::test]
+async fn a_begin_cancelled_while_waiting_for_the_lock_leaves_no_transaction_behind() {
+    let w = world().await;
+    let holder = w.store.begin(w.org, w.event_type.id).await.unwrap();
+    let waited = tokio::time::timeout(
+        Duration::from_millis(100),
+        w.store.begin(w.org, w.event_type.id),
+    )
+    .await;
+    assert!(waited.is_err(), "the second writer must still be waiting");
+    drop(holder);
+    // If the cancelled begin had gone back to the pool holding the lock, this would time out.
+    let patient = w.store.clone().with_lock_timeout(Duration::from_secs(10));
+    let tx = patient.begin(w.org, w.event_type.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(w.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "no pooled connection may sit inside a transaction");
+}
+
+/// A lock that is not granted in time rolls its transaction back before the error is
+/// returned: the connection serves the next caller outside any transaction.
+#[tokio::test]
+async fn a_lock_timeout_returns_the_connection_outside_a_transaction() {
+    let w = world().await;
+    let holder = w.store.begin(w.org, w.event_type.id).await.unwrap();
+    let impatient = w.store.clone().with_lock_timeout(Duration::from_millis(50));
+    for _ in 0..6 {
+        // More attempts than the test pool has connections: each one reuses a connection.
+        let err = impatient.begin(w.org, w.event_type.id).await.err();
+        assert!(
+            matches!(err, Some(BookingWriteError::LockTimeout)),
+            "{err:?}"
+        );
+    }
+    holder.commit().await.unwrap();
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(w.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "a pooled connection was left inside a transaction");
+}
+
 #[tokio::test]
 async fn optimistic_update_and_keyset_pages() {
     let w = world().await;
