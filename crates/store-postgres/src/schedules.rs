@@ -15,8 +15,8 @@ use domain::ids::{OrganizationId, ScheduleId, UserId};
 use domain::ports::{
     CreateError, DeleteError, OutboxMessage, ScheduleStore, StoreError, UpdateError,
 };
-use sqlx::Row;
 use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 
 pub(crate) const SCHEDULE_COLUMNS: &str = "organization_id, id, user_id, name, time_zone, rules, \
      overrides, version, created_at, updated_at";
@@ -42,6 +42,25 @@ pub(crate) fn schedule_from_row(r: &PgRow) -> Result<Schedule, StoreError> {
             .map_err(unknown)?
             .to_jiff(),
     })
+}
+
+/// The schedules with these ids, in any order.
+pub(crate) async fn load_schedules(
+    conn: &mut PgConnection,
+    org: OrganizationId,
+    ids: &[ScheduleId],
+) -> Result<Vec<Schedule>, StoreError> {
+    let ids: Vec<uuid::Uuid> = ids.iter().map(|i| i.0).collect();
+    let sql = format!(
+        "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE organization_id = $1 AND id = ANY($2)"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(org.0)
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .map_err(unknown)?;
+    rows.iter().map(schedule_from_row).collect()
 }
 
 #[async_trait]

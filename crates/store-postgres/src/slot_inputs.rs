@@ -1,46 +1,20 @@
 //! Loading [`SlotInputs`]: the hosts' schedules, their busy blocks (GiST range overlap on
 //! `blocked`) and the event type's counted bookings, per [`slots::input_ranges`].
 //!
-//! One statement, one round trip ([`INPUTS_SQL`]). Runs on whatever connection it is given, so inside a booking transaction it sees that
+//! Runs on whatever connection it is given, so inside a booking transaction it sees that
 //! transaction's own writes. Never guesses a missing schedule: that is an error.
 
-use crate::schedules::schedule_from_row;
+use crate::schedules::load_schedules;
 use crate::{ts, ts_ceil, unknown};
 use anyhow::anyhow;
 use domain::event_type::EventType;
-use domain::ids::{EventTypeId, UserId};
+use domain::ids::{EventTypeId, ScheduleId, UserId};
 use domain::interval::Interval;
 use domain::ports::StoreError;
 use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use jiff::Timestamp;
 use sqlx::{PgConnection, Row};
 use uuid::Uuid;
-
-/// The three reads in one statement (one round trip): part 0 the hosts' schedules, part 1
-/// their busy blocks, part 2 the counted bookings (none unless `$8`), ordered so that part 2
-/// comes in `(start_at, uid)` order as the engine's round-robin tie-break expects. Columns a
-/// part does not use are typed NULLs (typed in the first branch, as a UNION's types are).
-const INPUTS_SQL: &str = "\
-    SELECT 0 AS part, organization_id, id, user_id, name, time_zone, rules, overrides, version, \
-           created_at, updated_at, NULL::uuid AS host_user_id, NULL::timestamptz AS bs, \
-           NULL::timestamptz AS be, NULL::uuid AS event_type_id, NULL::timestamptz AS start_at, \
-           NULL::uuid AS uid \
-    FROM schedules WHERE organization_id = $1 AND id = ANY($2) \
-    UNION ALL \
-    SELECT 1, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-           host_user_id, lower(blocked), upper(blocked), event_type_id, start_at, uid \
-    FROM bookings \
-    WHERE organization_id = $1 AND host_user_id = ANY($3) \
-      AND status IN ('confirmed', 'pending') \
-      AND blocked && tstzrange($4, $5, '[)') \
-    UNION ALL \
-    SELECT 2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, \
-           host_user_id, NULL, NULL, NULL, start_at, uid \
-    FROM bookings \
-    WHERE $8 AND organization_id = $1 AND event_type_id = $9 \
-      AND status IN ('confirmed', 'pending') \
-      AND start_at >= $6 AND start_at < $7 \
-    ORDER BY part, start_at, uid";
 
 pub(crate) async fn load(
     conn: &mut PgConnection,
@@ -49,55 +23,39 @@ pub(crate) async fn load(
     now: Timestamp,
 ) -> Result<SlotInputs, StoreError> {
     let org = event_type.organization_id;
-    let schedule_ids: Vec<Uuid> = event_type.hosts.iter().map(|h| h.schedule_id.0).collect();
+    let schedule_ids: Vec<ScheduleId> = event_type.hosts.iter().map(|h| h.schedule_id).collect();
+    let schedules = load_schedules(conn, org, &schedule_ids).await?;
     let host_ids: Vec<Uuid> = event_type.hosts.iter().map(|h| h.user_id.0).collect();
-    // Without a counted range the third part is switched off by `$8`; its bounds are unused.
-    let counted_range = ranges.counted.unwrap_or(ranges.busy);
-    let rows = sqlx::query(INPUTS_SQL)
-        .bind(org.0)
-        .bind(&schedule_ids)
-        .bind(&host_ids)
-        .bind(ts(ranges.busy.start()))
-        .bind(ts_ceil(ranges.busy.end()))
-        .bind(ts(counted_range.start()))
-        .bind(ts_ceil(counted_range.end()))
-        .bind(ranges.counted.is_some())
-        .bind(event_type.id.0)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(unknown)?;
 
-    let mut schedules = Vec::new();
+    let rows = sqlx::query(
+        "SELECT host_user_id, lower(blocked) AS bs, upper(blocked) AS be, event_type_id, start_at \
+         FROM bookings \
+         WHERE organization_id = $1 AND host_user_id = ANY($2) \
+           AND status IN ('confirmed', 'pending') \
+           AND blocked && tstzrange($3, $4, '[)')",
+    )
+    .bind(org.0)
+    .bind(&host_ids)
+    .bind(ts(ranges.busy.start()))
+    .bind(ts_ceil(ranges.busy.end()))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(unknown)?;
     let mut busy: Vec<(UserId, BusyBlock)> = Vec::with_capacity(rows.len());
-    let mut counted = Vec::new();
     for r in &rows {
-        let part: i32 = r.try_get("part").map_err(unknown)?;
-        let host = || -> Result<UserId, StoreError> {
-            Ok(UserId(r.try_get("host_user_id").map_err(unknown)?))
-        };
-        let instant = |column: &str| -> Result<Timestamp, StoreError> {
-            let t: jiff_sqlx::Timestamp = r.try_get(column).map_err(unknown)?;
-            Ok(t.to_jiff())
-        };
-        match part {
-            0 => schedules.push(schedule_from_row(r)?),
-            1 => {
-                let blocked = Interval::new(instant("bs")?, instant("be")?)
-                    .ok_or_else(|| unknown(anyhow!("stored blocked range is empty")))?;
-                busy.push((
-                    host()?,
-                    BusyBlock {
-                        blocked,
-                        event_type_id: EventTypeId(r.try_get("event_type_id").map_err(unknown)?),
-                        start: instant("start_at")?,
-                    },
-                ));
-            }
-            _ => counted.push(CountedBooking {
-                start: instant("start_at")?,
-                host_user_id: host()?,
-            }),
-        }
+        let bs: jiff_sqlx::Timestamp = r.try_get("bs").map_err(unknown)?;
+        let be: jiff_sqlx::Timestamp = r.try_get("be").map_err(unknown)?;
+        let start: jiff_sqlx::Timestamp = r.try_get("start_at").map_err(unknown)?;
+        let blocked = Interval::new(bs.to_jiff(), be.to_jiff())
+            .ok_or_else(|| unknown(anyhow!("stored blocked range is empty")))?;
+        busy.push((
+            UserId(r.try_get("host_user_id").map_err(unknown)?),
+            BusyBlock {
+                blocked,
+                event_type_id: EventTypeId(r.try_get("event_type_id").map_err(unknown)?),
+                start: start.to_jiff(),
+            },
+        ));
     }
 
     let mut hosts = Vec::with_capacity(event_type.hosts.len());
@@ -117,6 +75,35 @@ pub(crate) async fn load(
                 .collect(),
         });
     }
+
+    let counted = match ranges.counted {
+        None => Vec::new(),
+        Some(range) => {
+            let rows = sqlx::query(
+                "SELECT start_at, host_user_id FROM bookings \
+                 WHERE organization_id = $1 AND event_type_id = $2 \
+                   AND status IN ('confirmed', 'pending') \
+                   AND start_at >= $3 AND start_at < $4 \
+                 ORDER BY start_at, uid",
+            )
+            .bind(org.0)
+            .bind(event_type.id.0)
+            .bind(ts(range.start()))
+            .bind(ts_ceil(range.end()))
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(unknown)?;
+            rows.iter()
+                .map(|r| {
+                    let start: jiff_sqlx::Timestamp = r.try_get("start_at").map_err(unknown)?;
+                    Ok(CountedBooking {
+                        start: start.to_jiff(),
+                        host_user_id: UserId(r.try_get("host_user_id").map_err(unknown)?),
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?
+        }
+    };
 
     Ok(SlotInputs {
         event_type: event_type.clone(),
