@@ -7,7 +7,6 @@
 //! dropped transaction rolls back.
 
 use crate::booking_rows::{self, BOOKING_COLUMNS, booking_from_row};
-use crate::locked_tx::LockedTx;
 use crate::outbox::insert_outbox;
 use crate::{PgStore, db_error, slot_inputs, ts, unknown};
 use async_trait::async_trait;
@@ -21,7 +20,8 @@ use domain::ports::{
 };
 use domain::slots::{InputRanges, SlotInputs};
 use jiff::Timestamp;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Transaction};
+use std::time::Duration;
 
 /// The advisory-lock key of an event type: both UUIDs folded into 64 bits. A collision only
 /// serialises two unrelated writers; it never lets two writers of one event type through.
@@ -34,10 +34,31 @@ pub(crate) fn event_type_lock_key(org: OrganizationId, id: EventTypeId) -> i64 {
     i64::from_ne_bytes(mixed.to_ne_bytes())
 }
 
+/// Sets the transaction's lock timeout and takes the event type's advisory lock.
+pub(crate) async fn lock_event_type(
+    conn: &mut PgConnection,
+    org: OrganizationId,
+    id: EventTypeId,
+    timeout: Duration,
+) -> Result<(), BookingWriteError> {
+    // One round trip: the lock timeout (transaction-local) is set before the lock is taken.
+    let ms = timeout.as_millis().clamp(1, i32::MAX as u128);
+    sqlx::query(
+        "SELECT pg_advisory_xact_lock($2) \
+         FROM (SELECT set_config('lock_timeout', $1, true)) AS timeout_set",
+    )
+    .bind(format!("{ms}ms"))
+    .bind(event_type_lock_key(org, id))
+    .execute(&mut *conn)
+    .await
+    .map_err(booking_rows::write_error)?;
+    Ok(())
+}
+
 /// One booking write in progress.
 struct PgBookingTx {
     org: OrganizationId,
-    tx: LockedTx,
+    tx: Transaction<'static, Postgres>,
 }
 
 #[async_trait]
@@ -245,11 +266,12 @@ impl BookingStore for PgStore {
         org: OrganizationId,
         event_type: EventTypeId,
     ) -> Result<Box<dyn BookingTx>, BookingWriteError> {
-        // One round trip: `BEGIN`, the lock timeout and the lock (`LockedTx`).
-        let key = event_type_lock_key(org, event_type);
-        let tx = LockedTx::begin(self.pool(), key, self.lock_timeout)
+        let mut tx = self
+            .pool()
+            .begin()
             .await
-            .map_err(booking_rows::write_error)?;
+            .map_err(|e| BookingWriteError::Unknown(crate::classify(e)))?;
+        lock_event_type(&mut tx, org, event_type, self.lock_timeout).await?;
         Ok(Box::new(PgBookingTx { org, tx }))
     }
 }

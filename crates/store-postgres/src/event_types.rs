@@ -4,7 +4,6 @@
 //! Never deletes an event type while its bookings still hold time; outbox messages of an
 //! update or delete commit in the same transaction or not at all.
 
-use crate::locked_tx::LockedTx;
 use crate::outbox::insert_outbox;
 use crate::{PgStore, duplicate_field, json, ts, unknown};
 use anyhow::anyhow;
@@ -333,13 +332,12 @@ impl EventTypeStore for PgStore {
         outbox: &[OutboxMessage],
     ) -> Result<(), DeleteError> {
         let unk = |x: sqlx::Error| DeleteError::Unknown(crate::classify(x));
-        // Serialise with booking writers of this event type (they hold the same lock); one
-        // round trip for `BEGIN` and the lock (`LockedTx`).
-        let key = crate::bookings::event_type_lock_key(org, id);
-        let mut tx = LockedTx::begin(self.pool(), key, self.lock_timeout)
+        let mut tx = self.pool().begin().await.map_err(unk)?;
+        // Serialise with booking writers of this event type (they hold the same lock).
+        crate::bookings::lock_event_type(&mut tx, org, id, self.lock_timeout)
             .await
             .map_err(|e| {
-                DeleteError::Unknown(match crate::booking_rows::write_error(e) {
+                DeleteError::Unknown(match e {
                     domain::ports::BookingWriteError::LockTimeout => {
                         anyhow::Error::new(domain::ports::StoreUnavailable::bare(
                             domain::ports::UnavailableKind::LockTimeout,

@@ -20,7 +20,6 @@ mod directory;
 mod event_types;
 mod idempotency;
 mod invitee_links;
-mod locked_tx;
 mod notifications;
 mod oauth;
 /// The persisted-JSON codec shared with the SQLite store (`jsonb` carrier).

@@ -297,9 +297,10 @@ async fn slot_lock_timeout_maps_to_lock_timeout() {
     assert!(impatient.begin(w.org, w.event_type.id).await.is_ok());
 }
 
-/// `BEGIN` and the lock travel in one statement; a caller that gives up while it waits for the
-/// lock (a request timeout) must not hand a connection back to the pool inside a transaction
-/// that holds, or later takes, the lock.
+/// A caller that gives up while it waits for the slot lock (a request timeout) must not hand a
+/// connection back to the pool inside a transaction that holds, or later takes, the lock. (Guards
+/// against merging `BEGIN` and the lock via sqlx's `begin_with`, which would: BENCHMARKS.md
+/// "2026-12-04".)
 #[tokio::test]
 async fn a_begin_cancelled_while_waiting_for_the_lock_leaves_no_transaction_behind() {
     let w = world().await;
