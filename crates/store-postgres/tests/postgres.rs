@@ -297,6 +297,17 @@ async fn slot_lock_timeout_maps_to_lock_timeout() {
     assert!(impatient.begin(w.org, w.event_type.id).await.is_ok());
 }
 
+/// Connections of this test's database that sit inside a transaction, open or aborted.
+async fn idle_in_transaction(store: &PgStore) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap()
+}
+
 /// A caller that gives up while it waits for the slot lock (a request timeout) must not hand a
 /// connection back to the pool inside a transaction that holds, or later takes, the lock. (Guards
 /// against merging `BEGIN` and the lock via sqlx's `begin_with`, which would: BENCHMARKS.md
@@ -316,13 +327,7 @@ async fn a_begin_cancelled_while_waiting_for_the_lock_leaves_no_transaction_behi
     let patient = w.store.clone().with_lock_timeout(Duration::from_secs(10));
     let tx = patient.begin(w.org, w.event_type.id).await.unwrap();
     tx.commit().await.unwrap();
-    let open: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
-    )
-    .fetch_one(w.store.pool())
-    .await
-    .unwrap();
+    let open = idle_in_transaction(&w.store).await;
     assert_eq!(open, 0, "no pooled connection may sit inside a transaction");
 }
 
@@ -342,13 +347,7 @@ async fn a_lock_timeout_returns_the_connection_outside_a_transaction() {
         );
     }
     holder.commit().await.unwrap();
-    let open: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity \
-         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
-    )
-    .fetch_one(w.store.pool())
-    .await
-    .unwrap();
+    let open = idle_in_transaction(&w.store).await;
     assert_eq!(open, 0, "a pooled connection was left inside a transaction");
 }
 
