@@ -205,12 +205,9 @@ impl BookingStore for SqliteStore {
         ranges: InputRanges,
         now: Timestamp,
     ) -> Result<SlotInputs> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(db_err("acquiring a connection"))?;
-        crate::slot_inputs::load(&mut conn, event_type, ranges, now).await
+        self.sync_reads().read("reading slot inputs", |c| {
+            crate::slot_inputs::read(c, event_type, ranges, now)
+        })
     }
 
     async fn begin(

@@ -40,29 +40,59 @@ pub(crate) fn opt_ts(ms: Option<i64>) -> Result<Option<Timestamp>> {
     ms.map(ts).transpose()
 }
 
-/// A typed column read with the column named in the error.
-pub(crate) fn col<'r, T>(row: &'r SqliteRow, name: &str) -> Result<T>
-where
-    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+/// A value one column decodes to, through either driver (sqlx's rows, `rusqlite`'s rows of
+/// [`crate::sync_read`]): owned values only.
+pub(crate) trait ColumnValue:
+    for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + rusqlite::types::FromSql
 {
-    row.try_get(name)
-        .map_err(|e| StoreError::Unknown(crate::classify(e).context(format!("column {name}"))))
 }
 
-pub(crate) fn uuid_col(row: &SqliteRow, name: &str) -> Result<Uuid> {
+impl<T> ColumnValue for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite> + rusqlite::types::FromSql
+{
+}
+
+/// A row of either driver, read by column name: the decoders of the rows both read paths
+/// return (event types, schedules, users, organizations, slot inputs) take any `Cols`.
+pub(crate) trait Cols {
+    /// The column `name` decoded as `T`, the column named in the error.
+    fn column<T: ColumnValue>(&self, name: &str) -> Result<T>;
+}
+
+impl Cols for SqliteRow {
+    fn column<T: ColumnValue>(&self, name: &str) -> Result<T> {
+        self.try_get(name)
+            .map_err(|e| StoreError::Unknown(crate::classify(e).context(format!("column {name}"))))
+    }
+}
+
+impl Cols for rusqlite::Row<'_> {
+    fn column<T: ColumnValue>(&self, name: &str) -> Result<T> {
+        self.get(name).map_err(|e| {
+            StoreError::Unknown(anyhow::Error::new(e).context(format!("column {name}")))
+        })
+    }
+}
+
+/// A typed column read with the column named in the error.
+pub(crate) fn col<T: ColumnValue>(row: &impl Cols, name: &str) -> Result<T> {
+    row.column(name)
+}
+
+pub(crate) fn uuid_col(row: &impl Cols, name: &str) -> Result<Uuid> {
     col::<Uuid>(row, name)
 }
 
-pub(crate) fn u32_col(row: &SqliteRow, name: &str) -> Result<u32> {
+pub(crate) fn u32_col(row: &impl Cols, name: &str) -> Result<u32> {
     let v: i64 = col(row, name)?;
     u32::try_from(v).map_err(|_| corrupt(format!("{name} = {v}")))
 }
 
-pub(crate) fn ts_col(row: &SqliteRow, name: &str) -> Result<Timestamp> {
+pub(crate) fn ts_col(row: &impl Cols, name: &str) -> Result<Timestamp> {
     ts(col(row, name)?)
 }
 
-pub(crate) fn opt_ts_col(row: &SqliteRow, name: &str) -> Result<Option<Timestamp>> {
+pub(crate) fn opt_ts_col(row: &impl Cols, name: &str) -> Result<Option<Timestamp>> {
     opt_ts(col(row, name)?)
 }
 

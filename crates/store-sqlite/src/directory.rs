@@ -4,19 +4,19 @@
 //! case-insensitively (through the lower-cased `email_key` column). Reads of users always filter
 //! by organization.
 
-use crate::codec::{Result, col, corrupt, ms, ts_col, uuid_col};
+use crate::codec::{Cols, Result, col, corrupt, ms, ts_col, uuid_col};
+use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field};
 use async_trait::async_trait;
 use domain::ids::{OrganizationId, UserId};
 use domain::organization::{Organization, Role, User, Username};
 use domain::ports::{CreateError, DirectoryStore, StoreError};
 use domain::validate::Email;
-use sqlx::sqlite::SqliteRow;
 
 pub(crate) const USER_COLUMNS: &str = "organization_id, id, username, email, first_name, last_name, \
      timezone, locale, avatar_url, role, password_hash, created_at";
 
-fn org_of(row: &SqliteRow) -> Result<Organization> {
+pub(crate) fn org_of(row: &impl Cols) -> Result<Organization> {
     Ok(Organization {
         id: uuid_col(row, "id")?.into(),
         name: col(row, "name")?,
@@ -25,7 +25,7 @@ fn org_of(row: &SqliteRow) -> Result<Organization> {
     })
 }
 
-pub(crate) fn user_of(row: &SqliteRow) -> Result<User> {
+pub(crate) fn user_of(row: &impl Cols) -> Result<User> {
     let username: Option<String> = col(row, "username")?;
     let email: String = col(row, "email")?;
     let role: String = col(row, "role")?;
@@ -75,12 +75,12 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn get_organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
-        let row = sqlx::query("SELECT id, name, plan, created_at FROM organizations WHERE id = ?")
-            .bind(id.as_uuid())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err("reading organization"))?;
-        row.as_ref().map(org_of).transpose()
+        self.sync_reads().read("reading organization", |c| {
+            let sql = "SELECT id, name, plan, created_at FROM organizations WHERE id = ?";
+            row(c, sql, [id.as_uuid()], "reading organization", |r| {
+                org_of(r)
+            })
+        })
     }
 
     async fn list_organizations(&self) -> Result<Vec<Organization>> {
@@ -148,12 +148,16 @@ impl DirectoryStore for SqliteStore {
 
     async fn find_public_user(&self, username: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(username)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err("finding user by public username"))?;
-        row.as_ref().map(user_of).transpose()
+        self.sync_reads()
+            .read("finding user by public username", |c| {
+                row(
+                    c,
+                    &sql,
+                    [username],
+                    "finding user by public username",
+                    |r| user_of(r),
+                )
+            })
     }
 
     async fn list_users(&self, org: OrganizationId) -> Result<Vec<User>> {

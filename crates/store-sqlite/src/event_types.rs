@@ -5,10 +5,11 @@
 //! cursor condition `(key, id) > (value, id)` (or `<` for descending sorts).
 
 use crate::codec::{
-    Result, col, corrupt, hosts_from_json, hosts_to_json, locations_from_json, locations_to_json,
-    ms, questions_from_json, questions_to_json, ts_col, u32_col, uuid_col,
+    Cols, Result, col, corrupt, hosts_from_json, hosts_to_json, locations_from_json,
+    locations_to_json, ms, questions_from_json, questions_to_json, ts_col, u32_col, uuid_col,
 };
 use crate::outbox::insert_message;
+use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field, push_keyset};
 use async_trait::async_trait;
 use domain::event_type::{BookingLimits, EventType, SchedulingType};
@@ -19,7 +20,7 @@ use domain::ports::{
     UpdateError,
 };
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
+use sqlx::sqlite::SqliteArguments;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
 const COLUMNS: &str = "e.organization_id, e.id, e.owner_user_id, e.slug, e.title, e.description, \
@@ -29,13 +30,13 @@ const COLUMNS: &str = "e.organization_id, e.id, e.owner_user_id, e.slug, e.title
      e.requires_confirmation, e.allow_reschedule, e.allow_cancel, e.locations, e.questions, \
      e.version, e.created_at, e.updated_at";
 
-fn opt_u32(row: &SqliteRow, name: &str) -> Result<Option<u32>> {
+fn opt_u32(row: &impl Cols, name: &str) -> Result<Option<u32>> {
     let v: Option<i64> = col(row, name)?;
     v.map(|v| u32::try_from(v).map_err(|_| corrupt(format!("{name} = {v}"))))
         .transpose()
 }
 
-fn event_type_of(row: &SqliteRow) -> Result<EventType> {
+pub(crate) fn event_type_of(row: &impl Cols) -> Result<EventType> {
     let kind: String = col(row, "scheduling_type")?;
     let hosts: String = col(row, "hosts")?;
     let locations: String = col(row, "locations")?;
@@ -214,13 +215,10 @@ impl EventTypeStore for SqliteStore {
     ) -> Result<Option<EventType>> {
         let sql =
             format!("SELECT {COLUMNS} FROM event_types e WHERE e.organization_id = ? AND e.id = ?");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.as_uuid())
-            .bind(id.as_uuid())
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err("reading event type"))?;
-        row.as_ref().map(event_type_of).transpose()
+        self.sync_reads().read("reading event type", |c| {
+            let key = (org.as_uuid(), id.as_uuid());
+            row(c, &sql, key, "reading event type", |r| event_type_of(r))
+        })
     }
 
     async fn find_event_type(
@@ -234,14 +232,10 @@ impl EventTypeStore for SqliteStore {
                ON u.organization_id = e.organization_id AND u.id = e.owner_user_id \
              WHERE e.organization_id = ? AND u.username = ? AND e.slug = ?"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(org.as_uuid())
-            .bind(username)
-            .bind(slug)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(db_err("finding event type"))?;
-        row.as_ref().map(event_type_of).transpose()
+        self.sync_reads().read("finding event type", |c| {
+            let key = (org.as_uuid(), username, slug);
+            row(c, &sql, key, "finding event type", |r| event_type_of(r))
+        })
     }
 
     async fn list_event_types(

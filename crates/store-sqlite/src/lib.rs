@@ -29,6 +29,7 @@ mod outbox;
 mod read_pool;
 mod schedules;
 mod slot_inputs;
+mod sync_read;
 mod tokens;
 mod tx;
 mod webhooks;
@@ -107,6 +108,8 @@ pub struct SqliteStore {
 struct Inner {
     /// Reads ([`ReadPool`]: hands connections back without sqlx's ping).
     pool: ReadPool,
+    /// The hot plain reads, on the calling thread ([`sync_read`]).
+    sync_reads: sync_read::SyncReads,
     /// The one connection every write goes through. SQLite drops a connection's whole page
     /// cache when another connection has written since its last transaction; with one writer
     /// connection a write finds the pages the previous write left (a booking touches a dozen
@@ -213,6 +216,7 @@ impl SqliteStore {
             _ => (Level::Full, Level::Normal),
         };
         let writer_options = options.clone();
+        let db_path = options.get_filename().to_path_buf();
         let pool = ReadPool::open(options, MAX_CONNECTIONS, settings.acquire_timeout)
             .await
             .with_context(|| format!("opening SQLite database {url}"))?;
@@ -228,6 +232,7 @@ impl SqliteStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                sync_reads: sync_read::SyncReads::new(db_path, lock_timeout),
                 writer,
                 durable,
                 unsynced,
@@ -252,6 +257,11 @@ impl SqliteStore {
     /// The read connections (diagnostics, tests, benchmarks).
     pub fn pool(&self) -> &ReadPool {
         &self.inner.pool
+    }
+
+    /// The synchronous read connections of the hot plain reads.
+    pub(crate) fn sync_reads(&self) -> &sync_read::SyncReads {
+        &self.inner.sync_reads
     }
 
     /// Diagnostic: the `synchronous` level (0 `OFF`, 1 `NORMAL`, 2 `FULL`) the writer
@@ -660,6 +670,7 @@ impl Storage for SqliteStore {
 
     async fn close(&self) {
         self.inner.writer.close().await;
+        self.inner.sync_reads.close();
         self.inner.pool.close().await;
     }
 }

@@ -6,24 +6,23 @@
 //! for a host is never deleted.
 
 use crate::codec::{
-    Result, col, corrupt, ms, overrides_from_json, overrides_to_json, rules_from_json,
+    Cols, Result, col, corrupt, ms, overrides_from_json, overrides_to_json, rules_from_json,
     rules_to_json, ts_col, uuid_col,
 };
 use crate::event_types::zoned_by;
 use crate::outbox::insert_message;
+use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field};
 use async_trait::async_trait;
 use domain::availability::{Schedule, Zone};
 use domain::event_type::EventType;
 use domain::ids::{OrganizationId, ScheduleId, UserId};
 use domain::ports::{CreateError, DeleteError, OutboxMessage, ScheduleStore, UpdateError};
-use sqlx::SqliteConnection;
-use sqlx::sqlite::SqliteRow;
 
-const COLUMNS: &str =
+pub(crate) const COLUMNS: &str =
     "organization_id, id, user_id, name, zone, rules, overrides, version, created_at, updated_at";
 
-pub(crate) fn schedule_of(row: &SqliteRow) -> Result<Schedule> {
+pub(crate) fn schedule_of(row: &impl Cols) -> Result<Schedule> {
     let zone: String = col(row, "zone")?;
     let rules: String = col(row, "rules")?;
     let overrides: String = col(row, "overrides")?;
@@ -41,40 +40,10 @@ pub(crate) fn schedule_of(row: &SqliteRow) -> Result<Schedule> {
     })
 }
 
-/// One schedule of `org`, on any connection (the booking transaction reads through this too).
-pub(crate) async fn load_schedule(
-    conn: &mut SqliteConnection,
-    org: OrganizationId,
-    id: ScheduleId,
-) -> Result<Option<Schedule>> {
-    let sql = format!("SELECT {COLUMNS} FROM schedules WHERE organization_id = ? AND id = ?");
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(org.as_uuid())
-        .bind(id.as_uuid())
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(db_err("reading schedule"))?;
-    row.as_ref().map(schedule_of).transpose()
-}
-
-/// Pushes the statement reading the schedules of `org` among `ids` (in no particular order;
-/// missing ones are absent) onto `qb`.
-pub(crate) fn push_schedules(
-    qb: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
-    org: OrganizationId,
-    ids: impl IntoIterator<Item = ScheduleId>,
-) {
-    qb.push(format!(
-        "SELECT {COLUMNS} FROM schedules WHERE organization_id = "
-    ))
-    .push_bind(org.as_uuid())
-    .push(" AND id IN (");
-    let mut sep = qb.separated(", ");
-    for id in ids {
-        sep.push_bind(id.as_uuid());
-    }
-    qb.push(")");
-}
+/// One schedule of `org` by id.
+static ONE_SCHEDULE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("SELECT {COLUMNS} FROM schedules WHERE organization_id = ? AND id = ?")
+});
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {
@@ -106,12 +75,12 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn get_schedule(&self, org: OrganizationId, id: ScheduleId) -> Result<Option<Schedule>> {
-        let mut conn = self
-            .pool()
-            .acquire()
-            .await
-            .map_err(db_err("acquiring a connection"))?;
-        load_schedule(&mut conn, org, id).await
+        self.sync_reads().read("reading schedule", |c| {
+            let key = (org.as_uuid(), id.as_uuid());
+            row(c, &ONE_SCHEDULE, key, "reading schedule", |r| {
+                schedule_of(r)
+            })
+        })
     }
 
     async fn list_schedules(

@@ -8,9 +8,11 @@
 //! counted range.
 
 use crate::bookings::HOLDS_TIME;
-use crate::codec::{Result, col, corrupt, ms, ts, uuid_col};
+use crate::codec::{Cols, Result, col, corrupt, ms, ts, uuid_col};
 use crate::db_err;
-use crate::schedules::{push_schedules, schedule_of};
+use crate::schedules::{COLUMNS as SCHEDULE_COLUMNS, schedule_of};
+use crate::sync_read::{Arg, rows};
+use domain::availability::Schedule;
 use domain::event_type::EventType;
 use domain::ids::UserId;
 use domain::interval::Interval;
@@ -18,78 +20,186 @@ use domain::ports::StoreError;
 use domain::slots::{BusyBlock, CountedBooking, HostInput, InputRanges, SlotInputs};
 use futures::TryStreamExt;
 use jiff::Timestamp;
+use rusqlite::params_from_iter;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Either, Executor, SqliteConnection};
 use std::collections::HashMap;
 
+const WHAT: &str = "reading slot inputs";
+
+/// One statement and its arguments.
+struct Statement {
+    sql: String,
+    args: Vec<Arg>,
+}
+
+/// The statements of one load, in order: every host's schedule, every host's time-holding
+/// bookings whose blocked range overlaps the busy range, and — when counting is needed — the
+/// event type's time-holding bookings starting in the counted range.
+fn statements(event_type: &EventType, ranges: InputRanges) -> Vec<Statement> {
+    let org = Arg::Uuid(event_type.organization_id.as_uuid());
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    let mut schedules = vec![org];
+    schedules.extend(
+        event_type
+            .hosts
+            .iter()
+            .map(|h| Arg::Uuid(h.schedule_id.as_uuid())),
+    );
+    let mut busy = vec![org];
+    busy.extend(
+        event_type
+            .hosts
+            .iter()
+            .map(|h| Arg::Uuid(h.user_id.as_uuid())),
+    );
+    busy.extend([
+        Arg::Int(ms(ranges.busy.start())),
+        Arg::Int(ms(ranges.busy.end())),
+    ]);
+    let n = event_type.hosts.len();
+    let mut out = vec![
+        Statement {
+            sql: format!(
+                "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE organization_id = ? AND id IN ({})",
+                marks(n)
+            ),
+            args: schedules,
+        },
+        Statement {
+            sql: format!(
+                "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
+                 FROM bookings WHERE organization_id = ? AND host_user_id IN ({}) \
+                 AND status IN {HOLDS_TIME} AND blocked_end > ? AND blocked_start < ?",
+                marks(n)
+            ),
+            args: busy,
+        },
+    ];
+    if let Some(range) = ranges.counted {
+        out.push(Statement {
+            sql: format!(
+                "SELECT start_at, host_user_id FROM bookings WHERE organization_id = ? \
+                 AND event_type_id = ? AND status IN {HOLDS_TIME} AND start_at >= ? \
+                 AND start_at < ? ORDER BY start_at"
+            ),
+            args: vec![
+                org,
+                Arg::Uuid(event_type.id.as_uuid()),
+                Arg::Int(ms(range.start())),
+                Arg::Int(ms(range.end())),
+            ],
+        });
+    }
+    out
+}
+
+fn busy_of(r: &impl Cols) -> Result<(UserId, BusyBlock)> {
+    Ok((
+        uuid_col(r, "host_user_id")?.into(),
+        BusyBlock {
+            blocked: Interval::new(ts(col(r, "blocked_start")?)?, ts(col(r, "blocked_end")?)?)
+                .ok_or_else(|| corrupt("empty blocked interval"))?,
+            event_type_id: uuid_col(r, "event_type_id")?.into(),
+            start: ts(col(r, "start_at")?)?,
+        },
+    ))
+}
+
+fn counted_of(r: &impl Cols) -> Result<CountedBooking> {
+    Ok(CountedBooking {
+        start: ts(col(r, "start_at")?)?,
+        host_user_id: uuid_col(r, "host_user_id")?.into(),
+    })
+}
+
+/// Loads the inputs on a sqlx connection (the booking transaction's): the statements in one
+/// batch, one trip to the connection's thread whatever the number of hosts.
 pub(crate) async fn load(
     conn: &mut SqliteConnection,
     event_type: &EventType,
     ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs> {
-    let org = event_type.organization_id;
-    // One batch, one trip to the connection's thread whatever the number of hosts: every
-    // host's schedule, every host's busy blocks and (when counting) the counted bookings.
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
-    push_schedules(&mut qb, org, event_type.hosts.iter().map(|h| h.schedule_id));
-    qb.push(
-        "; SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
-         FROM bookings WHERE organization_id = ",
-    );
-    qb.push_bind(org.as_uuid()).push(" AND host_user_id IN (");
-    let mut sep = qb.separated(", ");
-    for host in &event_type.hosts {
-        sep.push_bind(host.user_id.as_uuid());
-    }
-    qb.push(format!(") AND status IN {HOLDS_TIME} AND blocked_end > "))
-        .push_bind(ms(ranges.busy.start()))
-        .push(" AND blocked_start < ")
-        .push_bind(ms(ranges.busy.end()));
-    if let Some(range) = ranges.counted {
-        qb.push("; SELECT start_at, host_user_id FROM bookings WHERE organization_id = ")
-            .push_bind(org.as_uuid())
-            .push(" AND event_type_id = ")
-            .push_bind(event_type.id.as_uuid())
-            .push(format!(" AND status IN {HOLDS_TIME} AND start_at >= "))
-            .push_bind(ms(range.start()))
-            .push(" AND start_at < ")
-            .push_bind(ms(range.end()))
-            .push(" ORDER BY start_at");
+    let statements = statements(event_type, ranges);
+    let sql = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for arg in statements.iter().flat_map(|s| &s.args) {
+        query = arg.bind(query);
     }
     let results: Vec<_> = conn
-        .fetch_many(qb.build())
+        .fetch_many(query)
         .try_collect()
         .await
-        .map_err(db_err("reading slot inputs"))?;
+        .map_err(db_err(WHAT))?;
     // The rows of each statement, in statement order (each statement ends with its result).
-    let mut statements: Vec<Vec<SqliteRow>> = vec![Vec::new()];
+    let mut per_statement: Vec<Vec<SqliteRow>> = vec![Vec::new()];
     for r in results {
         match r {
-            Either::Left(_) => statements.push(Vec::new()),
+            Either::Left(_) => per_statement.push(Vec::new()),
             Either::Right(row) => {
-                if let Some(rows) = statements.last_mut() {
+                if let Some(rows) = per_statement.last_mut() {
                     rows.push(row);
                 }
             }
         }
     }
-    let mut statements = statements.into_iter();
-    let mut next = || statements.next().unwrap_or_default();
-    let schedules: HashMap<_, _> = next()
-        .iter()
-        .map(|r| schedule_of(r).map(|s| (s.id, s)))
-        .collect::<Result<_>>()?;
+    let mut per_statement = per_statement.into_iter();
+    let mut next = || per_statement.next().unwrap_or_default();
+    let schedules = next().iter().map(schedule_of).collect::<Result<_>>()?;
+    let busy = next().iter().map(busy_of).collect::<Result<_>>()?;
+    let counted = match ranges.counted {
+        None => Vec::new(),
+        Some(_) => next().iter().map(counted_of).collect::<Result<_>>()?,
+    };
+    assemble(event_type, schedules, busy, counted, now)
+}
+
+/// Loads the inputs on a synchronous read connection ([`crate::sync_read`]): the same
+/// statements, one after the other on this thread.
+pub(crate) fn read(
+    conn: &rusqlite::Connection,
+    event_type: &EventType,
+    ranges: InputRanges,
+    now: Timestamp,
+) -> Result<SlotInputs> {
+    let statements = statements(event_type, ranges);
+    let mut statements = statements.iter();
+    let mut next = || {
+        statements
+            .next()
+            .map(|s| (s.sql.as_str(), s.args.as_slice()))
+    };
+    let Some((sql, args)) = next() else {
+        return Err(corrupt("slot input statements missing"));
+    };
+    let schedules = rows(conn, sql, params_from_iter(args), WHAT, |r| schedule_of(r))?;
+    let Some((sql, args)) = next() else {
+        return Err(corrupt("slot input statements missing"));
+    };
+    let busy = rows(conn, sql, params_from_iter(args), WHAT, |r| busy_of(r))?;
+    let counted = match next() {
+        None => Vec::new(),
+        Some((sql, args)) => rows(conn, sql, params_from_iter(args), WHAT, |r| counted_of(r))?,
+    };
+    assemble(event_type, schedules, busy, counted, now)
+}
+
+fn assemble(
+    event_type: &EventType,
+    schedules: Vec<Schedule>,
+    busy_rows: Vec<(UserId, BusyBlock)>,
+    counted: Vec<CountedBooking>,
+    now: Timestamp,
+) -> Result<SlotInputs> {
+    let schedules: HashMap<_, _> = schedules.into_iter().map(|s| (s.id, s)).collect();
     let mut busy: HashMap<UserId, Vec<BusyBlock>> = HashMap::new();
-    for r in &next() {
-        busy.entry(uuid_col(r, "host_user_id")?.into())
-            .or_default()
-            .push(BusyBlock {
-                blocked: Interval::new(ts(col(r, "blocked_start")?)?, ts(col(r, "blocked_end")?)?)
-                    .ok_or_else(|| corrupt("empty blocked interval"))?,
-                event_type_id: uuid_col(r, "event_type_id")?.into(),
-                start: ts(col(r, "start_at")?)?,
-            });
+    for (host, block) in busy_rows {
+        busy.entry(host).or_default().push(block);
     }
     let mut hosts = Vec::with_capacity(event_type.hosts.len());
     for host in &event_type.hosts {
@@ -103,18 +213,6 @@ pub(crate) async fn load(
             busy: busy.remove(&host.user_id).unwrap_or_default(),
         });
     }
-    let counted = match ranges.counted {
-        None => Vec::new(),
-        Some(_) => next()
-            .iter()
-            .map(|r| {
-                Ok(CountedBooking {
-                    start: ts(col(r, "start_at")?)?,
-                    host_user_id: uuid_col(r, "host_user_id")?.into(),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?,
-    };
     Ok(SlotInputs {
         event_type: event_type.clone(),
         hosts,

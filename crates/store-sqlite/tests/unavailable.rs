@@ -48,10 +48,8 @@ async fn an_exhausted_pool_is_unavailable_after_the_acquire_timeout() {
     }
     assert!(!held.is_empty());
     let started = Instant::now();
-    let err = store
-        .get_event_type(w.org.id, w.event_type.id)
-        .await
-        .unwrap_err();
+    // A read through the pool (the hot reads by key run on the calling thread instead: below).
+    let err = store.list_schedules(w.org.id, None).await.unwrap_err();
     assert_eq!(
         err.unavailable_kind(),
         Some(UnavailableKind::PoolTimeout),
@@ -62,8 +60,7 @@ async fn an_exhausted_pool_is_unavailable_after_the_acquire_timeout() {
         "{:?}",
         started.elapsed()
     );
-    drop(held);
-    // And the store serves again once connections are back.
+    // Reads by key do not take a pooled connection: they still answer.
     assert!(
         store
             .get_event_type(w.org.id, w.event_type.id)
@@ -71,6 +68,36 @@ async fn an_exhausted_pool_is_unavailable_after_the_acquire_timeout() {
             .unwrap()
             .is_some()
     );
+    drop(held);
+    // And the store serves again once connections are back.
+    assert!(
+        !store
+            .list_schedules(w.org.id, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn reads_after_close_are_unavailable() {
+    let dir = TempDir::new("closed");
+    let store = store_with(&dir, SqliteSettings::default()).await;
+    let w = world(&store, "closed").await;
+    store.close().await;
+    for err in [
+        store
+            .get_event_type(w.org.id, w.event_type.id)
+            .await
+            .unwrap_err(),
+        store.list_schedules(w.org.id, None).await.unwrap_err(),
+    ] {
+        assert_eq!(
+            err.unavailable_kind(),
+            Some(UnavailableKind::ConnectionLost),
+            "{err:?}"
+        );
+    }
 }
 
 #[tokio::test]
