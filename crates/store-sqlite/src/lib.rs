@@ -498,6 +498,18 @@ impl WriteTx {
         signal.notify_one();
         Ok(())
     }
+
+    /// Commits a claim transaction that leased `claimed` rows, with the commit signal only when
+    /// it leased any. The signal wakes the webhook worker; a worker woken by its own empty
+    /// claim would claim again at once, and the delivery tasks would wake each other in a loop
+    /// that keeps the idle server busy and the writer taken.
+    pub(crate) async fn commit_claim(self, claimed: usize) -> Result<(), sqlx::Error> {
+        if claimed > 0 {
+            return self.commit().await;
+        }
+        let WriteTx { tx, _turn, .. } = self;
+        tx.commit().await
+    }
 }
 
 /// Why a writer did not get its turn.

@@ -276,7 +276,7 @@ impl WebhookStore for SqliteStore {
                 .await
                 .map_err(db_err("leasing delivery"))?;
         }
-        w.commit()
+        w.commit_claim(out.len())
             .await
             .map_err(db_err("committing delivery claim"))?;
         Ok(out)
