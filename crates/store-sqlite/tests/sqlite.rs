@@ -427,7 +427,7 @@ async fn empty_claims_do_not_raise_the_commit_signal_and_real_work_does() {
     let signal = store.commit_signal();
     // Whatever setting up the world raised.
     let _ = signal.notified().now_or_never();
-    let now = Timestamp::now();
+    let now = ts("2026-06-01T10:00:00Z");
     let lease = SignedDuration::from_secs(30);
     assert!(store.claim(now, lease, 10).await.unwrap().is_empty());
     assert!(
