@@ -103,6 +103,7 @@ fn domain_stays_pure_transitively() {
         "tokio",
         "sqlx",
         "sqlx-core",
+        "rusqlite",
         "serde",
         "serde_json",
         "axum",
@@ -136,6 +137,15 @@ fn only_store_crates_and_testkit_touch_sql() {
             assert!(
                 allowed.contains(&names[id].as_str()),
                 "{} depends on sqlx directly; SQL lives in the store crates",
+                names[id]
+            );
+        }
+        // The synchronous hot reads (ARCHITECTURE.md Decisions) are the SQLite store's alone.
+        if direct.contains(&"rusqlite") {
+            assert_eq!(
+                names[id].as_str(),
+                "store-sqlite",
+                "{} depends on rusqlite directly; SQL lives in the store crates",
                 names[id]
             );
         }
