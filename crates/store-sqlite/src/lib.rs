@@ -369,8 +369,13 @@ impl SqliteStore {
     /// it), and the client's retry takes the key afresh; lost notification bookkeeping is
     /// done again (a fan-out is redone whole; an e-mail whose `sent` mark was lost is sent
     /// again: at least once, as after a crash mid-send). (ARCHITECTURE.md, Decisions.)
+    ///
+    /// These writes never leave work for the webhook worker, so their commit does not raise the
+    /// commit signal (a raised signal costs the worker an empty claim, one more write turn).
     pub(crate) async fn begin_unsynced_write(&self) -> Result<WriteTx, WriteBeginError> {
-        self.begin_write_as(self.inner.unsynced).await
+        let mut w = self.begin_write_as(self.inner.unsynced).await?;
+        w.signal = None;
+        Ok(w)
     }
 
     /// Opens a write on the writer connection that commits with `level`: the level is set in
@@ -395,7 +400,7 @@ impl SqliteStore {
         *guard.level = Some(level);
         Ok(WriteTx {
             tx,
-            signal: self.inner.commit_signal.clone(),
+            signal: Some(self.inner.commit_signal.clone()),
             _turn: guard,
         })
     }
@@ -487,7 +492,9 @@ impl Drop for Queued {
 /// transaction (rolling back unless committed) before the turn is released.
 pub(crate) struct WriteTx {
     pub(crate) tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    signal: Arc<tokio::sync::Notify>,
+    /// Raised after the commit (wakes the webhook worker); `None` for writes that never
+    /// leave it work.
+    signal: Option<Arc<tokio::sync::Notify>>,
     _turn: WriteTurn,
 }
 
@@ -495,20 +502,21 @@ impl WriteTx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         let WriteTx { tx, signal, _turn } = self;
         tx.commit().await?;
-        signal.notify_one();
+        if let Some(signal) = signal {
+            signal.notify_one();
+        }
         Ok(())
     }
 
-    /// Commits a claim transaction that leased `claimed` rows, with the commit signal only when
-    /// it leased any. The signal wakes the webhook worker; a worker woken by its own empty
-    /// claim would claim again at once, and the delivery tasks would wake each other in a loop
-    /// that keeps the idle server busy and the writer taken.
-    pub(crate) async fn commit_claim(self, claimed: usize) -> Result<(), sqlx::Error> {
-        if claimed > 0 {
-            return self.commit().await;
+    /// Commits a transaction that left `work` rows for the webhook worker (claimed or
+    /// inserted), with the commit signal only when `work > 0`. The signal wakes the worker; a
+    /// worker woken by its own empty claim would claim again at once, and the delivery tasks
+    /// would wake each other in a loop that keeps the idle server busy and the writer taken.
+    pub(crate) async fn commit_waking(mut self, work: usize) -> Result<(), sqlx::Error> {
+        if work == 0 {
+            self.signal = None;
         }
-        let WriteTx { tx, _turn, .. } = self;
-        tx.commit().await
+        self.commit().await
     }
 }
 

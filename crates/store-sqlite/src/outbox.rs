@@ -101,7 +101,7 @@ impl OutboxStore for SqliteStore {
                 .await
                 .map_err(db_err("leasing outbox message"))?;
         }
-        w.commit_claim(messages.len())
+        w.commit_waking(messages.len())
             .await
             .map_err(db_err("committing outbox claim"))?;
         Ok(messages)

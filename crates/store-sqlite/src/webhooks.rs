@@ -227,7 +227,9 @@ impl WebhookStore for SqliteStore {
             insert_delivery_on(&mut w.tx, d).await?;
         }
         mark_done_on(&mut w.tx, m.organization_id, m.id, now).await?;
-        w.commit().await.map_err(db_err("committing fan-out"))?;
+        w.commit_waking(deliveries.len())
+            .await
+            .map_err(db_err("committing fan-out"))?;
         Ok(())
     }
 
@@ -276,7 +278,7 @@ impl WebhookStore for SqliteStore {
                 .await
                 .map_err(db_err("leasing delivery"))?;
         }
-        w.commit_claim(out.len())
+        w.commit_waking(out.len())
             .await
             .map_err(db_err("committing delivery claim"))?;
         Ok(out)

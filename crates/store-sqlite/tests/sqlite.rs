@@ -414,11 +414,12 @@ async fn reads_see_only_committed_data_while_a_write_is_open() {
     tx.commit().await.unwrap();
 }
 
-/// The commit signal wakes the webhook worker. A claim that leases nothing must not raise it:
+/// The commit signal wakes the webhook worker. A claim that leases nothing, or a fan-out that
+/// inserts no delivery, must not raise it:
 /// the worker's own empty pass would wake it again at once, and an idle server would spin on
 /// empty claims (it did: ~1,500 passes a second, 80 % of a core, the writer always taken).
 #[tokio::test]
-async fn empty_claims_do_not_raise_the_commit_signal_and_real_work_does() {
+async fn only_writes_that_leave_the_worker_work_raise_the_commit_signal() {
     use domain::notification::NotificationStore as _;
     use domain::webhook::WebhookStore as _;
     use futures::FutureExt as _;
@@ -455,6 +456,17 @@ async fn empty_claims_do_not_raise_the_commit_signal_and_real_work_does() {
         signal.notified().now_or_never().is_none(),
         "an empty claim raised the commit signal"
     );
+    // Nor does an idempotency reservation (an unsynced write: never work for the worker).
+    let key = IdempotencyKey {
+        organization_id: w.org.id,
+        owner: "pat:1".into(),
+        key: "k1".into(),
+    };
+    store.reserve(&key, "f1", now, lease).await.unwrap();
+    assert!(
+        signal.notified().now_or_never().is_none(),
+        "an idempotency reservation raised the commit signal"
+    );
     store
         .enqueue(&OutboxMessage {
             id: uuid::Uuid::now_v7().into(),
@@ -469,9 +481,17 @@ async fn empty_claims_do_not_raise_the_commit_signal_and_real_work_does() {
         signal.notified().now_or_never().is_some(),
         "a commit that wrote"
     );
-    assert_eq!(store.claim(now, lease, 10).await.unwrap().len(), 1);
+    let claimed = store.claim(now, lease, 10).await.unwrap();
+    assert_eq!(claimed.len(), 1);
     assert!(
         signal.notified().now_or_never().is_some(),
         "a claim that leased a message"
     );
+    // A fan-out to no webhook leaves the worker nothing: no signal.
+    store.fan_out(&claimed[0], &[], now).await.unwrap();
+    assert!(
+        signal.notified().now_or_never().is_none(),
+        "a fan-out that inserted no delivery raised the commit signal"
+    );
+    assert!(store.pending(w.org.id).await.unwrap().is_empty());
 }
