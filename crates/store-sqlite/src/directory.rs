@@ -5,7 +5,6 @@
 //! by organization.
 
 use crate::codec::{Cols, Result, col, corrupt, ms, ts_col, uuid_col};
-use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field};
 use async_trait::async_trait;
 use domain::ids::{OrganizationId, UserId};
@@ -75,12 +74,9 @@ impl DirectoryStore for SqliteStore {
     }
 
     async fn get_organization(&self, id: OrganizationId) -> Result<Option<Organization>> {
-        self.sync_reads().read("reading organization", |c| {
-            let sql = "SELECT id, name, plan, created_at FROM organizations WHERE id = ?";
-            row(c, sql, [id.as_uuid()], "reading organization", |r| {
-                org_of(r)
-            })
-        })
+        let sql = "SELECT id, name, plan, created_at FROM organizations WHERE id = ?";
+        self.sync_reads()
+            .row("reading organization", sql, [id.as_uuid()], |r| org_of(r))
     }
 
     async fn list_organizations(&self) -> Result<Vec<Organization>> {
@@ -149,14 +145,8 @@ impl DirectoryStore for SqliteStore {
     async fn find_public_user(&self, username: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = ?");
         self.sync_reads()
-            .read("finding user by public username", |c| {
-                row(
-                    c,
-                    &sql,
-                    [username],
-                    "finding user by public username",
-                    |r| user_of(r),
-                )
+            .row("finding user by public username", &sql, [username], |r| {
+                user_of(r)
             })
     }
 

@@ -9,7 +9,6 @@ use crate::codec::{
     locations_to_json, ms, questions_from_json, questions_to_json, ts_col, u32_col, uuid_col,
 };
 use crate::outbox::insert_message;
-use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field, push_keyset};
 use async_trait::async_trait;
 use domain::event_type::{BookingLimits, EventType, SchedulingType};
@@ -215,10 +214,9 @@ impl EventTypeStore for SqliteStore {
     ) -> Result<Option<EventType>> {
         let sql =
             format!("SELECT {COLUMNS} FROM event_types e WHERE e.organization_id = ? AND e.id = ?");
-        self.sync_reads().read("reading event type", |c| {
-            let key = (org.as_uuid(), id.as_uuid());
-            row(c, &sql, key, "reading event type", |r| event_type_of(r))
-        })
+        let key = (org.as_uuid(), id.as_uuid());
+        self.sync_reads()
+            .row("reading event type", &sql, key, |r| event_type_of(r))
     }
 
     async fn find_event_type(
@@ -232,10 +230,9 @@ impl EventTypeStore for SqliteStore {
                ON u.organization_id = e.organization_id AND u.id = e.owner_user_id \
              WHERE e.organization_id = ? AND u.username = ? AND e.slug = ?"
         );
-        self.sync_reads().read("finding event type", |c| {
-            let key = (org.as_uuid(), username, slug);
-            row(c, &sql, key, "finding event type", |r| event_type_of(r))
-        })
+        let key = (org.as_uuid(), username, slug);
+        self.sync_reads()
+            .row("finding event type", &sql, key, |r| event_type_of(r))
     }
 
     async fn list_event_types(

@@ -1,8 +1,9 @@
 //! SQLite adapter for Slotbook's storage ports: the embedded default store.
 //!
 //! [`SqliteStore`] implements every port of [`domain::ports`] (except the optional
-//! `RateLimitCounter`) on one SQLite database in WAL mode, reached through a small pool of read
-//! connections ([`ReadPool`]) and one writer connection for every write (see `Inner::writer`).
+//! `RateLimitCounter`) on one SQLite database in WAL mode: the hot reads by key on the calling
+//! thread (`sync_read`), the other reads through a small pool of read connections
+//! ([`ReadPool`]), and one writer connection for every write (see `Inner::writer`).
 //! Instants are stored as INTEGER epoch milliseconds, identifiers as 16-byte UUID blobs and
 //! nested values as JSON text; every tenant row carries its `organization_id` and every query
 //! filters by it.

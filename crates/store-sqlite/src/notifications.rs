@@ -124,7 +124,7 @@ impl NotificationStore for SqliteStore {
             .await
             .map_err(db_err("leasing outbox message for notifications"))?;
         }
-        w.commit_waking(messages.len())
+        w.commit()
             .await
             .map_err(db_err("committing notification claim"))?;
         Ok(messages)
@@ -236,7 +236,7 @@ impl NotificationStore for SqliteStore {
             .await
             .map_err(db_err("leasing notification"))?;
         }
-        w.commit_waking(out.len())
+        w.commit()
             .await
             .map_err(db_err("committing notification claim"))?;
         Ok(out)

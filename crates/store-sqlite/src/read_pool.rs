@@ -1,5 +1,6 @@
 //! The read connections: a small pool of SQLite connections that hands a connection back
-//! without a round trip.
+//! without a round trip. (The hot reads by key, a slot listing's and a booking page's, have
+//! since moved to `sync_read`, on the calling thread; lists and scans stay here.)
 //!
 //! sqlx's `Pool` pings every connection it gets back (`return_to_pool`: a band-aid for network
 //! connections left mid-protocol by a cancelled query). On SQLite every ping is one more

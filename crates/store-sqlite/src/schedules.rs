@@ -11,7 +11,6 @@ use crate::codec::{
 };
 use crate::event_types::zoned_by;
 use crate::outbox::insert_message;
-use crate::sync_read::row;
 use crate::{SqliteStore, db_err, duplicate_field};
 use async_trait::async_trait;
 use domain::availability::{Schedule, Zone};
@@ -39,11 +38,6 @@ pub(crate) fn schedule_of(row: &impl Cols) -> Result<Schedule> {
         updated_at: ts_col(row, "updated_at")?,
     })
 }
-
-/// One schedule of `org` by id.
-static ONE_SCHEDULE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!("SELECT {COLUMNS} FROM schedules WHERE organization_id = ? AND id = ?")
-});
 
 #[async_trait]
 impl ScheduleStore for SqliteStore {
@@ -75,12 +69,10 @@ impl ScheduleStore for SqliteStore {
     }
 
     async fn get_schedule(&self, org: OrganizationId, id: ScheduleId) -> Result<Option<Schedule>> {
-        self.sync_reads().read("reading schedule", |c| {
-            let key = (org.as_uuid(), id.as_uuid());
-            row(c, &ONE_SCHEDULE, key, "reading schedule", |r| {
-                schedule_of(r)
-            })
-        })
+        let sql = format!("SELECT {COLUMNS} FROM schedules WHERE organization_id = ? AND id = ?");
+        let key = (org.as_uuid(), id.as_uuid());
+        self.sync_reads()
+            .row("reading schedule", &sql, key, |r| schedule_of(r))
     }
 
     async fn list_schedules(

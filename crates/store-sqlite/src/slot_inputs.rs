@@ -13,7 +13,7 @@ use crate::db_err;
 use crate::schedules::{COLUMNS as SCHEDULE_COLUMNS, schedule_of};
 use crate::sync_read::{Arg, rows};
 use domain::availability::Schedule;
-use domain::event_type::EventType;
+use domain::event_type::{EventType, Host};
 use domain::ids::UserId;
 use domain::interval::Interval;
 use domain::ports::StoreError;
@@ -33,65 +33,80 @@ struct Statement {
     args: Vec<Arg>,
 }
 
-/// The statements of one load, in order: every host's schedule, every host's time-holding
-/// bookings whose blocked range overlaps the busy range, and — when counting is needed — the
-/// event type's time-holding bookings starting in the counted range.
-fn statements(event_type: &EventType, ranges: InputRanges) -> Vec<Statement> {
-    let org = Arg::Uuid(event_type.organization_id.as_uuid());
-    let marks = |n: usize| vec!["?"; n].join(", ");
-    let mut schedules = vec![org];
-    schedules.extend(
-        event_type
-            .hosts
-            .iter()
-            .map(|h| Arg::Uuid(h.schedule_id.as_uuid())),
-    );
-    let mut busy = vec![org];
-    busy.extend(
-        event_type
-            .hosts
-            .iter()
-            .map(|h| Arg::Uuid(h.user_id.as_uuid())),
-    );
-    busy.extend([
-        Arg::Int(ms(ranges.busy.start())),
-        Arg::Int(ms(ranges.busy.end())),
-    ]);
-    let n = event_type.hosts.len();
-    let mut out = vec![
-        Statement {
-            sql: format!(
-                "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE organization_id = ? AND id IN ({})",
-                marks(n)
-            ),
-            args: schedules,
-        },
-        Statement {
-            sql: format!(
-                "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
-                 FROM bookings WHERE organization_id = ? AND host_user_id IN ({}) \
-                 AND status IN {HOLDS_TIME} AND blocked_end > ? AND blocked_start < ?",
-                marks(n)
-            ),
-            args: busy,
-        },
-    ];
-    if let Some(range) = ranges.counted {
-        out.push(Statement {
-            sql: format!(
-                "SELECT start_at, host_user_id FROM bookings WHERE organization_id = ? \
-                 AND event_type_id = ? AND status IN {HOLDS_TIME} AND start_at >= ? \
-                 AND start_at < ? ORDER BY start_at"
-            ),
-            args: vec![
-                org,
-                Arg::Uuid(event_type.id.as_uuid()),
-                Arg::Int(ms(range.start())),
-                Arg::Int(ms(range.end())),
-            ],
-        });
+impl Statement {
+    /// Runs it on a synchronous read connection, decoding every row with `decode`.
+    fn rows<T>(
+        &self,
+        conn: &rusqlite::Connection,
+        decode: impl FnMut(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        rows(conn, &self.sql, params_from_iter(&self.args), WHAT, decode)
     }
-    out
+}
+
+/// The statements of one load: every host's schedule, every host's time-holding bookings
+/// whose blocked range overlaps the busy range, and — when counting is needed — the event
+/// type's time-holding bookings starting in the counted range.
+struct Statements {
+    schedules: Statement,
+    busy: Statement,
+    counted: Option<Statement>,
+}
+
+impl Statements {
+    fn new(event_type: &EventType, ranges: InputRanges) -> Self {
+        let org = Arg::Uuid(event_type.organization_id.as_uuid());
+        let hosts = &event_type.hosts;
+        let marks = vec!["?"; hosts.len()].join(", ");
+        // The organization, then one id of each host.
+        let org_and = |id: fn(&Host) -> uuid::Uuid| -> Vec<Arg> {
+            std::iter::once(org)
+                .chain(hosts.iter().map(|h| Arg::Uuid(id(h))))
+                .collect()
+        };
+        let mut busy = org_and(|h| h.user_id.as_uuid());
+        busy.extend([
+            Arg::Int(ms(ranges.busy.start())),
+            Arg::Int(ms(ranges.busy.end())),
+        ]);
+        Self {
+            schedules: Statement {
+                sql: format!(
+                    "SELECT {SCHEDULE_COLUMNS} FROM schedules WHERE organization_id = ? \
+                     AND id IN ({marks})"
+                ),
+                args: org_and(|h| h.schedule_id.as_uuid()),
+            },
+            busy: Statement {
+                sql: format!(
+                    "SELECT host_user_id, blocked_start, blocked_end, event_type_id, start_at \
+                     FROM bookings WHERE organization_id = ? AND host_user_id IN ({marks}) \
+                     AND status IN {HOLDS_TIME} AND blocked_end > ? AND blocked_start < ?"
+                ),
+                args: busy,
+            },
+            counted: ranges.counted.map(|range| Statement {
+                sql: format!(
+                    "SELECT start_at, host_user_id FROM bookings WHERE organization_id = ? \
+                     AND event_type_id = ? AND status IN {HOLDS_TIME} AND start_at >= ? \
+                     AND start_at < ? ORDER BY start_at"
+                ),
+                args: vec![
+                    org,
+                    Arg::Uuid(event_type.id.as_uuid()),
+                    Arg::Int(ms(range.start())),
+                    Arg::Int(ms(range.end())),
+                ],
+            }),
+        }
+    }
+
+    /// The statements in order.
+    fn all(&self) -> impl Iterator<Item = &Statement> {
+        [&self.schedules, &self.busy]
+            .into_iter()
+            .chain(self.counted.as_ref())
+    }
 }
 
 fn busy_of(r: &impl Cols) -> Result<(UserId, BusyBlock)> {
@@ -121,14 +136,14 @@ pub(crate) async fn load(
     ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs> {
-    let statements = statements(event_type, ranges);
+    let statements = Statements::new(event_type, ranges);
     let sql = statements
-        .iter()
+        .all()
         .map(|s| s.sql.as_str())
         .collect::<Vec<_>>()
         .join("; ");
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for arg in statements.iter().flat_map(|s| &s.args) {
+    for arg in statements.all().flat_map(|s| &s.args) {
         query = arg.bind(query);
     }
     let results: Vec<_> = conn
@@ -152,7 +167,7 @@ pub(crate) async fn load(
     let mut next = || per_statement.next().unwrap_or_default();
     let schedules = next().iter().map(schedule_of).collect::<Result<_>>()?;
     let busy = next().iter().map(busy_of).collect::<Result<_>>()?;
-    let counted = match ranges.counted {
+    let counted = match statements.counted {
         None => Vec::new(),
         Some(_) => next().iter().map(counted_of).collect::<Result<_>>()?,
     };
@@ -167,24 +182,12 @@ pub(crate) fn read(
     ranges: InputRanges,
     now: Timestamp,
 ) -> Result<SlotInputs> {
-    let statements = statements(event_type, ranges);
-    let mut statements = statements.iter();
-    let mut next = || {
-        statements
-            .next()
-            .map(|s| (s.sql.as_str(), s.args.as_slice()))
-    };
-    let Some((sql, args)) = next() else {
-        return Err(corrupt("slot input statements missing"));
-    };
-    let schedules = rows(conn, sql, params_from_iter(args), WHAT, |r| schedule_of(r))?;
-    let Some((sql, args)) = next() else {
-        return Err(corrupt("slot input statements missing"));
-    };
-    let busy = rows(conn, sql, params_from_iter(args), WHAT, |r| busy_of(r))?;
-    let counted = match next() {
+    let statements = Statements::new(event_type, ranges);
+    let schedules = statements.schedules.rows(conn, |r| schedule_of(r))?;
+    let busy = statements.busy.rows(conn, |r| busy_of(r))?;
+    let counted = match &statements.counted {
         None => Vec::new(),
-        Some((sql, args)) => rows(conn, sql, params_from_iter(args), WHAT, |r| counted_of(r))?,
+        Some(counted) => counted.rows(conn, |r| counted_of(r))?,
     };
     assemble(event_type, schedules, busy, counted, now)
 }

@@ -85,6 +85,18 @@ impl SyncReads {
         out
     }
 
+    /// Runs one statement that yields at most one row, on a read connection on this thread,
+    /// and decodes that row with `decode`. `what` names the read in errors.
+    pub(crate) fn row<T>(
+        &self,
+        what: &'static str,
+        sql: &str,
+        params: impl rusqlite::Params,
+        decode: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.read(what, |c| row(c, sql, params, what, decode))
+    }
+
     /// Drops the idle connections; later reads fail (see the module documentation).
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
@@ -195,7 +207,7 @@ pub(crate) fn rows<T>(
 }
 
 /// As [`rows`], for a statement that yields at most one row.
-pub(crate) fn row<T>(
+fn row<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
